@@ -1,0 +1,78 @@
+"""The Alertmanager webhook (version 4) as pydantic models: parsing only, no decisions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# Alertmanager sends Go's zero time for "no end yet".
+_GO_ZERO_YEAR = 1
+
+
+class AlertStatus(StrEnum):
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+def _utc_or_none(value: datetime | None) -> datetime | None:
+    if value is None or value.year <= _GO_ZERO_YEAR:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("timestamps need a time zone (Alertmanager sends RFC 3339)")
+    return value.astimezone(UTC)
+
+
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class Alert(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    status: AlertStatus
+    labels: dict[str, str]
+    annotations: dict[str, str] = Field(default_factory=dict)
+    starts_at: datetime = Field(alias="startsAt")
+    ends_at: datetime | None = Field(default=None, alias="endsAt")
+    generator_url: str = Field(default="", alias="generatorURL")
+    fingerprint: NonEmpty
+
+    @field_validator("starts_at")
+    @classmethod
+    def _starts_at_utc(cls, value: datetime) -> datetime:
+        converted = _utc_or_none(value)
+        if converted is None:
+            raise ValueError("startsAt must be a real time, not the zero time")
+        return converted
+
+    @field_validator("ends_at")
+    @classmethod
+    def _ends_at_utc(cls, value: datetime | None) -> datetime | None:
+        return _utc_or_none(value)
+
+    @property
+    def alertname(self) -> str:
+        return self.labels.get("alertname", "")
+
+
+class Webhook(BaseModel):
+    """One notification of one alert group, as Alertmanager's webhook_config posts it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    version: Literal["4"]
+    receiver: str
+    status: AlertStatus
+    alerts: Annotated[list[Alert], Field(min_length=1)]
+    group_labels: dict[str, str] = Field(default_factory=dict, alias="groupLabels")
+    common_labels: dict[str, str] = Field(default_factory=dict, alias="commonLabels")
+    common_annotations: dict[str, str] = Field(default_factory=dict, alias="commonAnnotations")
+    external_url: str = Field(default="", alias="externalURL")
+    group_key: NonEmpty = Field(alias="groupKey")
+    truncated_alerts: int = Field(default=0, ge=0, alias="truncatedAlerts")
+
+    @classmethod
+    def parse(cls, data: Any) -> Webhook:
+        return cls.model_validate(data)

@@ -1,0 +1,193 @@
+"""Settings: RECEIVER_* environment variables over an optional TOML file, validated at start."""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from receiver.units import parse_duration, parse_size
+
+PRIORITIES = ("P0", "P1", "P2", "P3")
+DEFAULT_SEVERITY_MAP = {"critical": "P1", "warning": "P2", "info": "P3"}
+
+
+class ConfigError(Exception):
+    """The settings are invalid; the message lists every problem."""
+
+
+def _parse_mapping(value: Any) -> Any:
+    """Accept JSON (``{"critical": "P1"}``) or ``critical=P1,warning=P2``."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("{"):
+        return json.loads(text)
+    pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
+    if any(len(pair) != 2 for pair in pairs):
+        raise ValueError("use name=value pairs separated by commas, or a JSON object")
+    return {name.strip(): level.strip() for name, level in pairs}
+
+
+def _parse_list(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every setting of the receiver; see the README for each one."""
+
+    model_config = SettingsConfigDict(env_prefix="RECEIVER_", frozen=True, extra="forbid")
+
+    listen: str = "127.0.0.1:8080"
+    database_url: str = "sqlite:///./data/receiver.db"
+    drafts_dir: Path | None = Path("./drafts")
+    auth_token: SecretStr | None = None
+    basic_auth_user: str | None = None
+    basic_auth_password: SecretStr | None = None
+    template_dir: Path | None = None
+    language: Literal["zh", "en"] = "zh"
+    timezone: str = "UTC"
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    reopen_window: timedelta = timedelta(minutes=30)
+    max_body: int = 8 * 1024 * 1024
+    alertmanager_url: str | None = None
+    public_url: str | None = None
+    severity_map: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=lambda: dict(DEFAULT_SEVERITY_MAP)
+    )
+    default_priority: str = "P3"
+    incident_key_labels: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    large_incident_rows: int = Field(default=50, ge=5)
+
+    @field_validator("listen")
+    @classmethod
+    def _check_listen(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("use HOST:PORT, e.g. 127.0.0.1:8080 or 0.0.0.0:8080")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql://", "postgres://")):
+            raise ValueError("use sqlite:///path/to/file.db or postgresql://user@host:5432/db")
+        return value
+
+    @field_validator("drafts_dir", "template_dir", mode="before")
+    @classmethod
+    def _empty_path_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("auth_token", "basic_auth_password", "alertmanager_url", "public_url",
+                     "basic_auth_user", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as "
+                             "Asia/Shanghai or UTC") from exc
+        return value
+
+    @field_validator("reopen_window", mode="before")
+    @classmethod
+    def _parse_window(cls, value: Any) -> timedelta:
+        return parse_duration(value)
+
+    @field_validator("max_body", mode="before")
+    @classmethod
+    def _parse_max_body(cls, value: Any) -> int:
+        return parse_size(value)
+
+    @field_validator("severity_map", mode="before")
+    @classmethod
+    def _parse_severity_map(cls, value: Any) -> Any:
+        return _parse_mapping(value)
+
+    @field_validator("severity_map")
+    @classmethod
+    def _check_severity_map(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = {name: level for name, level in value.items() if level.upper() not in PRIORITIES}
+        if bad:
+            raise ValueError(f"priorities must be one of {', '.join(PRIORITIES)}, got {bad}")
+        return {name.lower(): level.upper() for name, level in value.items()}
+
+    @field_validator("default_priority")
+    @classmethod
+    def _check_default_priority(cls, value: str) -> str:
+        if value.upper() not in PRIORITIES:
+            raise ValueError(f"must be one of {', '.join(PRIORITIES)}")
+        return value.upper()
+
+    @field_validator("incident_key_labels", mode="before")
+    @classmethod
+    def _parse_key_labels(cls, value: Any) -> Any:
+        return _parse_list(value)
+
+    @model_validator(mode="after")
+    def _check_basic_auth_pair(self) -> Settings:
+        if (self.basic_auth_user is None) != (self.basic_auth_password is None):
+            raise ValueError("set both RECEIVER_BASIC_AUTH_USER and RECEIVER_BASIC_AUTH_PASSWORD")
+        return self
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings: overrides, then RECEIVER_* variables, then the TOML file.
+
+    Raises ConfigError with one line per bad value.
+    """
+    file_values: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            file_values = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"config file {config_file}: {exc}") from exc
+    unknown = sorted(set(file_values) - set(Settings.model_fields))
+    if unknown:
+        raise ConfigError(f"config file {config_file}: unknown settings {', '.join(unknown)}")
+    # Init values beat the environment in pydantic-settings, so pass on only the file's
+    # keys that no RECEIVER_* variable sets.
+    from_file = {
+        name: value
+        for name, value in file_values.items()
+        if f"RECEIVER_{name.upper()}" not in os.environ
+    }
+    try:
+        return Settings(**{**from_file, **overrides})
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"])
+            lines.append(f"RECEIVER_{field.upper()}: {error['msg']}")
+        raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from exc

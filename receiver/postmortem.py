@@ -1,0 +1,471 @@
+"""Render a draft postmortem from an incident: a view of the data, then a sandboxed template.
+
+Pure: the caller passes the incident, its episodes, timeline and history, and the clock.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from receiver.config import DEFAULT_SEVERITY_MAP
+from receiver.incidents import (
+    EntryKind,
+    Episode,
+    Incident,
+    Phase,
+    PriorityReason,
+    Rules,
+    TimelineEntry,
+    highest_priority,
+    priority_of,
+)
+from receiver.store.repository import History
+
+SHIPPED_TEMPLATES = next(
+    (
+        candidate
+        for candidate in (
+            Path(__file__).resolve().parent / "templates",  # installed wheel
+            Path(__file__).resolve().parent.parent / "templates",  # source checkout
+        )
+        if candidate.is_dir()
+    ),
+    Path(__file__).resolve().parent / "templates",
+)
+
+MTTR_TARGET = timedelta(hours=1)
+MTBF_TARGET = timedelta(hours=720)
+# The template's rows per phase that people fill in; an entry kind covers a step.
+TEMPLATE_STEPS: Mapping[Phase, tuple[str, ...]] = {
+    Phase.DETECT: ("ack", "assemble"),
+    Phase.HANDLE: ("restart", "rollback", "scale", "root_cause", "mitigate", "fix"),
+    Phase.RECOVER: ("verify", "monitor_ok", "notify_users", "resolve"),
+}
+STEP_OF_KIND: Mapping[str, str] = {EntryKind.ALL_RESOLVED.value: "monitor_ok"}
+# Rows of one kind beyond this many are folded into one "N more" row in the tables.
+FOLD_AFTER = 10
+_DASHBOARD_ANNOTATIONS = ("dashboard", "dashboard_url", "grafana_url", "grafana")
+_MD_SPECIAL = re.compile(r"([\\`*\[\]<>|~])")
+_MD_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+
+
+# -- Markdown-safe output of alert text ------------------------------------------------
+
+
+def md_inline(value: object) -> str:
+    """Alert text as literal inline Markdown: one line, metacharacters escaped."""
+    text = " ".join(str(value).split())
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    text = _MD_UNDERSCORE.sub(r"\\_", text)
+    return text
+
+
+def md_code(value: object) -> str:
+    """An inline code span that no backtick in the value can close early."""
+    text = " ".join(str(value).split())
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def md_block_line(value: object) -> str:
+    """One line inside a fenced code block: no line breaks, no closing fence."""
+    return " ".join(str(value).split()).replace("```", "'''")
+
+
+def md_url(value: object) -> str:
+    """A link target: only http(s), with characters that end a Markdown link escaped."""
+    text = str(value).strip()
+    if not re.match(r"^https?://", text, re.IGNORECASE):
+        return ""
+    return urllib.parse.quote(text, safe=":/?#[]@!$&'*+,;=%-._~")
+
+
+# -- the view the templates render -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One row of a timeline table."""
+
+    time: str
+    kind: str  # an EntryKind value, or "more_fired"/"more_resolved" for folded rows
+    actor: str | None
+    subject: str = ""
+    note: str = ""
+    count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AlertLine:
+    alertname: str
+    subject: str
+    starts: str
+    ends: str
+    fingerprint: str
+
+
+@dataclass(slots=True)
+class DraftView:
+    """Everything a postmortem template may show, already formatted."""
+
+    incident_id: int
+    revision: int
+    title: str
+    priority: str
+    priority_reason: PriorityReason
+    severity_map: Mapping[str, str]
+    severity_map_is_default: bool
+    timezone: str
+    utc_offset: str
+    generated_at: str
+    updated_at: str
+    review_url: str
+    started: str
+    ended: str
+    duration_minutes: int
+    duration_exact: timedelta
+    started_subject: str
+    ended_subject: str
+    services: list[str]
+    namespaces: list[str]
+    jobs: list[str]
+    instances: list[str]
+    alert_counts: list[tuple[str, int]]
+    instance_counts: list[tuple[str, int]]
+    alert_total: int
+    participants: list[str]
+    date_note: str
+    rows: dict[str, list[Row]]
+    missing_steps: dict[str, list[str]]
+    time_to_recover: timedelta | None
+    chain: list[AlertLine]
+    chain_more: int
+    alerts: list[AlertLine]
+    alerts_more: int
+    large: bool
+    common_labels: list[tuple[str, str]]
+    receiver: str
+    group_key: str
+    descriptions: list[str]
+    descriptions_same: bool
+    expressions: list[str]
+    generator_urls: list[str]
+    runbooks: list[str]
+    dashboards: list[str]
+    alertmanager_url: str
+    mttr_met: bool | None
+    mtbf: timedelta | None
+    mtbf_met: bool | None
+    previous_end: str
+    month_count: int
+    quarter_p0_p1: int
+    service_name: str
+    last_updated_date: str
+    partial_view: bool
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DraftInput:
+    incident: Incident
+    episodes: Sequence[Episode]
+    timeline: Sequence[TimelineEntry]
+    history: History
+    revision: int
+    created_at: datetime
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOptions:
+    language: str
+    zone: ZoneInfo
+    rules: Rules
+    public_url: str | None = None
+    large_after: int = 50
+
+
+def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
+    incident = data.incident
+    assert incident.id is not None
+    zone = options.zone
+    episodes = sorted(data.episodes, key=lambda e: (e.starts_at, e.subject, e.fingerprint))
+    if not episodes:
+        raise ValueError(f"incident {incident.id} has no alerts to write a draft from")
+    dates = {_local(entry.at, zone).date() for entry in data.timeline}
+    dates |= {_local(e.starts_at, zone).date() for e in episodes}
+    one_day = len(dates) == 1
+
+    def clock(moment: datetime) -> str:
+        local = _local(moment, zone)
+        return local.strftime("%H:%M:%S") if one_day else local.strftime("%m-%d %H:%M:%S")
+
+    first = episodes[0]
+    ended_episode = max(
+        (e for e in episodes if e.ends_at is not None),
+        key=lambda e: e.ends_at or first.starts_at,
+        default=None,
+    )
+    start = incident.started_at
+    end = incident.ended_at
+    exact = (end - start) if end is not None else timedelta(0)
+    reason = highest_priority((priority_of(e.labels, options.rules) for e in episodes),
+                              options.rules)
+    labels_of = _label_values(episodes)
+    rows, missing = _timeline_rows(data.timeline, clock)
+    all_resolved = [e for e in data.timeline if e.kind is EntryKind.ALL_RESOLVED]
+    chain = [
+        AlertLine(e.labels.get("alertname", ""), e.subject, clock(e.starts_at),
+                  clock(e.ends_at) if e.ends_at else "", e.fingerprint)
+        for e in episodes
+    ]
+    large = len(episodes) > options.large_after
+    shown = FOLD_AFTER if large else len(chain)
+    descriptions = _descriptions(episodes)
+    history = data.history
+    mtbf = (start - history.previous_end) if history.previous_end else None
+    review_url = (
+        f"{options.public_url.rstrip('/')}/incidents/{incident.id}" if options.public_url else ""
+    )
+    offset = _local(start, zone).utcoffset() or timedelta(0)
+    return DraftView(
+        incident_id=incident.id,
+        revision=data.revision,
+        title=incident.title,
+        priority=incident.priority,
+        priority_reason=reason,
+        severity_map=options.rules.severity_map,
+        severity_map_is_default=dict(options.rules.severity_map) == DEFAULT_SEVERITY_MAP,
+        timezone=str(zone.key),
+        utc_offset=_format_offset(offset),
+        generated_at=_local(data.created_at, zone).strftime("%Y-%m-%d %H:%M:%S"),
+        updated_at=_local(data.now, zone).strftime("%H:%M:%S")
+        if _local(data.now, zone).date() == _local(data.created_at, zone).date()
+        else _local(data.now, zone).strftime("%Y-%m-%d %H:%M:%S"),
+        review_url=review_url,
+        started=_local(start, zone).strftime("%Y-%m-%d %H:%M:%S"),
+        ended=_local(end, zone).strftime("%Y-%m-%d %H:%M:%S") if end else "",
+        duration_minutes=round(exact.total_seconds() / 60),
+        duration_exact=exact,
+        started_subject=first.subject,
+        ended_subject=ended_episode.subject if ended_episode else "",
+        services=labels_of("service"),
+        namespaces=labels_of("namespace"),
+        jobs=labels_of("job"),
+        instances=sorted({e.subject for e in episodes if e.subject}, key=_natural),
+        alert_counts=Counter(e.labels.get("alertname", "") for e in episodes).most_common(),
+        instance_counts=Counter(e.subject for e in episodes).most_common(20),
+        alert_total=len(episodes),
+        participants=_participants(data.timeline),
+        date_note=_local(start, zone).strftime("%Y-%m-%d") if one_day else "",
+        rows=rows,
+        missing_steps=missing,
+        time_to_recover=(all_resolved[-1].at - start) if all_resolved else None,
+        chain=chain[:shown],
+        chain_more=len(chain) - shown,
+        alerts=chain[: options.large_after] if large else chain,
+        alerts_more=max(0, len(chain) - options.large_after),
+        large=large,
+        common_labels=sorted(
+            (name, value) for name, value in incident.common_labels.items()
+            if name not in ("alertname", "instance")
+        ),
+        receiver=incident.receiver,
+        group_key=incident.group_key,
+        descriptions=descriptions[0],
+        descriptions_same=descriptions[1],
+        expressions=_distinct(_expression(e.generator_url) for e in episodes),
+        generator_urls=_distinct(md_url(e.generator_url) for e in episodes)[:5],
+        runbooks=_distinct(md_url(e.annotations.get("runbook_url", "")) for e in episodes)[:5],
+        dashboards=_distinct(
+            md_url(e.annotations.get(name, "")) for e in episodes for name in _DASHBOARD_ANNOTATIONS
+        )[:5],
+        alertmanager_url=_alertmanager_link(incident),
+        mttr_met=(exact < MTTR_TARGET) if end else None,
+        mtbf=mtbf,
+        mtbf_met=(mtbf > MTBF_TARGET) if mtbf is not None else None,
+        previous_end=_local(history.previous_end, zone).strftime("%Y-%m-%d %H:%M")
+        if history.previous_end
+        else "",
+        month_count=history.service_incidents_in_month,
+        quarter_p0_p1=history.service_p0_p1_in_quarter,
+        service_name=incident.service,
+        last_updated_date=_local(data.now, zone).strftime("%Y-%m-%d"),
+        partial_view=any(e.kind is EntryKind.PARTIAL_VIEW for e in data.timeline),
+    )
+
+
+def _local(moment: datetime, zone: ZoneInfo) -> datetime:
+    return moment.astimezone(zone)
+
+
+def _format_offset(offset: timedelta) -> str:
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def _natural(text: str) -> list[Any]:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+
+
+def _label_values(episodes: Sequence[Episode]) -> Callable[[str], list[str]]:
+    def values(name: str) -> list[str]:
+        return sorted({e.labels[name] for e in episodes if e.labels.get(name)}, key=_natural)
+
+    return values
+
+
+def _distinct(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(value for value in values if value))
+
+
+def _participants(entries: Iterable[TimelineEntry]) -> list[str]:
+    return _distinct(entry.actor or "" for entry in sorted(entries, key=lambda e: e.at))
+
+
+def _timeline_rows(
+    entries: Sequence[TimelineEntry], clock: Callable[[datetime], str]
+) -> tuple[dict[str, list[Row]], dict[str, list[str]]]:
+    rows: dict[str, list[Row]] = {phase.value: [] for phase in Phase}
+    covered: set[str] = set()
+    folded: dict[tuple[str, str], list[TimelineEntry]] = {}
+    for entry in sorted(entries, key=lambda e: e.at):
+        covered.add(STEP_OF_KIND.get(entry.kind.value, entry.kind.value))
+        if entry.kind in (EntryKind.ALERT_FIRED, EntryKind.ALERT_RESOLVED):
+            same = folded.setdefault((entry.phase.value, entry.kind.value), [])
+            same.append(entry)
+            if len(same) > FOLD_AFTER:
+                continue
+        note = entry.note
+        if entry.kind is EntryKind.ALL_RESOLVED and note:
+            note = clock(datetime.fromisoformat(note))  # when the resolve reached us
+        rows[entry.phase.value].append(
+            Row(clock(entry.at), entry.kind.value, entry.actor, entry.subject, note)
+        )
+    for (phase, kind), same in folded.items():
+        if len(same) > FOLD_AFTER:
+            rest = same[FOLD_AFTER:]
+            more = Row(
+                clock(rest[0].at),
+                f"more_{kind.removeprefix('alert_')}",
+                None,
+                f"{clock(rest[0].at)}–{clock(rest[-1].at)}",
+                count=len(rest),
+            )
+            rows[phase].append(more)
+            rows[phase].sort(key=lambda row: row.time)
+    missing = {
+        phase.value: [step for step in steps if step not in covered]
+        for phase, steps in TEMPLATE_STEPS.items()
+    }
+    return rows, missing
+
+
+def _descriptions(episodes: Sequence[Episode]) -> tuple[list[str], bool]:
+    """Distinct descriptions, and whether they differ only by each alert's subject."""
+    texts = [e.annotations.get("description", "") for e in episodes]
+    distinct = _distinct(texts)
+    if len(distinct) <= 1:
+        return distinct, len(episodes) > 1 and bool(distinct)
+    generic = {
+        text.replace(e.subject, "\x00") if e.subject else text
+        for text, e in zip(texts, episodes, strict=True)
+    }
+    if len(generic) == 1:
+        return distinct[:1], True
+    return distinct[:5], False
+
+
+def _expression(generator_url: str) -> str:
+    query = urllib.parse.urlsplit(generator_url).query
+    values = urllib.parse.parse_qs(query).get("g0.expr", [])
+    return values[0] if values else ""
+
+
+def _alertmanager_link(incident: Incident) -> str:
+    base = md_url(incident.external_url)
+    if not base:
+        return ""
+    matchers = ",".join(
+        f'{name}="{value}"' for name, value in sorted(incident.group_labels.items())
+    )
+    query = urllib.parse.urlencode({"receiver": incident.receiver, "filter": f"{{{matchers}}}"},
+                                   quote_via=urllib.parse.quote)
+    return f"{base.rstrip('/')}/#/alerts?{query}"
+
+
+# -- rendering ---------------------------------------------------------------------------
+
+
+def _format_span(delta: timedelta | None) -> str:
+    if delta is None:
+        return ""
+    seconds = int(delta.total_seconds())
+    minutes, rest = divmod(abs(seconds), 60)
+    return f"{minutes} 分 {rest} 秒" if minutes else f"{rest} 秒"
+
+
+def _format_days(delta: timedelta | None) -> str:
+    if delta is None:
+        return ""
+    hours = int(delta.total_seconds() // 3600)
+    days, rest = divmod(hours, 24)
+    return f"{days} 天 {rest} 小时" if days else f"{rest} 小时"
+
+
+class TemplateNotFound(Exception):
+    pass
+
+
+class DraftRenderer:
+    """Loads the postmortem templates once (overrides first) and renders views with them."""
+
+    def __init__(self, template_dir: Path | None = None) -> None:
+        search = [str(template_dir)] if template_dir else []
+        search.append(str(SHIPPED_TEMPLATES))
+        # Sandboxed: an override template is configuration, alert text is only ever data.
+        self.env = SandboxedEnvironment(
+            loader=jinja2.FileSystemLoader(search),
+            autoescape=False,  # Markdown output; alert text goes through md_* filters
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters.update(
+            md=md_inline,
+            code=md_code,
+            block=md_block_line,
+            url=md_url,
+            span=_format_span,
+            days=_format_days,
+        )
+
+    def template_name(self, language: str) -> str:
+        return f"postmortem.{language}.md.j2"
+
+    def check(self, language: str) -> None:
+        try:
+            self.env.get_template(self.template_name(language))
+        except jinja2.TemplateNotFound as exc:
+            raise TemplateNotFound(f"no template {exc.name} in {self.env.loader}") from exc
+
+    def render(self, data: DraftInput, options: RenderOptions) -> str:
+        view = build_view(data, options)
+        template = self.env.get_template(self.template_name(options.language))
+        return template.render(v=view)

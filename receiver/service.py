@@ -1,0 +1,281 @@
+"""Use cases: load -> apply the domain change -> store, in one transaction per request."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jinja2
+import structlog
+from sqlalchemy.exc import IntegrityError
+
+from receiver.alertmanager import Webhook
+from receiver.config import Settings
+from receiver.drafts import draft_file_name, write_atomically
+from receiver.incidents import (
+    Change,
+    Episode,
+    Incident,
+    IncidentStatus,
+    Rules,
+    TimelineEntry,
+    apply_webhook,
+    can_reopen,
+    incident_key,
+    mark_drafted,
+    open_incident,
+)
+from receiver.periods import month_bounds, quarter_bounds
+from receiver.postmortem import DraftInput, DraftRenderer, RenderOptions
+from receiver.store import Database, Repository, StoredDraft, StoreUnavailable
+
+log = structlog.get_logger(__name__)
+
+# Two replicas racing to open or reopen the same key: the loser's transaction hits a
+# unique constraint, and its retry finds the winner's incident.
+_CONFLICT_RETRIES = 5
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class IncidentNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    incident_id: int
+    created: bool
+    changed: bool
+    status: IncidentStatus
+    draft_revision: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentDetail:
+    incident: Incident
+    episodes: list[Episode]
+    timeline: list[TimelineEntry]
+    drafts: list[StoredDraft]
+
+
+def rules_from(settings: Settings) -> Rules:
+    return Rules(
+        severity_map=settings.severity_map,
+        default_priority=settings.default_priority,
+        reopen_window=settings.reopen_window,
+        key_labels=tuple(settings.incident_key_labels),
+    )
+
+
+class IncidentService:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        renderer: DraftRenderer,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.renderer = renderer
+        self.clock = clock
+        self.rules = rules_from(settings)
+        self.render_options = RenderOptions(
+            language=settings.language,
+            zone=settings.zone,
+            rules=self.rules,
+            public_url=settings.public_url,
+            large_after=settings.large_incident_rows,
+        )
+
+    # -- Alertmanager webhooks ------------------------------------------------------
+
+    async def ingest_webhook(self, hook: Webhook, raw_body: str) -> IngestResult:
+        """Store the webhook and its effects in one transaction; then export the draft."""
+        for attempt in range(1, _CONFLICT_RETRIES + 1):
+            try:
+                result, draft = await self._ingest_once(hook, raw_body)
+                break
+            except IntegrityError as exc:
+                log.info("webhook.conflict_retry", attempt=attempt, error=str(exc.orig))
+                if attempt == _CONFLICT_RETRIES:
+                    raise StoreUnavailable("concurrent writers kept conflicting") from exc
+        if draft is not None:
+            await self.export_draft(draft)
+        return result
+
+    async def _ingest_once(
+        self, hook: Webhook, raw_body: str
+    ) -> tuple[IngestResult, StoredDraft | None]:
+        now = self.clock()
+        key = incident_key(hook, self.rules.key_labels)
+        async with self.db.write() as repo:
+            change = await self._target(repo, hook, key, now)
+            apply_webhook(change, hook, now, self.rules)
+            incident_id = await _save(repo, change, now)
+            structlog.contextvars.bind_contextvars(incident_id=incident_id)
+            await repo.record_inbox("alertmanager", raw_body, now, incident_id)
+            incident = change.state.incident
+            draft = None
+            if change.recovered or (change.touched and not incident.is_open):
+                draft = await self._render_draft(repo, incident, now, change.recovered)
+        result = IngestResult(
+            incident_id=incident_id,
+            created=change.created,
+            changed=change.touched,
+            status=incident.status,
+            draft_revision=draft.revision if draft else None,
+        )
+        log.info(
+            "webhook.applied",
+            created=change.created,
+            changed=change.touched,
+            status=incident.status.value,
+            new_alerts=len(change.new_episodes),
+            timeline_rows=len(change.new_entries),
+            draft_revision=result.draft_revision,
+        )
+        return result, draft
+
+    async def _target(self, repo: Repository, hook: Webhook, key: str, now: datetime) -> Change:
+        """The incident this webhook belongs to, in the model's order of precedence:
+        the one holding its episodes, the open one of its key, the open one firing any
+        of its series, a recent one of its key to reopen; else a new one."""
+        found = (
+            await repo.incident_of_episodes([(a.fingerprint, a.starts_at) for a in hook.alerts])
+            or await repo.open_incident_by_key(key)
+            or await repo.open_incident_by_fingerprints(a.fingerprint for a in hook.alerts)
+        )
+        if found is None:
+            latest = await repo.latest_incident_by_key(key)
+            if latest is not None and can_reopen(latest, hook, now, self.rules):
+                found = latest.id
+        if found is None:
+            return open_incident(hook, key, now, self.rules)
+        return Change(state=await repo.load_state(found))
+
+    # -- drafts ---------------------------------------------------------------------
+
+    async def _render_draft(
+        self, repo: Repository, incident: Incident, now: datetime, new_revision: bool
+    ) -> StoredDraft | None:
+        """Render and store the draft: a new revision on recovery, else refresh the last."""
+        assert incident.id is not None
+        latest = await repo.latest_draft(incident.id)
+        if new_revision or latest is None:
+            revision, created_at = (latest.revision + 1 if latest else 1), now
+        else:
+            revision, created_at = latest.revision, latest.created_at
+        episodes = await repo.episodes_of(incident.id)
+        zone = self.settings.zone
+        data = DraftInput(
+            incident=incident,
+            episodes=episodes,
+            timeline=await repo.timeline_of(incident.id),
+            history=await repo.history(
+                incident, month_bounds(incident.started_at, zone),
+                quarter_bounds(incident.started_at, zone)
+            ),
+            revision=revision,
+            created_at=created_at,
+            now=now,
+        )
+        try:
+            markdown = self.renderer.render(data, self.render_options)
+        except jinja2.TemplateError as exc:
+            # the webhook is stored either way; the incident stays `recovered`, visibly
+            log.error("draft.render_failed", error=str(exc), template=self.render_options.language)
+            return None
+        first = episodes[0]
+        draft = StoredDraft(
+            incident_id=incident.id,
+            revision=revision,
+            language=self.settings.language,
+            file_name=draft_file_name(
+                incident.id, incident.started_at, zone, incident.service,
+                first.labels.get("alertname", "")
+            ),
+            markdown=markdown,
+            created_at=created_at,
+            updated_at=now,
+        )
+        if latest is not None and latest.revision == revision:
+            await repo.update_draft(draft)
+        else:
+            await repo.insert_draft(draft)
+        mark_drafted(incident, now)
+        await repo.update_incident(incident)
+        return draft
+
+    async def export_draft(self, draft: StoredDraft) -> Path | None:
+        """Copy a stored draft to the drafts directory; the database stays the source."""
+        directory = self.settings.drafts_dir
+        if directory is None:
+            return None
+        try:
+            path = await asyncio.to_thread(
+                write_atomically, directory, draft.file_name, draft.markdown
+            )
+        except OSError as exc:
+            log.warning("draft.export_failed", directory=str(directory), error=str(exc))
+            return None
+        log.info("draft.written", path=str(path), revision=draft.revision)
+        return path
+
+    # -- reading ----------------------------------------------------------------------
+
+    async def list_incidents(
+        self,
+        *,
+        limit: int,
+        offset: int,
+        status: IncidentStatus | None = None,
+        service: str | None = None,
+        priority: str | None = None,
+    ) -> tuple[list[Incident], int]:
+        async with self.db.read() as repo:
+            return await repo.list_incidents(
+                limit=limit, offset=offset, status=status, service=service, priority=priority
+            )
+
+    async def incident_detail(self, incident_id: int) -> IncidentDetail:
+        async with self.db.read() as repo:
+            incident = await repo.get_incident(incident_id)
+            if incident is None:
+                raise IncidentNotFound(f"no incident with id {incident_id}")
+            return IncidentDetail(
+                incident=incident,
+                episodes=await repo.episodes_of(incident_id),
+                timeline=await repo.timeline_of(incident_id),
+                drafts=await repo.draft_revisions(incident_id),
+            )
+
+    async def current_draft(self, incident_id: int) -> StoredDraft:
+        async with self.db.read() as repo:
+            if await repo.get_incident(incident_id) is None:
+                raise IncidentNotFound(f"no incident with id {incident_id}")
+            draft = await repo.latest_draft(incident_id)
+        if draft is None:
+            raise IncidentNotFound(f"incident {incident_id} has no draft yet (still firing?)")
+        return draft
+
+
+async def _save(repo: Repository, change: Change, now: datetime) -> int:
+    incident = change.state.incident
+    if change.created:
+        incident_id = await repo.insert_incident(incident)
+    else:
+        assert incident.id is not None
+        incident_id = incident.id
+        if change.touched:
+            await repo.update_incident(incident)
+    await repo.insert_episodes(incident_id, change.new_episodes)
+    await repo.update_episodes(incident_id, change.changed_episodes)
+    await repo.insert_entries(incident_id, change.new_entries, now)
+    return incident_id

@@ -1,0 +1,417 @@
+"""Queries and writes inside one transaction; the same SQL for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from receiver.incidents import (
+    EntryKind,
+    Episode,
+    Incident,
+    IncidentState,
+    IncidentStatus,
+    Phase,
+    Source,
+    TimelineEntry,
+)
+from receiver.store.schema import drafts, episodes, inbox, incidents, timeline
+
+IncidentRow = Incident
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """What the draft's KPI section needs from earlier incidents."""
+
+    previous_end: datetime | None  # end of the previous incident with the same key
+    service_incidents_in_month: int  # this one included
+    service_p0_p1_in_quarter: int  # this one included when it is P0/P1
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDraft:
+    incident_id: int
+    revision: int
+    language: str
+    file_name: str
+    markdown: str
+    created_at: datetime
+    updated_at: datetime
+
+
+def _incident_from_row(row: sa.Row[Any]) -> Incident:
+    return Incident(
+        id=row.id,
+        key=row.key,
+        receiver=row.receiver,
+        group_key=row.group_key,
+        group_labels=dict(row.group_labels),
+        common_labels=dict(row.common_labels),
+        common_annotations=dict(row.common_annotations),
+        external_url=row.external_url,
+        title=row.title,
+        priority=row.priority,
+        status=IncidentStatus(row.status),
+        service=row.service,
+        cycle=row.cycle,
+        opened_at=row.opened_at,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _incident_values(incident: Incident) -> dict[str, Any]:
+    return {
+        "key": incident.key,
+        "open_key": incident.key if incident.is_open else None,
+        "receiver": incident.receiver,
+        "group_key": incident.group_key,
+        "group_labels": incident.group_labels,
+        "common_labels": incident.common_labels,
+        "common_annotations": incident.common_annotations,
+        "external_url": incident.external_url,
+        "title": incident.title,
+        "priority": incident.priority,
+        "status": incident.status.value,
+        "service": incident.service,
+        "cycle": incident.cycle,
+        "opened_at": incident.opened_at,
+        "started_at": incident.started_at,
+        "ended_at": incident.ended_at,
+        "updated_at": incident.updated_at,
+    }
+
+
+def _episode_from_row(row: sa.Row[Any]) -> Episode:
+    return Episode(
+        id=row.id,
+        fingerprint=row.fingerprint,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        resolved=row.resolved,
+        labels=dict(row.labels),
+        annotations=dict(row.annotations),
+        generator_url=row.generator_url,
+        cycle=row.cycle,
+        first_seen_at=row.first_seen_at,
+    )
+
+
+def _entry_from_row(row: sa.Row[Any]) -> TimelineEntry:
+    return TimelineEntry(
+        at=row.at,
+        phase=Phase(row.phase),
+        kind=EntryKind(row.kind),
+        source=Source(row.source),
+        dedup_key=row.dedup_key,
+        actor=row.actor,
+        subject=row.subject,
+        note=row.note,
+    )
+
+
+class Repository:
+    """Every statement the receiver runs, bound to one connection and transaction."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    # -- finding the incident a webhook belongs to ---------------------------------
+
+    async def incident_of_episodes(self, keys: Sequence[tuple[str, datetime]]) -> int | None:
+        """The incident that already holds one of these (fingerprint, startsAt) episodes."""
+        wanted = set(keys)
+        fingerprints = sorted({fingerprint for fingerprint, _ in wanted})
+        query = sa.select(episodes.c.incident_id, episodes.c.fingerprint, episodes.c.starts_at)
+        for chunk in _chunks(fingerprints, 500):
+            rows = await self.conn.execute(query.where(episodes.c.fingerprint.in_(chunk)))
+            for row in rows:
+                if (row.fingerprint, row.starts_at) in wanted:
+                    return int(row.incident_id)
+        return None
+
+    async def open_incident_by_key(self, key: str) -> int | None:
+        found = await self.conn.scalar(
+            sa.select(incidents.c.id).where(incidents.c.open_key == key)
+        )
+        return None if found is None else int(found)
+
+    async def open_incident_by_fingerprints(self, fingerprints: Iterable[str]) -> int | None:
+        """An open incident with a still-firing episode of one of these series."""
+        for chunk in _chunks(sorted(set(fingerprints)), 500):
+            found = await self.conn.scalar(
+                sa.select(episodes.c.incident_id)
+                .join(incidents, incidents.c.id == episodes.c.incident_id)
+                .where(
+                    episodes.c.fingerprint.in_(chunk),
+                    episodes.c.resolved.is_(False),
+                    incidents.c.open_key.is_not(None),
+                )
+                .limit(1)
+            )
+            if found is not None:
+                return int(found)
+        return None
+
+    async def latest_incident_by_key(self, key: str) -> Incident | None:
+        row = (
+            await self.conn.execute(
+                sa.select(incidents)
+                .where(incidents.c.key == key)
+                .order_by(incidents.c.id.desc())
+                .limit(1)
+            )
+        ).first()
+        return None if row is None else _incident_from_row(row)
+
+    # -- loading and storing ------------------------------------------------------
+
+    async def get_incident(self, incident_id: int) -> Incident | None:
+        row = (
+            await self.conn.execute(sa.select(incidents).where(incidents.c.id == incident_id))
+        ).first()
+        return None if row is None else _incident_from_row(row)
+
+    async def load_state(self, incident_id: int) -> IncidentState:
+        incident = await self.get_incident(incident_id)
+        if incident is None:
+            raise LookupError(f"incident {incident_id} does not exist")
+        episode_rows = await self.conn.execute(
+            sa.select(episodes).where(episodes.c.incident_id == incident_id)
+        )
+        loaded = [_episode_from_row(row) for row in episode_rows]
+        keys = await self.conn.scalars(
+            sa.select(timeline.c.dedup_key).where(timeline.c.incident_id == incident_id)
+        )
+        return IncidentState(
+            incident=incident,
+            episodes={episode.key: episode for episode in loaded},
+            entry_keys=set(keys),
+        )
+
+    async def episodes_of(self, incident_id: int) -> list[Episode]:
+        rows = await self.conn.execute(
+            sa.select(episodes)
+            .where(episodes.c.incident_id == incident_id)
+            .order_by(episodes.c.starts_at, episodes.c.id)
+        )
+        return [_episode_from_row(row) for row in rows]
+
+    async def insert_incident(self, incident: Incident) -> int:
+        result = await self.conn.execute(
+            sa.insert(incidents).values(**_incident_values(incident)).returning(incidents.c.id)
+        )
+        incident.id = int(result.scalar_one())
+        return incident.id
+
+    async def update_incident(self, incident: Incident) -> None:
+        await self.conn.execute(
+            sa.update(incidents)
+            .where(incidents.c.id == incident.id)
+            .values(**_incident_values(incident))
+        )
+
+    async def insert_episodes(self, incident_id: int, new: Sequence[Episode]) -> None:
+        if not new:
+            return
+        await self.conn.execute(
+            sa.insert(episodes),
+            [
+                {
+                    "incident_id": incident_id,
+                    "fingerprint": e.fingerprint,
+                    "starts_at": e.starts_at,
+                    "ends_at": e.ends_at,
+                    "resolved": e.resolved,
+                    "labels": e.labels,
+                    "annotations": e.annotations,
+                    "generator_url": e.generator_url,
+                    "cycle": e.cycle,
+                    "first_seen_at": e.first_seen_at,
+                }
+                for e in new
+            ],
+        )
+
+    async def update_episodes(self, incident_id: int, changed: Sequence[Episode]) -> None:
+        for episode in changed:
+            await self.conn.execute(
+                sa.update(episodes)
+                .where(
+                    episodes.c.incident_id == incident_id,
+                    episodes.c.fingerprint == episode.fingerprint,
+                    episodes.c.starts_at == episode.starts_at,
+                )
+                .values(resolved=episode.resolved, ends_at=episode.ends_at)
+            )
+
+    async def insert_entries(
+        self, incident_id: int, entries: Sequence[TimelineEntry], recorded_at: datetime
+    ) -> None:
+        if not entries:
+            return
+        await self.conn.execute(
+            sa.insert(timeline),
+            [
+                {
+                    "incident_id": incident_id,
+                    "at": entry.at,
+                    "phase": entry.phase.value,
+                    "kind": entry.kind.value,
+                    "source": entry.source.value,
+                    "actor": entry.actor,
+                    "subject": entry.subject,
+                    "note": entry.note,
+                    "dedup_key": entry.dedup_key,
+                    "recorded_at": recorded_at,
+                }
+                for entry in entries
+            ],
+        )
+
+    async def timeline_of(self, incident_id: int) -> list[TimelineEntry]:
+        rows = await self.conn.execute(
+            sa.select(timeline)
+            .where(timeline.c.incident_id == incident_id)
+            .order_by(timeline.c.at, timeline.c.id)
+        )
+        return [_entry_from_row(row) for row in rows]
+
+    async def record_inbox(
+        self, kind: str, body: str, received_at: datetime, incident_id: int | None
+    ) -> None:
+        await self.conn.execute(
+            sa.insert(inbox).values(
+                kind=kind, body=body, received_at=received_at, incident_id=incident_id
+            )
+        )
+
+    # -- history for the KPI section ----------------------------------------------
+
+    async def history(
+        self,
+        incident: Incident,
+        month: tuple[datetime, datetime],
+        quarter: tuple[datetime, datetime],
+    ) -> History:
+        previous_end = await self.conn.scalar(
+            sa.select(sa.func.max(incidents.c.ended_at)).where(
+                incidents.c.key == incident.key,
+                incidents.c.id < incident.id,
+                incidents.c.ended_at.is_not(None),
+            )
+        )
+        same_service = incidents.c.service == incident.service
+        in_month = await self.conn.scalar(
+            sa.select(sa.func.count()).where(
+                same_service,
+                incidents.c.started_at >= month[0],
+                incidents.c.started_at < month[1],
+            )
+        )
+        severe_in_quarter = await self.conn.scalar(
+            sa.select(sa.func.count()).where(
+                same_service,
+                incidents.c.priority.in_(("P0", "P1")),
+                incidents.c.started_at >= quarter[0],
+                incidents.c.started_at < quarter[1],
+            )
+        )
+        return History(
+            previous_end=previous_end,
+            service_incidents_in_month=int(in_month or 0),
+            service_p0_p1_in_quarter=int(severe_in_quarter or 0),
+        )
+
+    # -- drafts ---------------------------------------------------------------------
+
+    async def latest_draft(self, incident_id: int) -> StoredDraft | None:
+        row = (
+            await self.conn.execute(
+                sa.select(drafts)
+                .where(drafts.c.incident_id == incident_id)
+                .order_by(drafts.c.revision.desc())
+                .limit(1)
+            )
+        ).first()
+        return None if row is None else _draft_from_row(row)
+
+    async def draft_revisions(self, incident_id: int) -> list[StoredDraft]:
+        rows = await self.conn.execute(
+            sa.select(drafts).where(drafts.c.incident_id == incident_id).order_by(drafts.c.revision)
+        )
+        return [_draft_from_row(row) for row in rows]
+
+    async def insert_draft(self, draft: StoredDraft) -> None:
+        await self.conn.execute(
+            sa.insert(drafts).values(
+                incident_id=draft.incident_id,
+                revision=draft.revision,
+                language=draft.language,
+                file_name=draft.file_name,
+                markdown=draft.markdown,
+                created_at=draft.created_at,
+                updated_at=draft.updated_at,
+            )
+        )
+
+    async def update_draft(self, draft: StoredDraft) -> None:
+        await self.conn.execute(
+            sa.update(drafts)
+            .where(drafts.c.incident_id == draft.incident_id, drafts.c.revision == draft.revision)
+            .values(markdown=draft.markdown, updated_at=draft.updated_at, file_name=draft.file_name)
+        )
+
+    # -- listing --------------------------------------------------------------------
+
+    async def list_incidents(
+        self,
+        *,
+        limit: int,
+        offset: int = 0,
+        status: IncidentStatus | None = None,
+        service: str | None = None,
+        priority: str | None = None,
+    ) -> tuple[list[Incident], int]:
+        conditions: list[sa.ColumnElement[bool]] = []
+        if status is not None:
+            conditions.append(incidents.c.status == status.value)
+        if service:
+            conditions.append(incidents.c.service == service)
+        if priority:
+            conditions.append(incidents.c.priority == priority)
+        total = await self.conn.scalar(sa.select(sa.func.count()).select_from(incidents).where(
+            *conditions
+        ))
+        rows = await self.conn.execute(
+            sa.select(incidents)
+            .where(*conditions)
+            .order_by(incidents.c.started_at.desc(), incidents.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return [_incident_from_row(row) for row in rows], int(total or 0)
+
+
+def _draft_from_row(row: sa.Row[Any]) -> StoredDraft:
+    return StoredDraft(
+        incident_id=row.incident_id,
+        revision=row.revision,
+        language=row.language,
+        file_name=row.file_name,
+        markdown=row.markdown,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,124 @@
+"""Tables. Every change here needs an Alembic migration in receiver/migrations/versions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on both backends (SQLite keeps no zone, so store naive UTC)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; pass UTC")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+incidents = sa.Table(
+    "incidents",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(64), nullable=False, index=True),
+    # equals `key` while the incident is firing, NULL otherwise: the unique constraint
+    # is what keeps one open incident per key, even across replicas
+    sa.Column("open_key", sa.String(64), nullable=True, unique=True),
+    sa.Column("receiver", sa.Text, nullable=False),
+    sa.Column("group_key", sa.Text, nullable=False),
+    sa.Column("group_labels", sa.JSON, nullable=False),
+    sa.Column("common_labels", sa.JSON, nullable=False),
+    sa.Column("common_annotations", sa.JSON, nullable=False),
+    sa.Column("external_url", sa.Text, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("priority", sa.String(2), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("service", sa.Text, nullable=False, index=True),
+    sa.Column("cycle", sa.Integer, nullable=False),
+    sa.Column("opened_at", UTCDateTime, nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("ended_at", UTCDateTime, nullable=True),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+episodes = sa.Table(
+    "episodes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("incident_id", sa.ForeignKey("incidents.id"), nullable=False, index=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False, index=True),
+    sa.Column("starts_at", UTCDateTime, nullable=False),
+    sa.Column("ends_at", UTCDateTime, nullable=True),
+    sa.Column("resolved", sa.Boolean, nullable=False),
+    sa.Column("labels", sa.JSON, nullable=False),
+    sa.Column("annotations", sa.JSON, nullable=False),
+    sa.Column("generator_url", sa.Text, nullable=False),
+    sa.Column("cycle", sa.Integer, nullable=False),
+    sa.Column("first_seen_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("fingerprint", "starts_at", name="uq_episodes_fingerprint_starts_at"),
+)
+
+timeline = sa.Table(
+    "timeline",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("incident_id", sa.ForeignKey("incidents.id"), nullable=False, index=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("phase", sa.String(16), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("actor", sa.Text, nullable=True),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("dedup_key", sa.String(200), nullable=False),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("incident_id", "dedup_key", name="uq_timeline_incident_dedup"),
+)
+
+drafts = sa.Table(
+    "drafts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("incident_id", sa.ForeignKey("incidents.id"), nullable=False, index=True),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("file_name", sa.Text, nullable=False),
+    sa.Column("markdown", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("incident_id", "revision", name="uq_drafts_incident_revision"),
+)
+
+# The raw body of every accepted webhook, stored with its effects (for replay and audit).
+inbox = sa.Table(
+    "inbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("received_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("incident_id", sa.Integer, nullable=True, index=True),
+    sa.Column("body", sa.Text, nullable=False),
+)
