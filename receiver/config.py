@@ -52,6 +52,7 @@ class Settings(BaseSettings):
 
     listen: str = "127.0.0.1:8080"
     database_url: str = "sqlite:///./data/receiver.db"
+    auto_migrate: bool = True
     drafts_dir: Path | None = Path("./drafts")
     auth_token: SecretStr | None = None
     basic_auth_user: str | None = None

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from receiver.alertmanager import Webhook
 from receiver.config import Settings
 from receiver.drafts import draft_file_name, write_atomically
+from receiver.metrics import Metrics
 from receiver.incidents import (
     Change,
     Episode,
@@ -53,6 +54,8 @@ class IngestResult:
     created: bool
     changed: bool
     status: IncidentStatus
+    priority: str
+    recovered: bool
     draft_revision: int | None
 
 
@@ -79,9 +82,12 @@ class IncidentService:
         db: Database,
         settings: Settings,
         renderer: DraftRenderer,
+        *,
+        metrics: Metrics | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.db = db
+        self.metrics = metrics or Metrics()
         self.settings = settings
         self.renderer = renderer
         self.clock = clock
@@ -106,9 +112,18 @@ class IncidentService:
                 log.info("webhook.conflict_retry", attempt=attempt, error=str(exc.orig))
                 if attempt == _CONFLICT_RETRIES:
                     raise StoreUnavailable("concurrent writers kept conflicting") from exc
+        self._count(result)
         if draft is not None:
             await self.export_draft(draft)
         return result
+
+    def _count(self, result: IngestResult) -> None:
+        if result.created:
+            self.metrics.incidents_opened.labels(priority=result.priority).inc()
+        if result.recovered:
+            self.metrics.incidents_recovered.labels(priority=result.priority).inc()
+        if result.draft_revision is not None:
+            self.metrics.drafts_rendered.inc()
 
     async def _ingest_once(
         self, hook: Webhook, raw_body: str
@@ -130,6 +145,8 @@ class IncidentService:
             created=change.created,
             changed=change.touched,
             status=incident.status,
+            priority=incident.priority,
+            recovered=change.recovered,
             draft_revision=draft.revision if draft else None,
         )
         log.info(

@@ -1,0 +1,121 @@
+"""Command line: postmortem-receiver serve | migrate | incidents list|show."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from aiohttp import web
+
+from receiver import __version__
+from receiver.app import create_app
+from receiver.config import ConfigError, Settings, load_settings
+from receiver.logconfig import configure_logging
+from receiver.postmortem import DraftRenderer
+from receiver.service import IncidentNotFound, IncidentService
+from receiver.store import StoreUnavailable, open_database
+from receiver.store.engine import SchemaError
+from receiver.web.serialize import entry_json, episode_json, incident_summary
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="postmortem-receiver",
+        description="Alertmanager webhook receiver that writes draft postmortems.",
+    )
+    parser.add_argument("--version", action="version", version=__version__)
+    parser.add_argument(
+        "--config", type=Path, help="TOML file of settings (RECEIVER_* variables win)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the HTTP server")
+    commands.add_parser("migrate", help="bring the database schema to this version")
+    incidents = commands.add_parser("incidents", help="look at stored incidents")
+    which = incidents.add_subparsers(dest="action", required=True)
+    listing = which.add_parser("list", help="newest incidents first")
+    listing.add_argument("--limit", type=int, default=20)
+    listing.add_argument("--status")
+    show = which.add_parser("show", help="one incident with its timeline, as JSON")
+    show.add_argument("incident_id", type=int)
+    show.add_argument("--markdown", action="store_true", help="print the current draft instead")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"postmortem-receiver: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_format, settings.log_level)
+    try:
+        if args.command == "serve":
+            return _serve(settings)
+        if args.command == "migrate":
+            return asyncio.run(_migrate(settings))
+        return asyncio.run(_incidents(settings, args))
+    except (SchemaError, StoreUnavailable) as exc:
+        print(f"postmortem-receiver: {exc}", file=sys.stderr)
+        return 1
+
+
+def _serve(settings: Settings) -> int:
+    app = create_app(settings)
+    web.run_app(app, host=settings.host, port=settings.port, access_log=None,
+                print=lambda text: print(text, file=sys.stderr))
+    return 0
+
+
+async def _migrate(settings: Settings) -> int:
+    database = open_database(settings.database_url)
+    try:
+        before = await database.schema_state()
+        after = await database.migrate()
+    finally:
+        await database.close()
+    if before.current == after.current:
+        print(f"schema is current (revision {after.current})")
+    else:
+        print(f"migrated schema from {before.current or 'empty'} to {after.current}")
+    return 0
+
+
+async def _incidents(settings: Settings, args: argparse.Namespace) -> int:
+    database = open_database(settings.database_url)
+    try:
+        await database.migrate() if settings.auto_migrate else None
+        service = IncidentService(database, settings, DraftRenderer(settings.template_dir))
+        if args.action == "list":
+            from receiver.incidents import IncidentStatus
+
+            status = IncidentStatus(args.status) if args.status else None
+            rows, total = await service.list_incidents(limit=args.limit, offset=0, status=status)
+            for incident in rows:
+                print(f"#{incident.id}\t{incident.status.value}\t{incident.priority}\t"
+                      f"{incident.started_at:%Y-%m-%d %H:%M}\t{incident.service}\t{incident.title}")
+            print(f"({len(rows)} of {total})", file=sys.stderr)
+            return 0
+        try:
+            if args.markdown:
+                print((await service.current_draft(args.incident_id)).markdown, end="")
+                return 0
+            detail = await service.incident_detail(args.incident_id)
+        except IncidentNotFound as exc:
+            print(f"postmortem-receiver: {exc}", file=sys.stderr)
+            return 1
+        body = incident_summary(detail.incident)
+        body["alerts"] = [episode_json(e) for e in detail.episodes]
+        body["timeline"] = [entry_json(e) for e in detail.timeline]
+        print(json.dumps(body, ensure_ascii=False, indent=2))
+        return 0
+    finally:
+        await database.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

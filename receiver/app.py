@@ -1,0 +1,54 @@
+"""The app factory: what `serve` runs and what tests build."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+
+from aiohttp import web
+
+from receiver.config import Settings
+from receiver.metrics import Metrics
+from receiver.postmortem import DraftRenderer
+from receiver.service import IncidentService, utcnow
+from receiver.store import open_database
+from receiver.web import alerts, health, incidents
+from receiver.web.keys import DATABASE, METRICS, SERVICE, SETTINGS
+from receiver.web.middleware import authenticate, json_errors, request_log
+
+
+def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> web.Application:
+    # aiohttp's 1 MiB default would turn an alert storm into a 413 Alertmanager never retries
+    app = web.Application(
+        client_max_size=settings.max_body,
+        middlewares=[request_log, json_errors, authenticate],
+    )
+    app[SETTINGS] = settings
+    app[METRICS] = Metrics()
+    renderer = DraftRenderer(settings.template_dir)
+    renderer.check(settings.language)
+
+    async def database_ctx(app: web.Application) -> AsyncIterator[None]:
+        database = open_database(settings.database_url)
+        try:
+            if settings.auto_migrate:
+                await database.migrate()
+            app[DATABASE] = database
+            app[SERVICE] = IncidentService(
+                database, settings, renderer, metrics=app[METRICS], clock=clock
+            )
+            yield
+        finally:
+            await database.close()
+
+    app.cleanup_ctx.append(database_ctx)
+    app.router.add_post("/api/v1/alerts", alerts.receive_alerts)
+    app.router.add_get("/api/v1/incidents", incidents.list_incidents)
+    app.router.add_get(r"/api/v1/incidents/{incident_id:\d+}", incidents.get_incident)
+    app.router.add_get(
+        r"/api/v1/incidents/{incident_id:\d+}/postmortem.md", incidents.get_postmortem
+    )
+    app.router.add_get("/healthz", health.healthz)
+    app.router.add_get("/readyz", health.readyz)
+    app.router.add_get("/metrics", health.metrics)
+    return app

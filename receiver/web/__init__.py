@@ -1,0 +1,1 @@
+"""HTTP: thin handlers that parse, call the service and map results to responses."""

@@ -1,0 +1,53 @@
+"""POST /api/v1/alerts: the Alertmanager webhook."""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from receiver.alertmanager import Webhook
+from receiver.store import StoreUnavailable
+from receiver.web.body import read_json
+from receiver.web.errors import ApiError, validation_details
+from receiver.web.keys import METRICS, SERVICE, SETTINGS
+from receiver.web.serialize import json_response
+
+
+async def receive_alerts(request: web.Request) -> web.Response:
+    metrics = request.app[METRICS]
+    started = time.perf_counter()
+    try:
+        data, text = await read_json(request, request.app[SETTINGS].max_body)
+        if not isinstance(data, dict):
+            raise ApiError(422, "invalid_webhook", "the body must be a JSON object")
+        try:
+            hook = Webhook.parse(data)
+        except ValidationError as exc:
+            raise ApiError(
+                422, "invalid_webhook", "the body is not an Alertmanager version 4 webhook",
+                validation_details(exc),
+            ) from exc
+        service = request.app[SERVICE]
+        # answered only after the transaction holding the body and its effects committed
+        result = await service.ingest_webhook(hook, text)
+    except ApiError as exc:
+        metrics.webhooks.labels(result="rejected", reason=exc.code).inc()
+        raise
+    except StoreUnavailable:
+        metrics.webhooks.labels(result="store_error", reason="").inc()
+        raise
+    finally:
+        metrics.webhook_seconds.observe(time.perf_counter() - started)
+    metrics.webhooks.labels(result="accepted" if result.changed else "duplicate", reason="").inc()
+    return json_response(
+        {
+            "status": "accepted" if result.changed else "duplicate",
+            "incident_id": result.incident_id,
+            "incident_status": result.status.value,
+            "created": result.created,
+            "draft_revision": result.draft_revision,
+        },
+        status=201 if result.created else 200,
+    )

@@ -1,0 +1,42 @@
+"""Every error leaves as JSON: {"error": code, "message": text, "details": [...]}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+from receiver.web.serialize import json_response
+
+
+class ApiError(Exception):
+    """An error answer: HTTP status, a stable code and a message for people."""
+
+    def __init__(
+        self, status: int, code: str, message: str, details: list[dict[str, Any]] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or []
+
+    def response(self) -> web.Response:
+        body: dict[str, Any] = {"error": self.code, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        headers = {"WWW-Authenticate": 'Bearer realm="postmortem-receiver"'} if (
+            self.status == 401
+        ) else None
+        return json_response(body, status=self.status, headers=headers)
+
+
+def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    """pydantic's errors as field paths in the payload's own names (alerts.0.startsAt)."""
+    return [
+        {
+            "field": ".".join(str(part) for part in error["loc"]) or "(body)",
+            "message": error["msg"],
+        }
+        for error in exc.errors(include_url=False, include_input=False)
+    ]

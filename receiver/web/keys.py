@@ -1,0 +1,15 @@
+"""Typed keys for what the app shares between handlers."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from receiver.config import Settings
+from receiver.metrics import Metrics
+from receiver.service import IncidentService
+from receiver.store import Database
+
+SETTINGS = web.AppKey("settings", Settings)
+DATABASE = web.AppKey("database", Database)
+SERVICE = web.AppKey("service", IncidentService)
+METRICS = web.AppKey("metrics", Metrics)
