@@ -66,8 +66,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _serve(settings: Settings) -> int:
     app = create_app(settings)
-    web.run_app(app, host=settings.host, port=settings.port, access_log=None,
-                print=lambda text: print(text, file=sys.stderr))
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        access_log=None,
+        print=lambda text: print(text, file=sys.stderr),
+    )
     return 0
 
 
@@ -96,8 +101,10 @@ async def _incidents(settings: Settings, args: argparse.Namespace) -> int:
             status = IncidentStatus(args.status) if args.status else None
             rows, total = await service.list_incidents(limit=args.limit, offset=0, status=status)
             for incident in rows:
-                print(f"#{incident.id}\t{incident.status.value}\t{incident.priority}\t"
-                      f"{incident.started_at:%Y-%m-%d %H:%M}\t{incident.service}\t{incident.title}")
+                print(
+                    f"#{incident.id}\t{incident.status.value}\t{incident.priority}\t"
+                    f"{incident.started_at:%Y-%m-%d %H:%M}\t{incident.service}\t{incident.title}"
+                )
             print(f"({len(rows)} of {total})", file=sys.stderr)
             return 0
         try:

@@ -93,8 +93,14 @@ class Settings(BaseSettings):
     def _empty_path_is_none(cls, value: Any) -> Any:
         return None if value == "" else value
 
-    @field_validator("auth_token", "basic_auth_password", "alertmanager_url", "public_url",
-                     "basic_auth_user", mode="before")
+    @field_validator(
+        "auth_token",
+        "basic_auth_password",
+        "alertmanager_url",
+        "public_url",
+        "basic_auth_user",
+        mode="before",
+    )
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value == "" else value
@@ -105,8 +111,9 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as "
-                             "Asia/Shanghai or UTC") from exc
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai or UTC"
+            ) from exc
         return value
 
     @field_validator("reopen_window", mode="before")

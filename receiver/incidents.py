@@ -147,9 +147,7 @@ class Change:
 
     @property
     def touched(self) -> bool:
-        return bool(
-            self.created or self.new_episodes or self.changed_episodes or self.new_entries
-        )
+        return bool(self.created or self.new_episodes or self.changed_episodes or self.new_entries)
 
     def add_entry(self, entry: TimelineEntry) -> None:
         if entry.dedup_key not in self.state.entry_keys:

@@ -9,8 +9,10 @@ from zoneinfo import ZoneInfo
 def month_bounds(moment: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
     local = moment.astimezone(zone)
     start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(
-        month=start.month + 1
+    end = (
+        start.replace(year=start.year + 1, month=1)
+        if start.month == 12
+        else start.replace(month=start.month + 1)
     )
     return start.astimezone(UTC), end.astimezone(UTC)
 

@@ -222,14 +222,20 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
     start = incident.started_at
     end = incident.ended_at
     exact = (end - start) if end is not None else timedelta(0)
-    reason = highest_priority((priority_of(e.labels, options.rules) for e in episodes),
-                              options.rules)
+    reason = highest_priority(
+        (priority_of(e.labels, options.rules) for e in episodes), options.rules
+    )
     labels_of = _label_values(episodes)
     rows, missing = _timeline_rows(data.timeline, clock)
     all_resolved = [e for e in data.timeline if e.kind is EntryKind.ALL_RESOLVED]
     chain = [
-        AlertLine(e.labels.get("alertname", ""), e.subject, clock(e.starts_at),
-                  clock(e.ends_at) if e.ends_at else "", e.fingerprint)
+        AlertLine(
+            e.labels.get("alertname", ""),
+            e.subject,
+            clock(e.starts_at),
+            clock(e.ends_at) if e.ends_at else "",
+            e.fingerprint,
+        )
         for e in episodes
     ]
     large = len(episodes) > options.large_after
@@ -280,7 +286,8 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
         alerts_more=max(0, len(chain) - options.large_after),
         large=large,
         common_labels=sorted(
-            (name, value) for name, value in incident.common_labels.items()
+            (name, value)
+            for name, value in incident.common_labels.items()
             if name not in ("alertname", "instance")
         ),
         receiver=incident.receiver,
@@ -404,8 +411,9 @@ def _alertmanager_link(incident: Incident) -> str:
     matchers = ",".join(
         f'{name}="{value}"' for name, value in sorted(incident.group_labels.items())
     )
-    query = urllib.parse.urlencode({"receiver": incident.receiver, "filter": f"{{{matchers}}}"},
-                                   quote_via=urllib.parse.quote)
+    query = urllib.parse.urlencode(
+        {"receiver": incident.receiver, "filter": f"{{{matchers}}}"}, quote_via=urllib.parse.quote
+    )
     return f"{base.rstrip('/')}/#/alerts?{query}"
 
 

@@ -15,7 +15,6 @@ from sqlalchemy.exc import IntegrityError
 from receiver.alertmanager import Webhook
 from receiver.config import Settings
 from receiver.drafts import draft_file_name, write_atomically
-from receiver.metrics import Metrics
 from receiver.incidents import (
     Change,
     Episode,
@@ -29,6 +28,7 @@ from receiver.incidents import (
     mark_drafted,
     open_incident,
 )
+from receiver.metrics import Metrics
 from receiver.periods import month_bounds, quarter_bounds
 from receiver.postmortem import DraftInput, DraftRenderer, RenderOptions
 from receiver.store import Database, Repository, StoredDraft, StoreUnavailable
@@ -196,8 +196,9 @@ class IncidentService:
             episodes=episodes,
             timeline=await repo.timeline_of(incident.id),
             history=await repo.history(
-                incident, month_bounds(incident.started_at, zone),
-                quarter_bounds(incident.started_at, zone)
+                incident,
+                month_bounds(incident.started_at, zone),
+                quarter_bounds(incident.started_at, zone),
             ),
             revision=revision,
             created_at=created_at,
@@ -215,8 +216,11 @@ class IncidentService:
             revision=revision,
             language=self.settings.language,
             file_name=draft_file_name(
-                incident.id, incident.started_at, zone, incident.service,
-                first.labels.get("alertname", "")
+                incident.id,
+                incident.started_at,
+                zone,
+                incident.service,
+                first.labels.get("alertname", ""),
             ),
             markdown=markdown,
             created_at=created_at,

@@ -138,9 +138,7 @@ class Repository:
         return None
 
     async def open_incident_by_key(self, key: str) -> int | None:
-        found = await self.conn.scalar(
-            sa.select(incidents.c.id).where(incidents.c.open_key == key)
-        )
+        found = await self.conn.scalar(sa.select(incidents.c.id).where(incidents.c.open_key == key))
         return None if found is None else int(found)
 
     async def open_incident_by_fingerprints(self, fingerprints: Iterable[str]) -> int | None:
@@ -387,9 +385,9 @@ class Repository:
             conditions.append(incidents.c.service == service)
         if priority:
             conditions.append(incidents.c.priority == priority)
-        total = await self.conn.scalar(sa.select(sa.func.count()).select_from(incidents).where(
-            *conditions
-        ))
+        total = await self.conn.scalar(
+            sa.select(sa.func.count()).select_from(incidents).where(*conditions)
+        )
         rows = await self.conn.execute(
             sa.select(incidents)
             .where(*conditions)

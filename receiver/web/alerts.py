@@ -26,7 +26,9 @@ async def receive_alerts(request: web.Request) -> web.Response:
             hook = Webhook.parse(data)
         except ValidationError as exc:
             raise ApiError(
-                422, "invalid_webhook", "the body is not an Alertmanager version 4 webhook",
+                422,
+                "invalid_webhook",
+                "the body is not an Alertmanager version 4 webhook",
                 validation_details(exc),
             ) from exc
         service = request.app[SERVICE]

@@ -16,20 +16,26 @@ async def read_json(request: web.Request, max_body: int) -> tuple[Any, str]:
     """The parsed body and its text; 413, 415 or 400 when it cannot be one."""
     if request.content_length is not None and request.content_length > max_body:
         raise ApiError(
-            413, "too_large", f"body of {request.content_length} bytes exceeds the "
-            f"limit of {max_body} bytes (RECEIVER_MAX_BODY)"
+            413,
+            "too_large",
+            f"body of {request.content_length} bytes exceeds the "
+            f"limit of {max_body} bytes (RECEIVER_MAX_BODY)",
         )
     content_type = request.headers.get("Content-Type")
     if content_type is not None:
         media = request.content_type
         if media not in JSON_TYPES and not media.endswith("+json"):
-            raise ApiError(415, "unsupported_media_type",
-                           f"expected Content-Type application/json, got {media or 'none'}")
+            raise ApiError(
+                415,
+                "unsupported_media_type",
+                f"expected Content-Type application/json, got {media or 'none'}",
+            )
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge as exc:
-        raise ApiError(413, "too_large", f"body exceeds the limit of {max_body} bytes "
-                       "(RECEIVER_MAX_BODY)") from exc
+        raise ApiError(
+            413, "too_large", f"body exceeds the limit of {max_body} bytes (RECEIVER_MAX_BODY)"
+        ) from exc
     if not raw:
         raise ApiError(400, "malformed", "the request body is empty")
     try:

@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
+
 from receiver.web.serialize import json_response
 
 
@@ -25,9 +26,11 @@ class ApiError(Exception):
         body: dict[str, Any] = {"error": self.code, "message": self.message}
         if self.details:
             body["details"] = self.details
-        headers = {"WWW-Authenticate": 'Bearer realm="postmortem-receiver"'} if (
-            self.status == 401
-        ) else None
+        headers = (
+            {"WWW-Authenticate": 'Bearer realm="postmortem-receiver"'}
+            if (self.status == 401)
+            else None
+        )
         return json_response(body, status=self.status, headers=headers)
 
 

@@ -7,8 +7,13 @@ from aiohttp import web
 from receiver.incidents import PRIORITY_ORDER, IncidentStatus
 from receiver.web.errors import ApiError
 from receiver.web.keys import SERVICE
-from receiver.web.serialize import draft_json, entry_json, episode_json, incident_summary
-from receiver.web.serialize import json_response
+from receiver.web.serialize import (
+    draft_json,
+    entry_json,
+    episode_json,
+    incident_summary,
+    json_response,
+)
 
 MAX_PAGE = 500
 
@@ -18,8 +23,12 @@ def _int_param(request: web.Request, name: str, default: int, low: int, high: in
     if raw is None:
         return default
     if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ApiError(422, "invalid_query", f"{name} must be an integer from {low} to {high}",
-                       [{"field": name, "message": f"got {raw[:40]!r}"}])
+        raise ApiError(
+            422,
+            "invalid_query",
+            f"{name} must be an integer from {low} to {high}",
+            [{"field": name, "message": f"got {raw[:40]!r}"}],
+        )
     return int(raw)
 
 
@@ -42,8 +51,11 @@ async def list_incidents(request: web.Request) -> web.Response:
     if priority is not None and priority not in PRIORITY_ORDER:
         raise ApiError(422, "invalid_query", f"priority must be one of {', '.join(PRIORITY_ORDER)}")
     incidents, total = await request.app[SERVICE].list_incidents(
-        limit=limit, offset=offset, status=status,
-        service=request.query.get("service") or None, priority=priority,
+        limit=limit,
+        offset=offset,
+        status=status,
+        service=request.query.get("service") or None,
+        priority=priority,
     )
     return json_response(
         {

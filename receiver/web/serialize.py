@@ -12,7 +12,6 @@ from aiohttp import web
 from receiver.incidents import Episode, Incident, TimelineEntry
 from receiver.store import StoredDraft
 
-
 # UTF-8 JSON: Chinese titles stay readable in curl output
 json_response = functools.partial(
     web.json_response, dumps=functools.partial(json.dumps, ensure_ascii=False)

@@ -1,0 +1,202 @@
+"""The draft: golden file, the template's headings, large incidents, hostile alert text."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from receiver.alertmanager import Webhook
+from receiver.config import Settings
+from receiver.drafts import draft_file_name, slugify, write_atomically
+from receiver.postmortem import DraftRenderer, md_code, md_inline
+from receiver.service import IncidentService
+from receiver.store import open_database
+from tests.conftest import REPO, Clock, capture
+
+SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "postmortem-template.zh.md"
+HEADING = re.compile(r"^(#{2,4}) (.+)$", re.MULTILINE)
+
+
+def headings(markdown: str) -> list[str]:
+    return [f"{hashes} {text.strip()}" for hashes, text in HEADING.findall(markdown)]
+
+
+def seed_headings() -> list[str]:
+    # the seed lives in the shared folder beside the repo; keep a copy for a lone checkout
+    source = SEED if SEED.exists() else REPO / "tests" / "fixtures" / "postmortem-template.zh.md"
+    return headings(source.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("language", ["zh"])
+def test_sample_draft_is_what_the_code_renders(tmp_path: Path, language: str) -> None:
+    """Golden test: fixed clock and zone, real captures; regenerate with the script."""
+    out = tmp_path / "draft.md"
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "scripts" / "make_example.py"),
+            "--language",
+            language,
+            "--out",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+        cwd=tmp_path,
+    )
+    golden = REPO / "examples" / f"sample-draft.{language}.md"
+    assert out.read_text(encoding="utf-8") == golden.read_text(encoding="utf-8"), (
+        "the draft changed: review `git diff` after `python scripts/make_example.py`"
+    )
+
+
+def test_every_seed_heading_appears_in_order() -> None:
+    draft = (REPO / "examples" / "sample-draft.zh.md").read_text(encoding="utf-8")
+    expected = seed_headings()
+    assert len(expected) == 40
+    assert headings(draft) == expected
+    assert "- ] " not in draft  # the seed's typo is not copied
+    assert "- [ ] **部署流程**: 优化部署流程" in draft
+
+
+async def render_incident(
+    settings: Settings, clock: Clock, bodies: list[dict[str, Any]]
+) -> tuple[str, str]:
+    database = open_database(settings.database_url)
+    await database.migrate()
+    service = IncidentService(database, settings, DraftRenderer(), clock=clock)
+    try:
+        result = None
+        for body in bodies:
+            result = await service.ingest_webhook(Webhook.parse(body), json.dumps(body))
+            clock.advance(seconds=1)
+        assert result is not None
+        draft = await service.current_draft(result.incident_id)
+        return draft.markdown, draft.file_name
+    finally:
+        await database.close()
+
+
+def storm(count: int, status: str) -> dict[str, Any]:
+    """A real capture's alert repeated over many instances, as a large group looks."""
+    body = capture("firing_group_3" if status == "firing" else "resolved_group_3")
+    template = body["alerts"][0]
+    body["alerts"] = [
+        {
+            **template,
+            "fingerprint": f"{i:016x}",
+            "labels": {
+                **template["labels"],
+                "instance": f"10.1.{i // 250}.{i % 250}:9100",
+                "alertname": "HighLatencyP99" if i % 3 else "HighErrorRate",
+            },
+        }
+        for i in range(count)
+    ]
+    return body
+
+
+async def test_large_incident_is_summarised(settings: Settings, clock: Clock) -> None:
+    markdown, _ = await render_incident(
+        settings, clock, [storm(1000, "firing"), storm(1000, "resolved")]
+    )
+    assert len(markdown.splitlines()) < 400
+    assert "共 1000 条告警。按告警名：HighLatencyP99 666 条、HighErrorRate 334 条" in markdown
+    assert "| 另有 950 条 |" in markdown
+    assert "监控告警触发（另有 990 条）" in markdown
+    assert "告警恢复（另有 990 条）" in markdown
+    assert "另有 990 条告警（见附录告警列表）" in markdown
+    assert headings(markdown) == seed_headings()
+
+
+HOSTILE = {
+    "alertname": "{{ 7*7 }}{% for x in range(3) %}loop{% endfor %}",
+    "service": "../../etc/passwd\u202e\x00",
+    "instance": "<script>alert(1)</script>|evil\nrow",
+}
+
+
+async def test_hostile_label_text_is_data_not_template_or_markup(
+    settings: Settings, clock: Clock
+) -> None:
+    bodies = []
+    for name in ("firing_single", "resolved_single"):
+        body = capture(name)
+        body["alerts"][0]["labels"].update(HOSTILE)
+        body["alerts"][0]["annotations"]["summary"] = "**bold** [link](javascript:x) `code`"
+        body["groupLabels"] = {"alertname": HOSTILE["alertname"], "service": HOSTILE["service"]}
+        body["commonLabels"] = {}
+        body["commonAnnotations"] = {}
+        bodies.append(body)
+    markdown, file_name = await render_incident(settings, clock, bodies)
+    assert "49" not in markdown
+    assert "looplooploop" not in markdown
+    assert "{{ 7\\*7 }}{% for x in range(3) %}loop{% endfor %}" in markdown
+    outside_code = re.sub(r"```.*?```", "", markdown, flags=re.DOTALL)
+    assert "<script>" not in outside_code
+    assert "\\<script\\>" in outside_code
+    assert "\\*\\*bold\\*\\* \\[link\\](javascript:x) \\`code\\`" in markdown
+    assert "\\|evil row" in markdown  # a pipe cannot split a table cell, a newline a row
+    assert re.fullmatch(
+        r"2026-11-26-1-etc-passwd-7-7-for-x-in-range-3-loop-endfor\.md", file_name
+    ), file_name
+    assert settings.drafts_dir is not None
+    assert [p.name for p in settings.drafts_dir.iterdir()] == [file_name]
+
+
+@pytest.mark.parametrize(
+    ("parts", "slug"),
+    [
+        (("../../etc/passwd", ""), "etc-passwd"),
+        (("支付", "高延迟"), "incident"),
+        (("Payments", "HighLatencyP99"), "payments-highlatencyp99"),
+        (("a" * 200, "b"), "a" * 60),
+        (("\u202eevil\u0000", "..\\x"), "evil-x"),
+    ],
+)
+def test_slug_never_leaves_directory(parts: tuple[str, str], slug: str) -> None:
+    assert slugify(*parts) == slug
+
+
+def test_draft_file_name_uses_zone_date() -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    started = datetime(2026, 11, 26, 19, 11, tzinfo=UTC)
+    name = draft_file_name(7, started, ZoneInfo("Asia/Shanghai"), "payments", "HighLatencyP99")
+    assert name == "2026-11-27-7-payments-highlatencyp99.md"
+
+
+def test_atomic_write_replaces_and_refuses_unsafe_names(tmp_path: Path) -> None:
+    target = write_atomically(tmp_path, "a.md", "one")
+    write_atomically(tmp_path, "a.md", "two")
+    assert target.read_text() == "two"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.md"]  # no temp file left over
+    for unsafe in ("../a.md", "sub/a.md", ".hidden.md"):
+        with pytest.raises(ValueError, match="unsafe"):
+            write_atomically(tmp_path, unsafe, "x")
+
+
+def test_markdown_filters() -> None:
+    assert md_inline("a|b\nc") == "a\\|b c"
+    assert md_inline("snake_case _x_") == "snake_case \\_x\\_"
+    assert md_code("uses `ticks`") == "`` uses `ticks` ``"
+    assert md_code("a`b") == "``a`b``"
+    assert md_code("plain") == "`plain`"
+
+
+def test_template_override_dir_wins(tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
+    override = tmp_path / "templates"
+    override.mkdir()
+    (override / "postmortem.zh.md.j2").write_text("custom {{ v.title }}\n", encoding="utf-8")
+    renderer = DraftRenderer(override)
+    assert renderer.env.get_template("postmortem.zh.md.j2").render(v={"title": "t"}) == (
+        "custom t\n"
+    )
