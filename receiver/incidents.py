@@ -199,18 +199,14 @@ def highest_priority(reasons: Iterable[PriorityReason], rules: Rules) -> Priorit
 
 
 def title_of(episodes: Iterable[Episode], common_annotations: Mapping[str, str]) -> str:
-    """The summary the alerts share (or the alertname), with the instance count."""
+    """The summary the alerts share, or their alertnames; templates add the instance count."""
     items = sorted(episodes, key=lambda episode: (episode.starts_at, episode.fingerprint))
     if not items:
         return ""
     summaries = [episode.annotations.get("summary", "") for episode in items]
     summary = common_annotations.get("summary") or _common_text(summaries)
     alertnames = sorted({episode.labels.get("alertname", "") for episode in items} - {""})
-    base = summary or " / ".join(alertnames[:3]) or items[0].fingerprint
-    subjects = {episode.subject for episode in items}
-    if len(subjects) > 1:
-        return f"{base}（{len(subjects)} 个实例）"
-    return base
+    return summary or " / ".join(alertnames[:3]) or items[0].fingerprint
 
 
 def _common_text(texts: list[str]) -> str:

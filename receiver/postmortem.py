@@ -135,6 +135,8 @@ class DraftView:
     review_url: str
     started: str
     ended: str
+    started_clock: str  # as in the tables: time only, or with the date on multi-day incidents
+    ended_clock: str
     duration_minutes: int
     duration_exact: timedelta
     started_subject: str
@@ -202,7 +204,9 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
     incident = data.incident
     assert incident.id is not None
     zone = options.zone
-    episodes = sorted(data.episodes, key=lambda e: (e.starts_at, e.subject, e.fingerprint))
+    episodes = sorted(
+        data.episodes, key=lambda e: (e.starts_at, _natural(e.subject), e.fingerprint)
+    )
     if not episodes:
         raise ValueError(f"incident {incident.id} has no alerts to write a draft from")
     dates = {_local(entry.at, zone).date() for entry in data.timeline}
@@ -264,6 +268,8 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
         review_url=review_url,
         started=_local(start, zone).strftime("%Y-%m-%d %H:%M:%S"),
         ended=_local(end, zone).strftime("%Y-%m-%d %H:%M:%S") if end else "",
+        started_clock=clock(start),
+        ended_clock=clock(end) if end else "",
         duration_minutes=round(exact.total_seconds() / 60),
         duration_exact=exact,
         started_subject=first.subject,
@@ -384,11 +390,13 @@ def _timeline_rows(
 
 
 def _descriptions(episodes: Sequence[Episode]) -> tuple[list[str], bool]:
-    """Distinct descriptions, and whether they differ only by each alert's subject."""
+    """Distinct descriptions, and whether several alerts share one, up to their subject."""
     texts = [e.annotations.get("description", "") for e in episodes]
     distinct = _distinct(texts)
-    if len(distinct) <= 1:
-        return distinct, len(episodes) > 1 and bool(distinct)
+    if len(episodes) < 2 or not all(texts):
+        return distinct[:5], False
+    if len(distinct) == 1:
+        return distinct, True
     generic = {
         text.replace(e.subject, "\x00") if e.subject else text
         for text, e in zip(texts, episodes, strict=True)
@@ -420,22 +428,6 @@ def _alertmanager_link(incident: Incident) -> str:
 # -- rendering ---------------------------------------------------------------------------
 
 
-def _format_span(delta: timedelta | None) -> str:
-    if delta is None:
-        return ""
-    seconds = int(delta.total_seconds())
-    minutes, rest = divmod(abs(seconds), 60)
-    return f"{minutes} 分 {rest} 秒" if minutes else f"{rest} 秒"
-
-
-def _format_days(delta: timedelta | None) -> str:
-    if delta is None:
-        return ""
-    hours = int(delta.total_seconds() // 3600)
-    days, rest = divmod(hours, 24)
-    return f"{days} 天 {rest} 小时" if days else f"{rest} 小时"
-
-
 class TemplateNotFound(Exception):
     pass
 
@@ -460,8 +452,6 @@ class DraftRenderer:
             code=md_code,
             block=md_block_line,
             url=md_url,
-            span=_format_span,
-            days=_format_days,
         )
 
     def template_name(self, language: str) -> str:

@@ -34,7 +34,7 @@ def seed_headings() -> list[str]:
     return headings(source.read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("language", ["zh"])
+@pytest.mark.parametrize("language", ["zh", "en"])
 def test_sample_draft_is_what_the_code_renders(tmp_path: Path, language: str) -> None:
     """Golden test: fixed clock and zone, real captures; regenerate with the script."""
     out = tmp_path / "draft.md"
@@ -64,6 +64,13 @@ def test_every_seed_heading_appears_in_order() -> None:
     assert headings(draft) == expected
     assert "- ] " not in draft  # the seed's typo is not copied
     assert "- [ ] **部署流程**: 优化部署流程" in draft
+
+
+def test_english_draft_has_the_same_sections_at_the_same_levels() -> None:
+    english = (REPO / "examples" / "sample-draft.en.md").read_text(encoding="utf-8")
+    levels = [heading.split(" ")[0] for heading in headings(english)]
+    assert levels == [heading.split(" ")[0] for heading in seed_headings()]
+    assert "【待填写" not in english and "[TO FILL" in english
 
 
 async def render_incident(
