@@ -17,7 +17,7 @@ from receiver.config import ConfigError, Settings, load_settings
 from receiver.logconfig import configure_logging
 from receiver.postmortem import DraftRenderer
 from receiver.service import IncidentNotFound, IncidentService
-from receiver.store import StoreUnavailable, open_database
+from receiver.store import StoreUnavailable, open_configured_database
 from receiver.store.engine import SchemaError
 from receiver.web.serialize import entry_json, episode_json, incident_summary
 
@@ -77,7 +77,7 @@ def _serve(settings: Settings) -> int:
 
 
 async def _migrate(settings: Settings) -> int:
-    database = open_database(settings.database_url)
+    database = open_configured_database(settings)
     try:
         before = await database.schema_state()
         after = await database.migrate()
@@ -91,7 +91,7 @@ async def _migrate(settings: Settings) -> int:
 
 
 async def _incidents(settings: Settings, args: argparse.Namespace) -> int:
-    database = open_database(settings.database_url)
+    database = open_configured_database(settings)
     try:
         await database.migrate() if settings.auto_migrate else None
         service = IncidentService(database, settings, DraftRenderer(settings.template_dir))

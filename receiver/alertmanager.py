@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 # Alertmanager sends Go's zero time for "no end yet".
 _GO_ZERO_YEAR = 1
@@ -25,18 +25,25 @@ def _utc_or_none(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC)
 
 
-NonEmpty = Annotated[str, Field(min_length=1)]
+def _without_nul(value: str) -> str:
+    # PostgreSQL text cannot hold U+0000; both stores keep the same visible stand-in
+    return value.replace("\x00", "\ufffd")
+
+
+Text = Annotated[str, AfterValidator(_without_nul)]
+NonEmpty = Annotated[str, Field(min_length=1), AfterValidator(_without_nul)]
+Labels = dict[Text, Text]
 
 
 class Alert(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
     status: AlertStatus
-    labels: dict[str, str]
-    annotations: dict[str, str] = Field(default_factory=dict)
+    labels: Labels
+    annotations: Labels = Field(default_factory=dict)
     starts_at: datetime = Field(alias="startsAt")
     ends_at: datetime | None = Field(default=None, alias="endsAt")
-    generator_url: str = Field(default="", alias="generatorURL")
+    generator_url: Text = Field(default="", alias="generatorURL")
     fingerprint: NonEmpty
 
     @field_validator("starts_at")
@@ -63,13 +70,13 @@ class Webhook(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
     version: Literal["4"]
-    receiver: str
+    receiver: Text
     status: AlertStatus
     alerts: Annotated[list[Alert], Field(min_length=1)]
-    group_labels: dict[str, str] = Field(default_factory=dict, alias="groupLabels")
-    common_labels: dict[str, str] = Field(default_factory=dict, alias="commonLabels")
-    common_annotations: dict[str, str] = Field(default_factory=dict, alias="commonAnnotations")
-    external_url: str = Field(default="", alias="externalURL")
+    group_labels: Labels = Field(default_factory=dict, alias="groupLabels")
+    common_labels: Labels = Field(default_factory=dict, alias="commonLabels")
+    common_annotations: Labels = Field(default_factory=dict, alias="commonAnnotations")
+    external_url: Text = Field(default="", alias="externalURL")
     group_key: NonEmpty = Field(alias="groupKey")
     truncated_alerts: int = Field(default=0, ge=0, alias="truncatedAlerts")
 

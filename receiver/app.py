@@ -11,7 +11,7 @@ from receiver.config import Settings
 from receiver.metrics import Metrics
 from receiver.postmortem import DraftRenderer
 from receiver.service import IncidentService, utcnow
-from receiver.store import open_database
+from receiver.store import open_configured_database
 from receiver.web import alerts, health, incidents
 from receiver.web.keys import DATABASE, METRICS, SERVICE, SETTINGS
 from receiver.web.middleware import authenticate, json_errors, request_log
@@ -29,7 +29,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
     renderer.check(settings.language)
 
     async def database_ctx(app: web.Application) -> AsyncIterator[None]:
-        database = open_database(settings.database_url)
+        database = open_configured_database(settings)
         try:
             if settings.auto_migrate:
                 await database.migrate()

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
 
     listen: str = "127.0.0.1:8080"
     database_url: str = "sqlite:///./data/receiver.db"
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_password: SecretStr | None = None
+    database_password_file: Path | None = None
     auto_migrate: bool = True
     drafts_dir: Path | None = Path("./drafts")
     auth_token: SecretStr | None = None
@@ -77,7 +80,7 @@ class Settings(BaseSettings):
     @classmethod
     def _check_listen(cls, value: str) -> str:
         host, sep, port = value.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
             raise ValueError("use HOST:PORT, e.g. 127.0.0.1:8080 or 0.0.0.0:8080")
         return value
 
@@ -88,7 +91,7 @@ class Settings(BaseSettings):
             raise ValueError("use sqlite:///path/to/file.db or postgresql://user@host:5432/db")
         return value
 
-    @field_validator("drafts_dir", "template_dir", mode="before")
+    @field_validator("drafts_dir", "template_dir", "database_password_file", mode="before")
     @classmethod
     def _empty_path_is_none(cls, value: Any) -> Any:
         return None if value == "" else value
@@ -156,6 +159,27 @@ class Settings(BaseSettings):
         if (self.basic_auth_user is None) != (self.basic_auth_password is None):
             raise ValueError("set both RECEIVER_BASIC_AUTH_USER and RECEIVER_BASIC_AUTH_PASSWORD")
         return self
+
+    @model_validator(mode="after")
+    def _check_password_source(self) -> Settings:
+        if self.database_password is not None and self.database_password_file is not None:
+            raise ValueError(
+                "set RECEIVER_DATABASE_PASSWORD or RECEIVER_DATABASE_PASSWORD_FILE, not both"
+            )
+        if self.database_password_file is not None and not self.database_password_file.is_file():
+            raise ValueError(
+                f"RECEIVER_DATABASE_PASSWORD_FILE {self.database_password_file} "
+                "is not a readable file"
+            )
+        return self
+
+    def database_secret(self) -> str | None:
+        """The database password from the setting or its file (a mounted secret)."""
+        if self.database_password is not None:
+            return self.database_password.get_secret_value()
+        if self.database_password_file is not None:
+            return self.database_password_file.read_text(encoding="utf-8").strip()
+        return None
 
     @property
     def host(self) -> str:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import jinja2
 import structlog
-from sqlalchemy.exc import IntegrityError
 
 from receiver.alertmanager import Webhook
 from receiver.config import Settings
@@ -31,7 +30,7 @@ from receiver.incidents import (
 from receiver.metrics import Metrics
 from receiver.periods import month_bounds, quarter_bounds
 from receiver.postmortem import DraftInput, DraftRenderer, RenderOptions
-from receiver.store import Database, Repository, StoredDraft, StoreUnavailable
+from receiver.store import Database, Repository, StoredDraft, StoreUnavailable, WriteConflict
 
 log = structlog.get_logger(__name__)
 
@@ -108,8 +107,8 @@ class IncidentService:
             try:
                 result, draft = await self._ingest_once(hook, raw_body)
                 break
-            except IntegrityError as exc:
-                log.info("webhook.conflict_retry", attempt=attempt, error=str(exc.orig))
+            except WriteConflict as exc:
+                log.info("webhook.conflict_retry", attempt=attempt, error=str(exc))
                 if attempt == _CONFLICT_RETRIES:
                     raise StoreUnavailable("concurrent writers kept conflicting") from exc
         self._count(result)

@@ -21,7 +21,7 @@ from receiver.alertmanager import Webhook
 from receiver.config import load_settings
 from receiver.postmortem import DraftRenderer
 from receiver.service import IncidentService
-from receiver.store import open_database
+from receiver.store import open_configured_database
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -36,7 +36,7 @@ async def render(language: str) -> str:
             language=language,
             public_url="https://postmortem.example.com",
         )
-        database = open_database(settings.database_url)
+        database = open_configured_database(settings)
         await database.migrate()
         now = [datetime.fromtimestamp(0).astimezone()]
         service = IncidentService(

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable
+import os
+import uuid
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
+from sqlalchemy.engine import make_url
 
 from receiver.alertmanager import Webhook
 from receiver.config import Settings, load_settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parent.parent
+# The PostgreSQL the development and CI machines run; each test gets its own database.
+POSTGRES_URL = os.environ.get(
+    "RECEIVER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+BACKENDS = ("sqlite", "postgresql")
 
 
 def capture(name: str) -> dict[str, Any]:
@@ -63,11 +73,41 @@ def clock() -> Clock:
     return Clock(datetime(2026, 11, 26, 19, 12, 0, tzinfo=UTC))
 
 
+async def _admin(statement: str) -> None:
+    conn = await asyncpg.connect(POSTGRES_URL)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+def fresh_postgres_database() -> Iterator[str]:
+    """A new, empty database on the test server, dropped afterwards.
+
+    An unreachable server is an error, not a skip: CI must test both backends.
+    """
+    name = f"pmr_test_{uuid.uuid4().hex[:16]}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Every test that stores anything runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'receiver.db'}"
+    else:
+        yield from fresh_postgres_database()
+
+
 @pytest.fixture
-def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+def make_settings(tmp_path: Path, database_url: str) -> Callable[..., Settings]:
     def build(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
-            "database_url": f"sqlite:///{tmp_path / 'receiver.db'}",
+            "database_url": database_url,
             "drafts_dir": tmp_path / "drafts",
             "log_format": "json",
         }

@@ -243,7 +243,8 @@ async def test_auth_with_token_or_basic(
     assert (await client.get("/healthz")).status == 200
 
 
-async def test_locked_database_answers_503_and_keeps_serving(
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_locked_sqlite_answers_503_and_keeps_serving(
     aiohttp_client: ClientFactory, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # a short wait so the test is quick; the lock itself is real

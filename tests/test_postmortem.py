@@ -17,7 +17,7 @@ from receiver.config import Settings
 from receiver.drafts import draft_file_name, slugify, write_atomically
 from receiver.postmortem import DraftRenderer, md_code, md_inline
 from receiver.service import IncidentService
-from receiver.store import open_database
+from receiver.store import open_configured_database
 from tests.conftest import REPO, Clock, capture
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "postmortem-template.zh.md"
@@ -77,7 +77,7 @@ def test_english_draft_has_the_same_sections_at_the_same_levels() -> None:
 async def render_incident(
     settings: Settings, clock: Clock, bodies: list[dict[str, Any]]
 ) -> tuple[str, str]:
-    database = open_database(settings.database_url)
+    database = open_configured_database(settings)
     await database.migrate()
     service = IncidentService(database, settings, DraftRenderer(), clock=clock)
     try:

@@ -16,7 +16,7 @@ from receiver.config import Settings
 from receiver.incidents import IncidentStatus
 from receiver.postmortem import DraftRenderer
 from receiver.service import IncidentService
-from receiver.store import open_database
+from receiver.store import open_configured_database
 from tests.conftest import Clock, capture, shifted
 
 ServiceFactory = Callable[..., Any]
@@ -30,7 +30,7 @@ async def make_service(
 
     async def build(**overrides: Any) -> IncidentService:
         settings = make_settings(**overrides)
-        database = open_database(settings.database_url)
+        database = open_configured_database(settings)
         await database.migrate()
         opened.append(database)
         return IncidentService(database, settings, DraftRenderer(), clock=clock)

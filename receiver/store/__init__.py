@@ -1,6 +1,13 @@
 """Storage: one SQLAlchemy Core schema and repository for SQLite and PostgreSQL."""
 
-from receiver.store.engine import Database, StoreUnavailable, open_database
+from receiver.store.engine import (
+    Database,
+    SchemaError,
+    StoreUnavailable,
+    WriteConflict,
+    open_configured_database,
+    open_database,
+)
 from receiver.store.repository import History, IncidentRow, Repository, StoredDraft
 
 __all__ = [
@@ -8,7 +15,10 @@ __all__ = [
     "History",
     "IncidentRow",
     "Repository",
+    "SchemaError",
     "StoreUnavailable",
     "StoredDraft",
+    "WriteConflict",
+    "open_configured_database",
     "open_database",
 ]

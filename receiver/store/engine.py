@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,19 +15,31 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.script.revision import ResolutionError
+from alembic.util import CommandError
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from receiver.config import Settings
 from receiver.store.repository import Repository
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
+# unique_violation, serialization_failure, deadlock_detected: another writer won a race
+_CONFLICT_SQLSTATES = frozenset({"23505", "40001", "40P01"})
+_SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
 class StoreUnavailable(Exception):
     """The database could not be reached or refused the write; the caller answers 503."""
+
+
+class WriteConflict(Exception):
+    """A concurrent writer (another task or replica) got there first: retry the transaction."""
 
 
 class SchemaError(Exception):
@@ -78,18 +91,22 @@ class Database:
                     conn = await conn.execution_options(immediate=True)
                     async with conn.begin():
                         yield Repository(conn)
-            except IntegrityError:
-                raise
-            except (DBAPIError, OSError) as exc:
-                raise StoreUnavailable(str(exc).splitlines()[0]) from exc
+            except IntegrityError as exc:
+                raise WriteConflict(_first_line(exc.orig)) from exc
+            except DBAPIError as exc:
+                if _sqlstate(exc) in _CONFLICT_SQLSTATES:
+                    raise WriteConflict(_first_line(exc.orig)) from exc
+                raise StoreUnavailable(_first_line(exc)) from exc
+            except (OSError, TimeoutError) as exc:
+                raise StoreUnavailable(_first_line(exc) or type(exc).__name__) from exc
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[Repository]:
         try:
             async with self.engine.connect() as conn, conn.begin():
                 yield Repository(conn)
-        except (DBAPIError, OSError) as exc:
-            raise StoreUnavailable(str(exc).splitlines()[0]) from exc
+        except (DBAPIError, OSError, TimeoutError) as exc:
+            raise StoreUnavailable(_first_line(exc) or type(exc).__name__) from exc
 
     async def ping(self) -> None:
         async with self.read() as repo:
@@ -107,26 +124,47 @@ class Database:
     async def migrate(self) -> SchemaState:
         """Bring the schema to the code's head; refuse a schema newer than the code."""
         state = await self.schema_state()
-        script = ScriptDirectory.from_config(_alembic_config())
-        if state.current is not None and script.get_revision(state.current) is None:
+        if state.current is not None and not _known_revision(state.current):
             raise SchemaError(
                 f"the database schema is at revision {state.current}, which this version "
                 f"of postmortem-receiver does not know (its newest is {state.head}); "
                 "upgrade the receiver or point it at another database"
             )
         if not state.is_current:
-            async with self.write() as repo:
-                await repo.conn.run_sync(_upgrade_to_head)
+            await self.upgrade("head")
         return await self.schema_state()
+
+    async def upgrade(self, revision: str) -> None:
+        """Apply migrations up to `revision` in one transaction."""
+        async with self.write() as repo:
+            await repo.conn.run_sync(_upgrade_to, revision)
 
     async def close(self) -> None:
         await self.engine.dispose()
 
 
-def _upgrade_to_head(sync_conn: sa.Connection) -> None:
+def _upgrade_to(sync_conn: sa.Connection, revision: str) -> None:
     config = _alembic_config()
     config.attributes["connection"] = sync_conn
-    command.upgrade(config, "head")
+    command.upgrade(config, revision)
+
+
+def _known_revision(revision: str) -> bool:
+    script = ScriptDirectory.from_config(_alembic_config())
+    try:
+        return script.get_revision(revision) is not None
+    except (ResolutionError, CommandError):
+        return False
+
+
+def _first_line(exc: object) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return code if isinstance(code, str) else None
 
 
 def _install_sqlite_hooks(engine: AsyncEngine) -> None:
@@ -150,13 +188,56 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def open_database(url: str, *, pool_size: int = 5) -> Database:
+def open_database(url: str, *, pool_size: int = 10, password: str | None = None) -> Database:
     target = async_url(url)
     if target.drivername.startswith("sqlite"):
         if target.database and target.database != ":memory:":
             Path(target.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(target)
         _install_sqlite_hooks(engine)
-    else:
-        engine = create_async_engine(target, pool_size=pool_size, pool_pre_ping=True)
+        return Database(engine)
+    if password is not None:
+        target = target.set(password=password)
+    target, connect_args = _postgres_tls(target)
+    engine = create_async_engine(
+        target,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,  # a connection that died with the server is replaced, not used
+        pool_timeout=10,
+        connect_args=connect_args,
+    )
     return Database(engine)
+
+
+def open_configured_database(settings: Settings) -> Database:
+    return open_database(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        password=settings.database_secret(),
+    )
+
+
+def _postgres_tls(url: sa.URL) -> tuple[sa.URL, dict[str, Any]]:
+    """libpq's sslmode/sslrootcert/sslcert/sslkey in the URL, as asyncpg's `ssl`."""
+    query = dict(url.query)
+    mode = query.pop("sslmode", None)
+    rootcert = query.pop("sslrootcert", None)
+    cert = query.pop("sslcert", None)
+    key = query.pop("sslkey", None)
+    url = url.set(query=query)
+    if mode is None and rootcert is None and cert is None:
+        return url, {}
+    mode = str(mode or "prefer")
+    if mode not in _SSL_MODES:
+        raise ValueError(f"sslmode must be one of {', '.join(_SSL_MODES)}, got {mode!r}")
+    if rootcert is None and cert is None:
+        return url, {"ssl": mode}  # asyncpg takes libpq's mode names as they are
+    context = ssl.create_default_context(cafile=str(rootcert) if rootcert else None)
+    if mode != "verify-full":
+        context.check_hostname = False  # verify-ca checks the chain, not the name
+    if mode in ("allow", "prefer", "require") and rootcert is None:
+        context.verify_mode = ssl.CERT_NONE
+    if cert is not None:
+        context.load_cert_chain(str(cert), str(key) if key else None)
+    return url, {"ssl": context}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -171,14 +172,17 @@ class Repository:
 
     # -- loading and storing ------------------------------------------------------
 
-    async def get_incident(self, incident_id: int) -> Incident | None:
-        row = (
-            await self.conn.execute(sa.select(incidents).where(incidents.c.id == incident_id))
-        ).first()
+    async def get_incident(self, incident_id: int, *, lock: bool = False) -> Incident | None:
+        query = sa.select(incidents).where(incidents.c.id == incident_id)
+        if lock:
+            # PostgreSQL: writers of one incident queue here instead of racing
+            query = query.with_for_update()
+        row = (await self.conn.execute(query)).first()
         return None if row is None else _incident_from_row(row)
 
     async def load_state(self, incident_id: int) -> IncidentState:
-        incident = await self.get_incident(incident_id)
+        """The incident, locked for this transaction, with its episodes and row keys."""
+        incident = await self.get_incident(incident_id, lock=True)
         if incident is None:
             raise LookupError(f"incident {incident_id} does not exist")
         episode_rows = await self.conn.execute(
@@ -287,7 +291,11 @@ class Repository:
     ) -> None:
         await self.conn.execute(
             sa.insert(inbox).values(
-                kind=kind, body=body, received_at=received_at, incident_id=incident_id
+                kind=kind,
+                body=body,
+                body_sha256=hashlib.sha256(body.encode()).hexdigest(),
+                received_at=received_at,
+                incident_id=incident_id,
             )
         )
 

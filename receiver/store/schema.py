@@ -121,4 +121,6 @@ inbox = sa.Table(
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("incident_id", sa.Integer, nullable=True, index=True),
     sa.Column("body", sa.Text, nullable=False),
+    # finds every delivery of the same bytes (retries) without comparing bodies
+    sa.Column("body_sha256", sa.String(64), nullable=False, index=True),
 )
