@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -78,7 +79,9 @@ async def test_schema_newer_than_code_is_refused(
         await database.migrate()
         async with database.write() as repo:
             await repo.conn.execute(sa.text("UPDATE alembic_version SET version_num = 'f00d'"))
-        with pytest.raises(SchemaError, match="revision f00d, which this version .* does not know"):
+        with pytest.raises(
+            SchemaError, match=r"revision f00d, which this version .* does not know"
+        ):
             await database.migrate()
     finally:
         await database.close()
@@ -88,17 +91,20 @@ async def test_schema_newer_than_code_is_refused(
         "RECEIVER_LISTEN": "127.0.0.1:0",
         "RECEIVER_LOG_FORMAT": "json",
     }
-    for command in (["migrate"], ["serve"]):
-        run = subprocess.run(
-            [sys.executable, "-m", "receiver", *command],
+    for command in ("migrate", "serve"):
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "receiver",
+            command,
             env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
             cwd=REPO,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
-        assert run.returncode == 1, (command, run.stdout, run.stderr)
-        assert "schema is at revision f00d" in run.stderr
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+        assert process.returncode == 1, (command, stderr)
+        assert b"schema is at revision f00d" in stderr
 
 
 def test_migrate_command_reports_what_it_did(settings: Settings) -> None:
