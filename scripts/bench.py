@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""Ingest benchmark: the receiver against a bare aiohttp handler, in one run.
+
+    python scripts/bench.py [--quick] [--requests N] [--concurrency 32]
+                            [--backends sqlite,postgresql]
+
+Starts each server as a real process with a fresh database (SQLite in a temp dir;
+PostgreSQL as a new database on RECEIVER_TEST_POSTGRES_URL, default
+postgresql://postgres@127.0.0.1:5432/test, dropped afterwards), pinned to CPU 0 while
+this process (the load generator) runs on CPU 1 when two cores exist. Sends real
+one-alert Alertmanager bodies over loopback — every group fires and then resolves, so
+half the requests write a draft — and prints throughput and latency, absolute and as a
+ratio to the bare handler (the ceiling of aiohttp on this machine). Bounded: a fixed
+number of requests, each with a 30 s timeout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+POSTGRES_URL = os.environ.get(
+    "RECEIVER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+BARE_SERVER = """
+import sys
+from aiohttp import web
+
+async def handle(request):
+    await request.read()
+    return web.json_response({"status": "ok"})
+
+app = web.Application(client_max_size=8 * 1024 * 1024)
+app.router.add_post("/api/v1/alerts", handle)
+app.router.add_get("/healthz", lambda request: web.json_response({"status": "ok"}))
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None)
+"""
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    requests: int
+    seconds: float
+    latencies: list[float]
+    errors: int
+
+    @property
+    def throughput(self) -> float:
+        return self.requests / self.seconds
+
+    def percentile(self, fraction: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def pin(cpu: int) -> list[str]:
+    """taskset prefix for a server when the machine has a second core for the client."""
+    if (os.cpu_count() or 1) >= 2 and shutil.which("taskset"):
+        return ["taskset", "-c", str(cpu)]
+    return []
+
+
+def bodies(groups: int) -> list[tuple[bytes, bytes]]:
+    """(firing, resolved) one-alert bodies per group: the real capture, identifiers changed."""
+    firing = json.loads((FIXTURES / "firing_single.json").read_text(encoding="utf-8"))
+    resolved = json.loads((FIXTURES / "resolved_single.json").read_text(encoding="utf-8"))
+    pairs = []
+    for i in range(groups):
+        pair = []
+        for template in (firing, resolved):
+            body = json.loads(json.dumps(template))
+            service = f"bench-{i}"
+            body["groupKey"] = f'{{}}:{{alertname="HighErrorRate", service="{service}"}}'
+            body["groupLabels"]["service"] = service
+            body["commonLabels"]["service"] = service
+            for alert in body["alerts"]:
+                alert["labels"]["service"] = service
+                alert["fingerprint"] = f"{i:016x}"
+            pair.append(json.dumps(body).encode())
+        pairs.append((pair[0], pair[1]))
+    return pairs
+
+
+@contextmanager
+def server(argv: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[str]:
+    with log.open("wb") as handle:
+        process = subprocess.Popen(argv, env=env, stdout=handle, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"{argv} exited: {log.read_text()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+async def drive(name: str, base: str, pairs: list[tuple[bytes, bytes]], concurrency: int) -> Result:
+    """`concurrency` connections; each takes a group and sends its firing, then its resolve."""
+    queue: asyncio.Queue[tuple[bytes, bytes]] = asyncio.Queue()
+    for pair in pairs:
+        queue.put_nowait(pair)
+    latencies: list[float] = []
+    errors = 0
+    headers = {"Content-Type": "application/json"}
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        # warm up: connections, imports, the first SQLite pages
+        for body in bodies(1)[0]:
+            async with session.post(f"{base}/api/v1/alerts", data=body, headers=headers) as r:
+                await r.read()
+
+        async def worker() -> None:
+            nonlocal errors
+            while not queue.empty():
+                for body in queue.get_nowait():
+                    started = time.perf_counter()
+                    async with session.post(
+                        f"{base}/api/v1/alerts", data=body, headers=headers
+                    ) as response:
+                        await response.read()
+                        if response.status >= 300:
+                            errors += 1
+                    latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        seconds = time.perf_counter() - started
+    return Result(name, len(latencies), seconds, latencies, errors)
+
+
+async def postgres_database() -> str:
+    name = f"pmr_bench_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(POSTGRES_URL)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_postgres_database(url: str) -> None:
+    conn = await asyncpg.connect(POSTGRES_URL)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def receiver_env(database_url: str, port: int, scratch: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECEIVER_")}
+    env.update(
+        RECEIVER_LISTEN=f"127.0.0.1:{port}",
+        RECEIVER_DATABASE_URL=database_url,
+        RECEIVER_DRAFTS_DIR=str(scratch / "drafts"),
+        RECEIVER_LOG_LEVEL="warning",
+        RECEIVER_LOG_FORMAT="json",
+    )
+    return env
+
+
+async def run(args: argparse.Namespace) -> list[Result]:
+    if (os.cpu_count() or 1) >= 2:
+        os.sched_setaffinity(0, {1})
+    results = []
+    groups = args.requests // 2
+    with tempfile.TemporaryDirectory(prefix="pmr-bench-") as scratch_dir:
+        scratch = Path(scratch_dir)
+        port = free_port()
+        argv = [*pin(0), sys.executable, "-c", BARE_SERVER, str(port)]
+        with server(argv, dict(os.environ), port, scratch / "bare.log") as base:
+            results.append(await drive("bare aiohttp", base, bodies(groups), args.concurrency))
+        for backend in args.backends.split(","):
+            if backend == "sqlite":
+                url = f"sqlite:///{scratch / 'bench.db'}"
+            elif backend == "postgresql":
+                url = await postgres_database()
+            else:
+                raise SystemExit(f"unknown backend {backend!r}")
+            port = free_port()
+            argv = [*pin(0), sys.executable, "-m", "receiver", "serve"]
+            try:
+                with server(
+                    argv, receiver_env(url, port, scratch), port, scratch / f"{backend}.log"
+                ) as base:
+                    results.append(
+                        await drive(f"receiver {backend}", base, bodies(groups), args.concurrency)
+                    )
+            finally:
+                if backend == "postgresql":
+                    await drop_postgres_database(url)
+    return results
+
+
+def report(results: list[Result], concurrency: int) -> None:
+    bare = results[0]
+    print(
+        f"\nwebhook ingest, {concurrency} concurrent connections, one-alert bodies "
+        f"(each group fires then resolves; resolves write a draft)"
+    )
+    print(
+        f"{'server':<22}{'req':>7}{'req/s':>10}{'× bare':>9}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'p99 × bare':>12}{'errors':>8}"
+    )
+    for result in results:
+        p50 = result.percentile(0.50) * 1000
+        p99 = result.percentile(0.99) * 1000
+        print(
+            f"{result.name:<22}{result.requests:>7}{result.throughput:>10.0f}"
+            f"{result.throughput / bare.throughput:>9.2f}{p50:>9.1f}{p99:>9.1f}"
+            f"{p99 / (bare.percentile(0.99) * 1000):>12.1f}{result.errors:>8}"
+        )
+    by_name = {r.name: r for r in results}
+    if "receiver sqlite" in by_name and "receiver postgresql" in by_name:
+        ratio = by_name["receiver postgresql"].throughput / by_name["receiver sqlite"].throughput
+        print(f"\nPostgreSQL / SQLite throughput: {ratio:.2f}")
+    print(f"mean latency, bare: {statistics.mean(bare.latencies) * 1000:.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="400 requests instead of 4000")
+    parser.add_argument("--requests", type=int, default=None)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    args = parser.parse_args()
+    args.requests = args.requests or (400 if args.quick else 4000)
+    results = asyncio.run(run(args))
+    report(results, args.concurrency)
+    if any(result.errors for result in results):
+        raise SystemExit("some requests failed; see the numbers above")
+
+
+if __name__ == "__main__":
+    main()
