@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from receiver.text import Text, without_nul
+
 # Alertmanager sends Go's zero time for "no end yet".
 _GO_ZERO_YEAR = 1
 
@@ -25,13 +27,7 @@ def _utc_or_none(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC)
 
 
-def _without_nul(value: str) -> str:
-    # PostgreSQL text cannot hold U+0000; both stores keep the same visible stand-in
-    return value.replace("\x00", "\ufffd")
-
-
-Text = Annotated[str, AfterValidator(_without_nul)]
-NonEmpty = Annotated[str, Field(min_length=1), AfterValidator(_without_nul)]
+NonEmpty = Annotated[str, Field(min_length=1), AfterValidator(without_nul)]
 Labels = dict[Text, Text]
 
 

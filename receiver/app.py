@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
+import aiohttp
 from aiohttp import web
 
+from receiver.alertmanager_api import AlertmanagerClient
 from receiver.config import Settings
 from receiver.metrics import Metrics
 from receiver.postmortem import DraftRenderer
+from receiver.reconciler import Reconciler
 from receiver.service import IncidentService, utcnow
 from receiver.store import open_configured_database
-from receiver.web import alerts, health, incidents
+from receiver.web import alerts, events, health, incidents
 from receiver.web.keys import DATABASE, METRICS, SERVICE, SETTINGS
 from receiver.web.middleware import authenticate, json_errors, request_log
 
@@ -41,8 +46,29 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         finally:
             await database.close()
 
+    async def reconciler_ctx(app: web.Application) -> AsyncIterator[None]:
+        if settings.reconcile_interval.total_seconds() <= 0:
+            yield
+            return
+        token = settings.alertmanager_token
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+            reconciler = Reconciler(
+                app[SERVICE],
+                AlertmanagerClient(session, token.get_secret_value() if token else None),
+                app[METRICS],
+                alertmanager_url=settings.alertmanager_url,
+                clock=clock,
+            )
+            task = asyncio.create_task(reconciler.run_forever(settings.reconcile_interval))
+            yield
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     app.cleanup_ctx.append(database_ctx)
+    app.cleanup_ctx.append(reconciler_ctx)
     app.router.add_post("/api/v1/alerts", alerts.receive_alerts)
+    app.router.add_post("/api/v1/events", events.post_event)
     app.router.add_get("/api/v1/incidents", incidents.list_incidents)
     app.router.add_get(r"/api/v1/incidents/{incident_id:\d+}", incidents.get_incident)
     app.router.add_get(

@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     reopen_window: timedelta = timedelta(minutes=30)
     max_body: int = 8 * 1024 * 1024
     alertmanager_url: str | None = None
+    alertmanager_token: SecretStr | None = None
+    reconcile_interval: timedelta = timedelta(minutes=1)
+    stale_after: timedelta = timedelta(hours=4)
+    event_window: timedelta = timedelta(hours=24)
     public_url: str | None = None
     severity_map: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=lambda: dict(DEFAULT_SEVERITY_MAP)
@@ -119,7 +123,9 @@ class Settings(BaseSettings):
             ) from exc
         return value
 
-    @field_validator("reopen_window", mode="before")
+    @field_validator(
+        "reopen_window", "reconcile_interval", "stale_after", "event_window", mode="before"
+    )
     @classmethod
     def _parse_window(cls, value: Any) -> timedelta:
         return parse_duration(value)

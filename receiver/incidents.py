@@ -38,6 +38,23 @@ class EntryKind(StrEnum):
     ALL_RESOLVED = "all_resolved"
     REFIRED = "refired"
     PARTIAL_VIEW = "partial_view"
+    ALERT_GONE = "alert_gone"  # reconciliation: Alertmanager no longer has the alert
+    STALE = "stale"
+    # what people did (alert-webhook.sh, the API, silences); values match the template steps
+    MANUAL_ALERT = "manual_alert"
+    ACK = "ack"
+    ASSEMBLE = "assemble"
+    RESTART = "restart"
+    ROLLBACK = "rollback"
+    SCALE = "scale"
+    ROOT_CAUSE = "root_cause"
+    MITIGATE = "mitigate"
+    FIX = "fix"
+    VERIFY = "verify"
+    MONITOR_OK = "monitor_ok"
+    NOTIFY_USERS = "notify_users"
+    RESOLVE = "resolve"
+    NOTE = "note"
 
 
 class Source(StrEnum):
@@ -45,10 +62,11 @@ class Source(StrEnum):
     SILENCE = "silence"
     MANUAL = "manual"
     UI = "ui"
+    RECONCILE = "reconcile"
 
 
 PRIORITY_ORDER = ("P0", "P1", "P2", "P3")
-_PRIORITY_LABEL = re.compile(r"[Pp]?([0-3])")
+PRIORITY_LABEL = re.compile(r"[Pp]?([0-3])")
 # Labels that name the affected thing, best first.
 _SUBJECT_LABELS = ("instance", "pod", "node", "host", "service", "job", "alertname")
 
@@ -97,6 +115,7 @@ class TimelineEntry:
     actor: str | None = None  # None is the system itself
     subject: str = ""
     note: str = ""
+    detail: str = ""
 
 
 @dataclass(slots=True)
@@ -117,11 +136,13 @@ class Incident:
     updated_at: datetime
     service: str = ""
     cycle: int = 1
+    last_delivery_at: datetime | None = None
     id: int | None = None
 
     @property
     def is_open(self) -> bool:
-        return self.status is IncidentStatus.FIRING
+        """Firing, or stale (firing as far as we know, but unheard of for too long)."""
+        return self.status in (IncidentStatus.FIRING, IncidentStatus.STALE)
 
 
 @dataclass(slots=True)
@@ -183,7 +204,7 @@ class PriorityReason:
 def priority_of(labels: Mapping[str, str], rules: Rules) -> PriorityReason:
     """A `priority` label wins; otherwise `severity` through the map; otherwise the default."""
     raw_priority = labels.get("priority", "").strip()
-    match = _PRIORITY_LABEL.fullmatch(raw_priority)
+    match = PRIORITY_LABEL.fullmatch(raw_priority)
     if match:
         return PriorityReason(f"P{match.group(1)}", "priority", raw_priority)
     severity = labels.get("severity", "").strip()
@@ -262,6 +283,7 @@ def open_incident(hook: Webhook, key: str, now: datetime, rules: Rules) -> Chang
         ended_at=None,
         updated_at=now,
         service=labels.get("service", "") or _first_label(hook.alerts, "service"),
+        last_delivery_at=now,
     )
     change = Change(state=IncidentState(incident=incident), created=True)
     change.add_entry(
@@ -288,6 +310,7 @@ def apply_webhook(change: Change, hook: Webhook, now: datetime, rules: Rules) ->
     """
     state = change.state
     incident = state.incident
+    incident.last_delivery_at = now
     for alert in hook.alerts:
         episode = state.episodes.get((alert.fingerprint, alert.starts_at))
         if episode is None:
@@ -317,7 +340,11 @@ def apply_webhook(change: Change, hook: Webhook, now: datetime, rules: Rules) ->
         )
 
     if incident.is_open and _all_resolved(state, hook):
-        _recover(change, now)
+        recover(change, now)
+    elif incident.status is IncidentStatus.STALE and (
+        change.new_episodes or change.changed_episodes
+    ):
+        incident.status = IncidentStatus.FIRING  # heard from again
     return change
 
 
@@ -418,15 +445,21 @@ def _all_resolved(state: IncidentState, hook: Webhook) -> bool:
     return True
 
 
-def _recover(change: Change, now: datetime) -> None:
+def recover(
+    change: Change, now: datetime, *, ended: datetime | None = None, all_resolved_row: bool = True
+) -> None:
+    """Every alert resolved (or a person ended an alert-less incident): write the draft."""
     state = change.state
     incident = state.incident
     current = [e for e in state.episodes.values() if e.cycle == incident.cycle]
-    ended = max((e.ends_at for e in current if e.ends_at is not None), default=now)
+    if ended is None:
+        ended = max((e.ends_at for e in current if e.ends_at is not None), default=now)
     incident.status = IncidentStatus.RECOVERED
     incident.ended_at = ended
     incident.updated_at = now
     change.recovered = True
+    if not all_resolved_row:
+        return
     change.add_entry(
         TimelineEntry(
             at=ended,
@@ -438,6 +471,60 @@ def _recover(change: Change, now: datetime) -> None:
             note=now.isoformat(),
         )
     )
+
+
+def reconcile(change: Change, present: set[str], asked_at: datetime, now: datetime) -> Change:
+    """Alertmanager no longer holds these firing alerts: they resolved without a webhook
+    (a silenced alert resolves silently). Resolve them now and recover if none is left.
+
+    `present` is what Alertmanager held at `asked_at`; an alert first seen after that
+    is not judged by it.
+    """
+    state = change.state
+    for episode in state.episodes.values():
+        if episode.resolved or episode.fingerprint in present:
+            continue
+        if episode.first_seen_at > asked_at:
+            continue
+        episode.resolved = True
+        episode.ends_at = now
+        change.changed_episodes.append(episode)
+        change.add_entry(
+            TimelineEntry(
+                at=now,
+                phase=Phase.RECOVER,
+                kind=EntryKind.ALERT_GONE,
+                source=Source.RECONCILE,
+                # the same key as a webhook's resolve: a late one adds no second row
+                dedup_key=f"resolved:{episode.fingerprint}:{episode.starts_at.isoformat()}",
+                subject=episode.subject,
+            )
+        )
+    incident = state.incident
+    if change.changed_episodes:
+        incident.updated_at = now
+        if incident.is_open and all(e.resolved for e in state.episodes.values()):
+            recover(change, now)
+    return change
+
+
+def mark_stale(change: Change, now: datetime, silent_for: timedelta) -> Change:
+    """No delivery for too long and Alertmanager cannot be asked: say so, never close."""
+    incident = change.state.incident
+    if incident.status is IncidentStatus.FIRING:
+        incident.status = IncidentStatus.STALE
+        incident.updated_at = now
+        change.add_entry(
+            TimelineEntry(
+                at=now,
+                phase=Phase.HANDLE,
+                kind=EntryKind.STALE,
+                source=Source.RECONCILE,
+                dedup_key=f"stale:{incident.cycle}:{now.isoformat()}",
+                note=str(int(silent_for.total_seconds())),
+            )
+        )
+    return change
 
 
 def mark_drafted(incident: Incident, now: datetime) -> None:

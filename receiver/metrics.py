@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 PREFIX = "postmortem_receiver"
 
@@ -33,6 +33,24 @@ class Metrics:
             f"{PREFIX}_incidents_recovered_total",
             "Incidents whose alerts all resolved, by priority.",
             ["priority"],
+            registry=self.registry,
+        )
+        self.manual_events = Counter(
+            f"{PREFIX}_manual_events_total",
+            "Manual events recorded (alert-webhook.sh or POST /api/v1/events), by type.",
+            ["type"],
+            registry=self.registry,
+        )
+        self.reconcile_runs = Counter(
+            f"{PREFIX}_reconcile_runs_total",
+            "Passes asking Alertmanager about open incidents, by result (ok, unreachable).",
+            ["result"],
+            registry=self.registry,
+        )
+        self.open_incidents = Gauge(
+            f"{PREFIX}_open_incidents",
+            "Incidents not yet recovered, by status (firing, stale), as of the last pass.",
+            ["status"],
             registry=self.registry,
         )
         self.drafts_rendered = Counter(

@@ -53,6 +53,8 @@ TEMPLATE_STEPS: Mapping[Phase, tuple[str, ...]] = {
     Phase.RECOVER: ("verify", "monitor_ok", "notify_users", "resolve"),
 }
 STEP_OF_KIND: Mapping[str, str] = {EntryKind.ALL_RESOLVED.value: "monitor_ok"}
+# What people did to contain and fix, in the template's order (处理阶段 and 遏制措施).
+HANDLING_KINDS = ("restart", "rollback", "scale", "mitigate", "fix")
 # Rows of one kind beyond this many are folded into one "N more" row in the tables.
 FOLD_AFTER = 10
 _DASHBOARD_ANNOTATIONS = ("dashboard", "dashboard_url", "grafana_url", "grafana")
@@ -106,6 +108,16 @@ class Row:
     subject: str = ""
     note: str = ""
     count: int = 0
+    detail: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """'from the first alert to <kind>' for the key-intervals line."""
+
+    kind: str
+    span: timedelta
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +189,11 @@ class DraftView:
     service_name: str
     last_updated_date: str
     partial_view: bool
+    first_ack: str
+    intervals: list[Interval]
+    handled_to_recovered: timedelta | None  # first handling action to all alerts resolved
+    first_action: Row | None
+    actions: dict[str, list[Row]]  # handling rows by kind (restart, rollback, ...)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -207,8 +224,6 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
     episodes = sorted(
         data.episodes, key=lambda e: (e.starts_at, _natural(e.subject), e.fingerprint)
     )
-    if not episodes:
-        raise ValueError(f"incident {incident.id} has no alerts to write a draft from")
     dates = {_local(entry.at, zone).date() for entry in data.timeline}
     dates |= {_local(e.starts_at, zone).date() for e in episodes}
     one_day = len(dates) == 1
@@ -217,21 +232,28 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
         local = _local(moment, zone)
         return local.strftime("%H:%M:%S") if one_day else local.strftime("%m-%d %H:%M:%S")
 
-    first = episodes[0]
     ended_episode = max(
         (e for e in episodes if e.ends_at is not None),
-        key=lambda e: e.ends_at or first.starts_at,
+        key=lambda e: e.ends_at or incident.started_at,
         default=None,
     )
     start = incident.started_at
     end = incident.ended_at
     exact = (end - start) if end is not None else timedelta(0)
+    # an incident opened by hand has no alerts: its own labels say how it was rated
     reason = highest_priority(
-        (priority_of(e.labels, options.rules) for e in episodes), options.rules
+        (
+            priority_of(labels, options.rules)
+            for labels in ([e.labels for e in episodes] or [incident.common_labels])
+        ),
+        options.rules,
     )
     labels_of = _label_values(episodes)
     rows, missing = _timeline_rows(data.timeline, clock)
     all_resolved = [e for e in data.timeline if e.kind is EntryKind.ALL_RESOLVED]
+    recovered_at = all_resolved[-1].at if all_resolved else end
+    actions = [e for e in data.timeline if e.kind.value in HANDLING_KINDS]
+    first_action = min(actions, key=lambda e: e.at, default=None)
     chain = [
         AlertLine(
             e.labels.get("alertname", ""),
@@ -272,9 +294,9 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
         ended_clock=clock(end) if end else "",
         duration_minutes=round(exact.total_seconds() / 60),
         duration_exact=exact,
-        started_subject=first.subject,
+        started_subject=episodes[0].subject if episodes else "",
         ended_subject=ended_episode.subject if ended_episode else "",
-        services=labels_of("service"),
+        services=labels_of("service") or ([incident.service] if incident.service else []),
         namespaces=labels_of("namespace"),
         jobs=labels_of("job"),
         instances=sorted({e.subject for e in episodes if e.subject}, key=_natural),
@@ -318,7 +340,48 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
         service_name=incident.service,
         last_updated_date=_local(data.now, zone).strftime("%Y-%m-%d"),
         partial_view=any(e.kind is EntryKind.PARTIAL_VIEW for e in data.timeline),
+        first_ack=next(
+            (e.actor or "" for e in _sorted(data.timeline) if e.kind is EntryKind.ACK), ""
+        ),
+        intervals=_intervals(data.timeline, start),
+        handled_to_recovered=(recovered_at - first_action.at)
+        if first_action is not None and recovered_at is not None and recovered_at > first_action.at
+        else None,
+        first_action=_row(first_action, clock) if first_action else None,
+        actions={
+            kind: [_row(e, clock) for e in _sorted(actions) if e.kind.value == kind]
+            for kind in HANDLING_KINDS
+        },
     )
+
+
+def _sorted(entries: Iterable[TimelineEntry]) -> list[TimelineEntry]:
+    return sorted(entries, key=lambda e: e.at)
+
+
+def _row(entry: TimelineEntry, clock: Callable[[datetime], str]) -> Row:
+    note = entry.note
+    if entry.kind is EntryKind.ALL_RESOLVED and note:
+        note = clock(datetime.fromisoformat(note))  # when the resolve reached us
+    return Row(
+        clock(entry.at),
+        entry.kind.value,
+        entry.actor,
+        entry.subject,
+        note,
+        detail=entry.detail,
+        source=entry.source.value,
+    )
+
+
+def _intervals(entries: Sequence[TimelineEntry], start: datetime) -> list[Interval]:
+    """From the first alert to the first ack, assembly and restart/rollback/scale-out."""
+    found: list[Interval] = []
+    for kinds in (("ack",), ("assemble",), HANDLING_KINDS[:3]):
+        first = min((e for e in entries if e.kind.value in kinds), key=lambda e: e.at, default=None)
+        if first is not None and first.at >= start:
+            found.append(Interval(first.kind.value, first.at - start))
+    return found
 
 
 def _local(moment: datetime, zone: ZoneInfo) -> datetime:
@@ -364,12 +427,7 @@ def _timeline_rows(
             same.append(entry)
             if len(same) > FOLD_AFTER:
                 continue
-        note = entry.note
-        if entry.kind is EntryKind.ALL_RESOLVED and note:
-            note = clock(datetime.fromisoformat(note))  # when the resolve reached us
-        rows[entry.phase.value].append(
-            Row(clock(entry.at), entry.kind.value, entry.actor, entry.subject, note)
-        )
+        rows[entry.phase.value].append(_row(entry, clock))
     for (phase, kind), same in folded.items():
         if len(same) > FOLD_AFTER:
             rest = same[FOLD_AFTER:]

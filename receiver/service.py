@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,10 +15,12 @@ import structlog
 from receiver.alertmanager import Webhook
 from receiver.config import Settings
 from receiver.drafts import draft_file_name, write_atomically
+from receiver.events import EventType, ManualEvent, apply_event, open_manual_incident
 from receiver.incidents import (
     Change,
     Episode,
     Incident,
+    IncidentState,
     IncidentStatus,
     Rules,
     TimelineEntry,
@@ -25,11 +28,14 @@ from receiver.incidents import (
     can_reopen,
     incident_key,
     mark_drafted,
+    mark_stale,
     open_incident,
+    reconcile,
 )
 from receiver.metrics import Metrics
 from receiver.periods import month_bounds, quarter_bounds
 from receiver.postmortem import DraftInput, DraftRenderer, RenderOptions
+from receiver.silences import Silence, acknowledge_from_silences
 from receiver.store import Database, Repository, StoredDraft, StoreUnavailable, WriteConflict
 
 log = structlog.get_logger(__name__)
@@ -45,6 +51,23 @@ def utcnow() -> datetime:
 
 class IncidentNotFound(LookupError):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class AlertmanagerView:
+    """What one Alertmanager said at `asked_at`: its silences, and the fingerprints of the
+    alerts it holds (None while it is too freshly started to know them all)."""
+
+    silences: list[Silence]
+    present: set[str] | None
+    asked_at: datetime
+
+
+class NoOpenIncident(IncidentNotFound):
+    """An event names a service with no open (or recent) incident."""
+
+
+Step = Callable[[Repository, datetime], Awaitable[Change]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,16 +122,20 @@ class IncidentService:
             large_after=settings.large_incident_rows,
         )
 
-    # -- Alertmanager webhooks ------------------------------------------------------
+    # -- the one way every change is stored -------------------------------------------
 
-    async def ingest_webhook(self, hook: Webhook, raw_body: str) -> IngestResult:
-        """Store the webhook and its effects in one transaction; then export the draft."""
+    async def _apply(
+        self, what: str, step: Step, inbox: tuple[str, str] | None = None
+    ) -> IngestResult:
+        """Run `step` (load, then change through the domain) and store its change in one
+        transaction, with the raw input when given; retry the whole of it when another
+        writer won a race; then export the draft it wrote."""
         for attempt in range(1, _CONFLICT_RETRIES + 1):
             try:
-                result, draft = await self._ingest_once(hook, raw_body)
+                result, draft = await self._apply_once(what, step, inbox)
                 break
             except WriteConflict as exc:
-                log.info("webhook.conflict_retry", attempt=attempt, error=str(exc))
+                log.info("store.conflict_retry", what=what, attempt=attempt, error=str(exc))
                 if attempt == _CONFLICT_RETRIES:
                     raise StoreUnavailable("concurrent writers kept conflicting") from exc
         self._count(result)
@@ -116,28 +143,23 @@ class IncidentService:
             await self.export_draft(draft)
         return result
 
-    def _count(self, result: IngestResult) -> None:
-        if result.created:
-            self.metrics.incidents_opened.labels(priority=result.priority).inc()
-        if result.recovered:
-            self.metrics.incidents_recovered.labels(priority=result.priority).inc()
-        if result.draft_revision is not None:
-            self.metrics.drafts_rendered.inc()
-
-    async def _ingest_once(
-        self, hook: Webhook, raw_body: str
+    async def _apply_once(
+        self, what: str, step: Step, inbox: tuple[str, str] | None
     ) -> tuple[IngestResult, StoredDraft | None]:
         now = self.clock()
-        key = incident_key(hook, self.rules.key_labels)
         async with self.db.write() as repo:
-            change = await self._target(repo, hook, key, now)
-            apply_webhook(change, hook, now, self.rules)
+            change = await step(repo, now)
             incident_id = await _save(repo, change, now)
             structlog.contextvars.bind_contextvars(incident_id=incident_id)
-            await repo.record_inbox("alertmanager", raw_body, now, incident_id)
+            if inbox is not None:
+                await repo.record_inbox(inbox[0], inbox[1], now, incident_id)
             incident = change.state.incident
             draft = None
-            if change.recovered or (change.touched and not incident.is_open):
+            if change.recovered or (
+                change.touched
+                and not incident.is_open
+                and incident.status is not IncidentStatus.APPROVED
+            ):
                 draft = await self._render_draft(repo, incident, now, change.recovered)
         result = IngestResult(
             incident_id=incident_id,
@@ -148,18 +170,40 @@ class IncidentService:
             recovered=change.recovered,
             draft_revision=draft.revision if draft else None,
         )
-        log.info(
-            "webhook.applied",
-            created=change.created,
-            changed=change.touched,
-            status=incident.status.value,
-            new_alerts=len(change.new_episodes),
-            timeline_rows=len(change.new_entries),
-            draft_revision=result.draft_revision,
-        )
+        if change.touched:
+            log.info(
+                f"{what}.applied",
+                created=change.created,
+                status=incident.status.value,
+                new_alerts=len(change.new_episodes),
+                timeline_rows=len(change.new_entries),
+                draft_revision=result.draft_revision,
+            )
         return result, draft
 
-    async def _target(self, repo: Repository, hook: Webhook, key: str, now: datetime) -> Change:
+    def _count(self, result: IngestResult) -> None:
+        if result.created:
+            self.metrics.incidents_opened.labels(priority=result.priority).inc()
+        if result.recovered:
+            self.metrics.incidents_recovered.labels(priority=result.priority).inc()
+        if result.draft_revision is not None:
+            self.metrics.drafts_rendered.inc()
+
+    # -- Alertmanager webhooks ------------------------------------------------------
+
+    async def ingest_webhook(self, hook: Webhook, raw_body: str) -> IngestResult:
+        """Store the webhook and its effects in one transaction; then export the draft."""
+
+        async def step(repo: Repository, now: datetime) -> Change:
+            key = incident_key(hook, self.rules.key_labels)
+            change = await self._webhook_target(repo, hook, key, now)
+            return apply_webhook(change, hook, now, self.rules)
+
+        return await self._apply("webhook", step, ("alertmanager", raw_body))
+
+    async def _webhook_target(
+        self, repo: Repository, hook: Webhook, key: str, now: datetime
+    ) -> Change:
         """The incident this webhook belongs to, in the model's order of precedence:
         the one holding its episodes, the open one of its key, the open one firing any
         of its series, a recent one of its key to reopen; else a new one."""
@@ -175,6 +219,76 @@ class IncidentService:
         if found is None:
             return open_incident(hook, key, now, self.rules)
         return Change(state=await repo.load_state(found))
+
+    # -- manual events ----------------------------------------------------------------
+
+    async def record_event(self, event: ManualEvent, raw_body: str) -> IngestResult:
+        """A person's event: a row in its phase of the incident the event names (by id, or
+        the open or recent incident of its service); `system-alert` may open one."""
+        dedup_key = f"event:{event.idempotency_key or uuid.uuid4().hex}"
+
+        async def step(repo: Repository, now: datetime) -> Change:
+            change = await self._event_target(repo, event, now)
+            return apply_event(change, event, dedup_key, now)
+
+        return await self._apply("event", step, ("event", raw_body))
+
+    async def _event_target(self, repo: Repository, event: ManualEvent, now: datetime) -> Change:
+        if event.incident_id is not None:
+            return Change(state=await self._load(repo, event.incident_id))
+        found = await repo.open_incident_by_service(event.service)
+        if found is None and event.type is not EventType.SYSTEM_ALERT:
+            found = await repo.recent_incident_by_service(
+                event.service, since=now - self.settings.event_window
+            )
+        if found is not None:
+            return Change(state=await repo.load_state(found))
+        if event.type is EventType.SYSTEM_ALERT:
+            return open_manual_incident(event, now, self.rules)
+        raise NoOpenIncident(
+            f"no open incident for service {event.service!r}: open one with system-alert, "
+            "or name the incident (--incident ID / incident_id)"
+        )
+
+    async def _load(self, repo: Repository, incident_id: int) -> IncidentState:
+        try:
+            return await repo.load_state(incident_id)
+        except LookupError as exc:
+            raise IncidentNotFound(f"no incident with id {incident_id}") from exc
+
+    # -- what Alertmanager says now (silences, alerts), for open incidents -------------
+
+    async def open_incidents(self) -> list[Incident]:
+        async with self.db.read() as repo:
+            return await repo.open_incidents()
+
+    async def apply_alertmanager_view(
+        self, incident_id: int, view: AlertmanagerView
+    ) -> IngestResult:
+        """Acknowledge from matching silences; when Alertmanager's list of alerts can be
+        trusted, resolve the incident's alerts that are gone from it."""
+
+        async def step(repo: Repository, now: datetime) -> Change:
+            change = Change(state=await self._load(repo, incident_id))
+            acknowledge_from_silences(change, view.silences)
+            if view.present is not None:
+                reconcile(change, view.present, view.asked_at, now)
+            return change
+
+        return await self._apply("reconcile", step)
+
+    async def mark_stale_if_silent(self, incident_id: int) -> IngestResult:
+        """Alertmanager cannot be asked: an incident unheard of for too long becomes stale."""
+        stale_after = self.settings.stale_after
+
+        async def step(repo: Repository, now: datetime) -> Change:
+            change = Change(state=await self._load(repo, incident_id))
+            last = change.state.incident.last_delivery_at or change.state.incident.updated_at
+            if now - last >= stale_after:
+                mark_stale(change, now, now - last)
+            return change
+
+        return await self._apply("stale", step)
 
     # -- drafts ---------------------------------------------------------------------
 
@@ -209,17 +323,13 @@ class IncidentService:
             # the webhook is stored either way; the incident stays `recovered`, visibly
             log.error("draft.render_failed", error=str(exc), template=self.render_options.language)
             return None
-        first = episodes[0]
+        alertname = episodes[0].labels.get("alertname", "") if episodes else "manual"
         draft = StoredDraft(
             incident_id=incident.id,
             revision=revision,
             language=self.settings.language,
             file_name=draft_file_name(
-                incident.id,
-                incident.started_at,
-                zone,
-                incident.service,
-                first.labels.get("alertname", ""),
+                incident.id, incident.started_at, zone, incident.service, alertname
             ),
             markdown=markdown,
             created_at=created_at,
@@ -293,8 +403,7 @@ async def _save(repo: Repository, change: Change, now: datetime) -> int:
     else:
         assert incident.id is not None
         incident_id = incident.id
-        if change.touched:
-            await repo.update_incident(incident)
+        await repo.update_incident(incident)  # a repeat still moves last_delivery_at
     await repo.insert_episodes(incident_id, change.new_episodes)
     await repo.update_episodes(incident_id, change.changed_episodes)
     await repo.insert_entries(incident_id, change.new_entries, now)

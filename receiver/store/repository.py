@@ -65,6 +65,7 @@ def _incident_from_row(row: sa.Row[Any]) -> Incident:
         started_at=row.started_at,
         ended_at=row.ended_at,
         updated_at=row.updated_at,
+        last_delivery_at=row.last_delivery_at,
     )
 
 
@@ -87,6 +88,7 @@ def _incident_values(incident: Incident) -> dict[str, Any]:
         "started_at": incident.started_at,
         "ended_at": incident.ended_at,
         "updated_at": incident.updated_at,
+        "last_delivery_at": incident.last_delivery_at,
     }
 
 
@@ -115,6 +117,7 @@ def _entry_from_row(row: sa.Row[Any]) -> TimelineEntry:
         actor=row.actor,
         subject=row.subject,
         note=row.note,
+        detail=row.detail,
     )
 
 
@@ -158,6 +161,38 @@ class Repository:
             if found is not None:
                 return int(found)
         return None
+
+    async def open_incident_by_service(self, service: str) -> int | None:
+        found = await self.conn.scalar(
+            sa.select(incidents.c.id)
+            .where(incidents.c.service == service, incidents.c.open_key.is_not(None))
+            .order_by(incidents.c.id.desc())
+            .limit(1)
+        )
+        return None if found is None else int(found)
+
+    async def recent_incident_by_service(self, service: str, since: datetime) -> int | None:
+        """The latest incident of the service that ended after `since` and is not approved."""
+        found = await self.conn.scalar(
+            sa.select(incidents.c.id)
+            .where(
+                incidents.c.service == service,
+                incidents.c.ended_at >= since,
+                incidents.c.status != IncidentStatus.APPROVED.value,
+            )
+            .order_by(incidents.c.ended_at.desc(), incidents.c.id.desc())
+            .limit(1)
+        )
+        return None if found is None else int(found)
+
+    async def open_incidents(self) -> list[Incident]:
+        """Incidents Alertmanager may still hold alerts for (firing or stale)."""
+        rows = await self.conn.execute(
+            sa.select(incidents)
+            .where(incidents.c.open_key.is_not(None), incidents.c.receiver != "manual")
+            .order_by(incidents.c.id)
+        )
+        return [_incident_from_row(row) for row in rows]
 
     async def latest_incident_by_key(self, key: str) -> Incident | None:
         row = (
@@ -271,6 +306,7 @@ class Repository:
                     "actor": entry.actor,
                     "subject": entry.subject,
                     "note": entry.note,
+                    "detail": entry.detail,
                     "dedup_key": entry.dedup_key,
                     "recorded_at": recorded_at,
                 }

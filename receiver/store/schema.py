@@ -62,6 +62,9 @@ incidents = sa.Table(
     sa.Column("started_at", UTCDateTime, nullable=False, index=True),
     sa.Column("ended_at", UTCDateTime, nullable=True),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # the last webhook for this incident, duplicates included: silence for too long,
+    # with Alertmanager unreachable, marks an incident stale
+    sa.Column("last_delivery_at", UTCDateTime, nullable=True),
 )
 
 episodes = sa.Table(
@@ -93,6 +96,7 @@ timeline = sa.Table(
     sa.Column("actor", sa.Text, nullable=True),
     sa.Column("subject", sa.Text, nullable=False),
     sa.Column("note", sa.Text, nullable=False),
+    sa.Column("detail", sa.Text, nullable=False, server_default=""),
     sa.Column("dedup_key", sa.String(200), nullable=False),
     sa.Column("recorded_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("incident_id", "dedup_key", name="uq_timeline_incident_dedup"),

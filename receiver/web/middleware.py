@@ -13,7 +13,7 @@ import structlog
 from aiohttp import web
 
 from receiver.config import Settings
-from receiver.service import IncidentNotFound
+from receiver.service import IncidentNotFound, NoOpenIncident
 from receiver.store import StoreUnavailable
 from receiver.web.errors import ApiError
 from receiver.web.keys import SETTINGS
@@ -55,6 +55,8 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return await handler(request)
     except ApiError as exc:
         return exc.response()
+    except NoOpenIncident as exc:
+        return ApiError(404, "no_open_incident", str(exc)).response()
     except IncidentNotFound as exc:
         return ApiError(404, "not_found", str(exc)).response()
     except StoreUnavailable as exc:

@@ -1,0 +1,82 @@
+"""The periodic pass over open incidents: acknowledgements from silences, resolves that
+never arrived, and stale marking when Alertmanager cannot be asked."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import structlog
+
+from receiver.alertmanager_api import AlertmanagerClient, AlertmanagerUnreachable
+from receiver.incidents import Incident
+from receiver.metrics import Metrics
+from receiver.service import AlertmanagerView, IncidentService
+from receiver.store import StoreUnavailable
+
+log = structlog.get_logger(__name__)
+
+# Alertmanager keeps alerts in memory only; after a restart Prometheus re-sends the
+# firing ones within its resend delay (1m by default). Until then absence means nothing.
+RESEND_GRACE = timedelta(minutes=5)
+
+
+class Reconciler:
+    def __init__(
+        self,
+        service: IncidentService,
+        client: AlertmanagerClient,
+        metrics: Metrics,
+        *,
+        alertmanager_url: str | None,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.service = service
+        self.client = client
+        self.metrics = metrics
+        self.alertmanager_url = alertmanager_url
+        self.clock = clock
+
+    def _url_of(self, incident: Incident) -> str:
+        return self.alertmanager_url or incident.external_url
+
+    async def run_once(self) -> None:
+        incidents = await self.service.open_incidents()
+        by_status = Counter(incident.status.value for incident in incidents)
+        for status in ("firing", "stale"):
+            self.metrics.open_incidents.labels(status=status).set(by_status[status])
+        by_url: dict[str, list[Incident]] = defaultdict(list)
+        for incident in incidents:
+            by_url[self._url_of(incident)].append(incident)
+        for url, group in by_url.items():
+            view = await self._ask(url) if url else None
+            for incident in group:
+                assert incident.id is not None
+                if view is None:
+                    await self.service.mark_stale_if_silent(incident.id)
+                else:
+                    await self.service.apply_alertmanager_view(incident.id, view)
+
+    async def _ask(self, url: str) -> AlertmanagerView | None:
+        asked_at = self.clock()
+        try:
+            silences = await self.client.silences(url)
+            present = await self.client.present_fingerprints(url)
+            started = await self.client.started_at(url)
+        except AlertmanagerUnreachable as exc:
+            self.metrics.reconcile_runs.labels(result="unreachable").inc()
+            log.warning("reconcile.alertmanager_unreachable", url=url, error=str(exc))
+            return None
+        self.metrics.reconcile_runs.labels(result="ok").inc()
+        trusted = asked_at - started >= RESEND_GRACE
+        return AlertmanagerView(silences, present if trusted else None, asked_at)
+
+    async def run_forever(self, interval: timedelta) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except StoreUnavailable as exc:
+                log.warning("reconcile.store_unavailable", error=str(exc))
+            await asyncio.sleep(interval.total_seconds())

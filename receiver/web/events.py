@@ -1,0 +1,68 @@
+"""POST /api/v1/events: what people did, from alert-webhook.sh (form) or as JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from receiver.events import EventType, ManualEvent
+from receiver.web.body import read_json
+from receiver.web.errors import ApiError, validation_details
+from receiver.web.keys import METRICS, SERVICE, SETTINGS
+from receiver.web.serialize import json_response
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def _read_fields(request: web.Request, max_body: int) -> tuple[dict[str, Any], str]:
+    if request.content_type in FORM_TYPES:
+        if request.content_length is not None and request.content_length > max_body:
+            raise ApiError(413, "too_large", f"body exceeds the limit of {max_body} bytes")
+        try:
+            form = await request.post()
+        except web.HTTPRequestEntityTooLarge as exc:
+            raise ApiError(413, "too_large", f"body exceeds the limit of {max_body} bytes") from exc
+        except UnicodeDecodeError as exc:
+            raise ApiError(400, "malformed", "the form is not valid UTF-8") from exc
+        fields = {name: value for name, value in form.items() if isinstance(value, str)}
+        # empty form fields mean "not given" (the script always sends every field)
+        fields = {name: value for name, value in fields.items() if value != ""}
+        return fields, json.dumps(fields, ensure_ascii=False)
+    data, text = await read_json(request, max_body)
+    if not isinstance(data, dict):
+        raise ApiError(422, "invalid_event", "the body must be a JSON object")
+    return data, text
+
+
+async def post_event(request: web.Request) -> web.Response:
+    fields, raw = await _read_fields(request, request.app[SETTINGS].max_body)
+    header_key = request.headers.get("Idempotency-Key")
+    if header_key and "idempotency_key" not in fields:
+        fields["idempotency_key"] = header_key
+    try:
+        event = ManualEvent.model_validate(fields)
+    except ValidationError as exc:
+        details = validation_details(exc)
+        if any(detail["field"] == "type" for detail in details):
+            valid = ", ".join(t.value for t in EventType)
+            raise ApiError(
+                422, "invalid_event", f"unknown event type; valid types: {valid}", details
+            ) from exc
+        raise ApiError(422, "invalid_event", "the event is not valid", details) from exc
+    result = await request.app[SERVICE].record_event(event, raw)
+    request.app[METRICS].manual_events.labels(type=event.type.value).inc()
+    base = request.app[SETTINGS].public_url or f"{request.scheme}://{request.host}"
+    return json_response(
+        {
+            "status": "recorded" if result.changed else "duplicate",
+            "incident_id": result.incident_id,
+            "incident_url": f"{base.rstrip('/')}/incidents/{result.incident_id}",
+            "incident_status": result.status.value,
+            "created": result.created,
+            "draft_revision": result.draft_revision,
+        },
+        status=201 if result.changed else 200,
+    )
