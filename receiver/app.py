@@ -57,6 +57,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
                 AlertmanagerClient(session, token.get_secret_value() if token else None),
                 app[METRICS],
                 alertmanager_url=settings.alertmanager_url,
+                restart_grace=settings.alertmanager_restart_grace,
                 clock=clock,
             )
             task = asyncio.create_task(reconciler.run_forever(settings.reconcile_interval))

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     alertmanager_url: str | None = None
     alertmanager_token: SecretStr | None = None
     reconcile_interval: timedelta = timedelta(minutes=1)
+    # Alertmanager keeps alerts in memory only; after its restart Prometheus re-sends the
+    # firing ones within its resend delay (1m by default): until then absence means nothing
+    alertmanager_restart_grace: timedelta = timedelta(minutes=5)
     stale_after: timedelta = timedelta(hours=4)
     event_window: timedelta = timedelta(hours=24)
     public_url: str | None = None
@@ -124,7 +127,12 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "reopen_window", "reconcile_interval", "stale_after", "event_window", mode="before"
+        "reopen_window",
+        "reconcile_interval",
+        "alertmanager_restart_grace",
+        "stale_after",
+        "event_window",
+        mode="before",
     )
     @classmethod
     def _parse_window(cls, value: Any) -> timedelta:

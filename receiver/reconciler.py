@@ -18,10 +18,6 @@ from receiver.store import StoreUnavailable
 
 log = structlog.get_logger(__name__)
 
-# Alertmanager keeps alerts in memory only; after a restart Prometheus re-sends the
-# firing ones within its resend delay (1m by default). Until then absence means nothing.
-RESEND_GRACE = timedelta(minutes=5)
-
 
 class Reconciler:
     def __init__(
@@ -31,8 +27,10 @@ class Reconciler:
         metrics: Metrics,
         *,
         alertmanager_url: str | None,
+        restart_grace: timedelta,
         clock: Callable[[], datetime],
     ) -> None:
+        self.restart_grace = restart_grace
         self.service = service
         self.client = client
         self.metrics = metrics
@@ -70,7 +68,8 @@ class Reconciler:
             log.warning("reconcile.alertmanager_unreachable", url=url, error=str(exc))
             return None
         self.metrics.reconcile_runs.labels(result="ok").inc()
-        trusted = asked_at - started >= RESEND_GRACE
+        # a freshly restarted Alertmanager has not heard every firing alert again yet
+        trusted = asked_at - started >= self.restart_grace
         return AlertmanagerView(silences, present if trusted else None, asked_at)
 
     async def run_forever(self, interval: timedelta) -> None:
