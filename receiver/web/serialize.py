@@ -61,6 +61,7 @@ def entry_json(entry: TimelineEntry) -> dict[str, Any]:
         "actor": entry.actor,
         "subject": entry.subject,
         "note": entry.note,
+        "detail": entry.detail,
     }
 
 
