@@ -208,3 +208,86 @@ def test_template_override_dir_wins(tmp_path: Path, make_settings: Callable[...,
     assert renderer.env.get_template("postmortem.zh.md.j2").render(v={"title": "t"}) == (
         "custom t\n"
     )
+
+
+def table(markdown: str, heading: str) -> list[list[str]]:
+    """The rows (cells) of the table under a `### heading`, header and rule excluded."""
+    section = markdown.split(f"### {heading}\n", 1)[1].split("\n\n", 1)[0]
+    lines = [line for line in section.splitlines() if line.startswith("|")][2:]
+    return [[cell.strip() for cell in line.strip("|").split(" | ")] for line in lines]
+
+
+async def test_alert_silence_and_manual_rows_in_their_tables_in_time_order(
+    settings: Settings, clock: Clock
+) -> None:
+    from datetime import timedelta
+
+    from receiver.events import ManualEvent
+    from receiver.service import AlertmanagerView
+    from receiver.silences import Silence
+    from tests.conftest import shifted
+
+    database = open_configured_database(settings)
+    await database.migrate()
+    service = IncidentService(database, settings, DraftRenderer(), clock=clock)
+    later = timedelta(minutes=28)  # the alerts resolve 28 minutes after they fired
+
+    async def post_event(kind: str, actor: str, message: str, minutes: int) -> None:
+        clock.now = start + timedelta(minutes=minutes)
+        await service.record_event(
+            ManualEvent(type=kind, service="payments", message=message, actor=actor), "{}"
+        )
+
+    try:
+        firing = capture("firing_group_3")
+        start = Webhook.parse(firing).alerts[0].starts_at
+        clock.now = start + timedelta(seconds=30)
+        await service.ingest_webhook(Webhook.parse(firing), json.dumps(firing))
+        silenced = Silence.model_validate(
+            {
+                "id": "s1",
+                "status": {"state": "active"},
+                "createdBy": "zhangsan",
+                "comment": "正在排查 payments 延迟",
+                "startsAt": start + timedelta(minutes=7),
+                "endsAt": start + timedelta(hours=1),
+                "matchers": [{"name": "service", "value": "payments"}],
+            }
+        )
+        clock.now = start + timedelta(minutes=8)
+        await service.apply_alertmanager_view(1, AlertmanagerView([silenced], None, clock.now))
+        await post_event("assemble", "lisi", "拉起 payments 值班群", 10)
+        await post_event("rollback", "wangwu", "回滚 payments-api 到 v2.31.4", 18)
+        resolved = shifted(capture("resolved_group_3"), timedelta())
+        for alert in resolved["alerts"]:
+            alert["endsAt"] = (start + later).isoformat().replace("+00:00", "Z")
+        clock.now = start + later + timedelta(seconds=30)
+        await service.ingest_webhook(Webhook.parse(resolved), json.dumps(resolved))
+        await post_event("verify", "zhangsan", "支付成功率恢复到 99.95%", 30)
+        markdown = (await service.current_draft(1)).markdown
+    finally:
+        await database.close()
+
+    detect = [(r[1], r[2]) for r in table(markdown, "发现阶段") if r[0] != "【待填写】"]
+    assert detect == [
+        ("监控告警触发", "系统"),
+        ("监控告警触发", "系统"),
+        ("监控告警触发", "系统"),
+        ("事故创建（#1）", "系统"),
+        ("事故确认", "zhangsan"),
+        ("响应团队召集", "lisi"),
+    ]
+    handle = [(r[1], r[2]) for r in table(markdown, "处理阶段") if r[0] != "【待填写】"]
+    assert handle == [("故障三板斧 - 回滚", "wangwu")]
+    recover = [(r[1], r[2]) for r in table(markdown, "恢复阶段") if r[0] != "【待填写】"]
+    assert recover == [("告警恢复", "系统")] * 3 + [("监控确认", "系统"), ("功能验证", "zhangsan")]
+    for name in ("发现阶段", "处理阶段", "恢复阶段"):
+        times = [r[0] for r in table(markdown, name) if r[0] != "【待填写】"]
+        assert times == sorted(times), name
+    assert "由 Alertmanager 静默推断，静默备注：正在排查 payments 延迟" in markdown
+    assert "首个确认人为 zhangsan" in markdown
+    assert "参与人员**: zhangsan、lisi、wangwu（来自时间线记录）" in markdown
+    assert "- **回滚版本**: " in markdown
+    assert "wangwu 回滚 payments-api 到 v2.31.4" in markdown
+    assert "确认 7 分" in markdown
+    assert "回滚 18 分" in markdown
