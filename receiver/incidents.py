@@ -137,6 +137,8 @@ class Incident:
     service: str = ""
     cycle: int = 1
     last_delivery_at: datetime | None = None
+    approved_by: str | None = None
+    approved_at: datetime | None = None
     id: int | None = None
 
     @property
@@ -341,10 +343,8 @@ def apply_webhook(change: Change, hook: Webhook, now: datetime, rules: Rules) ->
 
     if incident.is_open and _all_resolved(state, hook):
         recover(change, now)
-    elif incident.status is IncidentStatus.STALE and (
-        change.new_episodes or change.changed_episodes
-    ):
-        incident.status = IncidentStatus.FIRING  # heard from again
+    elif incident.status is IncidentStatus.STALE:
+        incident.status = IncidentStatus.FIRING  # heard from again, even by a repeat
     return change
 
 
@@ -446,7 +446,12 @@ def _all_resolved(state: IncidentState, hook: Webhook) -> bool:
 
 
 def recover(
-    change: Change, now: datetime, *, ended: datetime | None = None, all_resolved_row: bool = True
+    change: Change,
+    now: datetime,
+    *,
+    ended: datetime | None = None,
+    all_resolved_row: bool = True,
+    source: Source = Source.ALERTMANAGER,
 ) -> None:
     """Every alert resolved (or a person ended an alert-less incident): write the draft."""
     state = change.state
@@ -465,10 +470,11 @@ def recover(
             at=ended,
             phase=Phase.RECOVER,
             kind=EntryKind.ALL_RESOLVED,
-            source=Source.ALERTMANAGER,
+            source=source,
             dedup_key=f"all_resolved:{incident.cycle}",
             subject=str(len(current)),
-            note=now.isoformat(),
+            # when the notification that proved it arrived; none for reconciliation
+            note=now.isoformat() if source is Source.ALERTMANAGER else "",
         )
     )
 
@@ -487,11 +493,11 @@ def reconcile(change: Change, present: set[str], asked_at: datetime, now: dateti
         if episode.first_seen_at > asked_at:
             continue
         episode.resolved = True
-        episode.ends_at = now
+        episode.ends_at = asked_at  # the moment Alertmanager no longer had it
         change.changed_episodes.append(episode)
         change.add_entry(
             TimelineEntry(
-                at=now,
+                at=asked_at,
                 phase=Phase.RECOVER,
                 kind=EntryKind.ALERT_GONE,
                 source=Source.RECONCILE,
@@ -504,7 +510,7 @@ def reconcile(change: Change, present: set[str], asked_at: datetime, now: dateti
     if change.changed_episodes:
         incident.updated_at = now
         if incident.is_open and all(e.resolved for e in state.episodes.values()):
-            recover(change, now)
+            recover(change, now, source=Source.RECONCILE)
     return change
 
 
