@@ -167,6 +167,8 @@ class Change:
     new_entries: list[TimelineEntry] = field(default_factory=list)
     recovered: bool = False
     reopened: bool = False
+    revision_by: str | None = None  # a person changed the draft: write a new revision
+    refresh_draft: bool = False  # re-render the current revision (e.g. its status changed)
 
     @property
     def touched(self) -> bool:

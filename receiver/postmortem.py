@@ -30,6 +30,7 @@ from receiver.incidents import (
     highest_priority,
     priority_of,
 )
+from receiver.review import HumanFields, as_markdown_block
 from receiver.store.repository import History
 
 SHIPPED_TEMPLATES = next(
@@ -194,6 +195,10 @@ class DraftView:
     handled_to_recovered: timedelta | None  # first handling action to all alerts resolved
     first_action: Row | None
     actions: dict[str, list[Row]]  # handling rows by kind (restart, rollback, ...)
+    h: HumanFields  # what people wrote; empty strings where nobody has yet
+    status: str
+    approved_by: str
+    approved_at: str
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -206,6 +211,7 @@ class DraftInput:
     revision: int
     created_at: datetime
     now: datetime
+    human: HumanFields = field(default_factory=HumanFields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,6 +358,12 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
             kind: [_row(e, clock) for e in _sorted(actions) if e.kind.value == kind]
             for kind in HANDLING_KINDS
         },
+        h=data.human,
+        status=incident.status.value,
+        approved_by=incident.approved_by or "",
+        approved_at=_local(incident.approved_at, zone).strftime("%Y-%m-%d %H:%M")
+        if incident.approved_at
+        else "",
     )
 
 
@@ -510,6 +522,7 @@ class DraftRenderer:
             code=md_code,
             block=md_block_line,
             url=md_url,
+            paragraphs=as_markdown_block,
         )
 
     def template_name(self, language: str) -> str:

@@ -35,8 +35,16 @@ from receiver.incidents import (
 from receiver.metrics import Metrics
 from receiver.periods import month_bounds, quarter_bounds
 from receiver.postmortem import DraftInput, DraftRenderer, RenderOptions
+from receiver.review import HumanFields, check_editable, move
 from receiver.silences import Silence, acknowledge_from_silences
-from receiver.store import Database, Repository, StoredDraft, StoreUnavailable, WriteConflict
+from receiver.store import (
+    AuditRecord,
+    Database,
+    Repository,
+    StoredDraft,
+    StoreUnavailable,
+    WriteConflict,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -155,12 +163,19 @@ class IncidentService:
                 await repo.record_inbox(inbox[0], inbox[1], now, incident_id)
             incident = change.state.incident
             draft = None
-            if change.recovered or (
-                change.touched
-                and not incident.is_open
-                and incident.status is not IncidentStatus.APPROVED
+            new_revision = change.recovered or change.revision_by is not None
+            if (
+                new_revision
+                or change.refresh_draft
+                or (
+                    change.touched
+                    and not incident.is_open
+                    and incident.status is not IncidentStatus.APPROVED
+                )
             ):
-                draft = await self._render_draft(repo, incident, now, change.recovered)
+                draft = await self._render_draft(
+                    repo, incident, now, new_revision, by=change.revision_by
+                )
         result = IngestResult(
             incident_id=incident_id,
             created=change.created,
@@ -290,13 +305,79 @@ class IncidentService:
 
         return await self._apply("stale", step)
 
+    # -- review: what people write, and the lifecycle ---------------------------------
+
+    async def update_human_fields(
+        self, incident_id: int, patch: dict[str, object], actor: str
+    ) -> IngestResult:
+        """Merge a person's fields into the incident's and write a new draft revision."""
+
+        async def step(repo: Repository, now: datetime) -> Change:
+            state = await self._load(repo, incident_id)
+            check_editable(state.incident)
+            before = await repo.human_fields_of(incident_id)
+            after = before.merged(patch)  # raises ValidationError on bad input
+            changed = before.changed_fields(after)
+            change = Change(state=state)
+            if changed:
+                await repo.save_human_fields(incident_id, after, actor, now)
+                await repo.record_audit(incident_id, actor, "edit", {"fields": changed}, now)
+                state.incident.updated_at = now
+                change.revision_by = actor
+            return change
+
+        return await self._apply("edit", step)
+
+    async def change_status(
+        self, incident_id: int, target: IncidentStatus, actor: str
+    ) -> IngestResult:
+        """drafted → in_review → approved, and back to in_review; approval records who."""
+
+        async def step(repo: Repository, now: datetime) -> Change:
+            state = await self._load(repo, incident_id)
+            incident = state.incident
+            before = incident.status
+            move(incident, target, now)
+            if target is IncidentStatus.APPROVED:
+                incident.approved_by, incident.approved_at = actor, now
+            await repo.record_audit(
+                incident_id, actor, "status", {"from": before.value, "to": target.value}, now
+            )
+            return Change(state=state, refresh_draft=True)
+
+        return await self._apply("status", step)
+
+    async def human_fields(self, incident_id: int) -> HumanFields:
+        async with self.db.read() as repo:
+            return await repo.human_fields_of(incident_id)
+
+    async def audit_log(self, incident_id: int) -> list[AuditRecord]:
+        async with self.db.read() as repo:
+            return await repo.audit_of(incident_id)
+
+    async def draft_at(self, incident_id: int, revision: int) -> StoredDraft:
+        async with self.db.read() as repo:
+            draft = await repo.draft_revision(incident_id, revision)
+        if draft is None:
+            raise IncidentNotFound(f"incident {incident_id} has no draft revision {revision}")
+        return draft
+
     # -- drafts ---------------------------------------------------------------------
 
     async def _render_draft(
-        self, repo: Repository, incident: Incident, now: datetime, new_revision: bool
+        self,
+        repo: Repository,
+        incident: Incident,
+        now: datetime,
+        new_revision: bool,
+        *,
+        by: str | None = None,
     ) -> StoredDraft | None:
-        """Render and store the draft: a new revision on recovery, else refresh the last."""
+        """Render and store the draft: a new revision on recovery or a person's save,
+        else refresh the last one. Never for an incident still firing."""
         assert incident.id is not None
+        if incident.is_open:
+            return None
         latest = await repo.latest_draft(incident.id)
         if new_revision or latest is None:
             revision, created_at = (latest.revision + 1 if latest else 1), now
@@ -316,6 +397,7 @@ class IncidentService:
             revision=revision,
             created_at=created_at,
             now=now,
+            human=await repo.human_fields_of(incident.id),
         )
         try:
             markdown = self.renderer.render(data, self.render_options)
@@ -334,6 +416,7 @@ class IncidentService:
             markdown=markdown,
             created_at=created_at,
             updated_at=now,
+            created_by=by if new_revision else (latest.created_by if latest else None),
         )
         if latest is not None and latest.revision == revision:
             await repo.update_draft(draft)

@@ -8,9 +8,16 @@ from receiver.store.engine import (
     open_configured_database,
     open_database,
 )
-from receiver.store.repository import History, IncidentRow, Repository, StoredDraft
+from receiver.store.repository import (
+    AuditRecord,
+    History,
+    IncidentRow,
+    Repository,
+    StoredDraft,
+)
 
 __all__ = [
+    "AuditRecord",
     "Database",
     "History",
     "IncidentRow",

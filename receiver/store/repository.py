@@ -21,7 +21,16 @@ from receiver.incidents import (
     Source,
     TimelineEntry,
 )
-from receiver.store.schema import drafts, episodes, inbox, incidents, timeline
+from receiver.review import HumanFields
+from receiver.store.schema import (
+    audit,
+    drafts,
+    episodes,
+    human_fields,
+    inbox,
+    incidents,
+    timeline,
+)
 
 IncidentRow = Incident
 
@@ -44,6 +53,15 @@ class StoredDraft:
     markdown: str
     created_at: datetime
     updated_at: datetime
+    created_by: str | None = None  # None: the system wrote it
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    at: datetime
+    actor: str
+    action: str
+    detail: dict[str, Any]
 
 
 def _incident_from_row(row: sa.Row[Any]) -> Incident:
@@ -66,6 +84,8 @@ def _incident_from_row(row: sa.Row[Any]) -> Incident:
         ended_at=row.ended_at,
         updated_at=row.updated_at,
         last_delivery_at=row.last_delivery_at,
+        approved_by=row.approved_by,
+        approved_at=row.approved_at,
     )
 
 
@@ -89,6 +109,8 @@ def _incident_values(incident: Incident) -> dict[str, Any]:
         "ended_at": incident.ended_at,
         "updated_at": incident.updated_at,
         "last_delivery_at": incident.last_delivery_at,
+        "approved_by": incident.approved_by,
+        "approved_at": incident.approved_at,
     }
 
 
@@ -401,6 +423,7 @@ class Repository:
                 markdown=draft.markdown,
                 created_at=draft.created_at,
                 updated_at=draft.updated_at,
+                created_by=draft.created_by,
             )
         )
 
@@ -410,6 +433,53 @@ class Repository:
             .where(drafts.c.incident_id == draft.incident_id, drafts.c.revision == draft.revision)
             .values(markdown=draft.markdown, updated_at=draft.updated_at, file_name=draft.file_name)
         )
+
+    async def draft_revision(self, incident_id: int, revision: int) -> StoredDraft | None:
+        row = (
+            await self.conn.execute(
+                sa.select(drafts).where(
+                    drafts.c.incident_id == incident_id, drafts.c.revision == revision
+                )
+            )
+        ).first()
+        return None if row is None else _draft_from_row(row)
+
+    # -- what people wrote, and who did what ----------------------------------------------
+
+    async def human_fields_of(self, incident_id: int) -> HumanFields:
+        data = await self.conn.scalar(
+            sa.select(human_fields.c.data).where(human_fields.c.incident_id == incident_id)
+        )
+        return HumanFields() if data is None else HumanFields.model_validate(data)
+
+    async def save_human_fields(
+        self, incident_id: int, fields: HumanFields, actor: str, now: datetime
+    ) -> None:
+        values = {"data": fields.model_dump(mode="json"), "updated_at": now, "updated_by": actor}
+        updated = await self.conn.execute(
+            sa.update(human_fields)
+            .where(human_fields.c.incident_id == incident_id)
+            .values(**values)
+        )
+        if updated.rowcount == 0:
+            await self.conn.execute(
+                sa.insert(human_fields).values(incident_id=incident_id, **values)
+            )
+
+    async def record_audit(
+        self, incident_id: int, actor: str, action: str, detail: dict[str, Any], now: datetime
+    ) -> None:
+        await self.conn.execute(
+            sa.insert(audit).values(
+                incident_id=incident_id, at=now, actor=actor, action=action, detail=detail
+            )
+        )
+
+    async def audit_of(self, incident_id: int) -> list[AuditRecord]:
+        rows = await self.conn.execute(
+            sa.select(audit).where(audit.c.incident_id == incident_id).order_by(audit.c.id)
+        )
+        return [AuditRecord(row.at, row.actor, row.action, dict(row.detail)) for row in rows]
 
     # -- listing --------------------------------------------------------------------
 
@@ -451,6 +521,7 @@ def _draft_from_row(row: sa.Row[Any]) -> StoredDraft:
         markdown=row.markdown,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        created_by=row.created_by,
     )
 
 

@@ -65,6 +65,8 @@ incidents = sa.Table(
     # the last webhook for this incident, duplicates included: silence for too long,
     # with Alertmanager unreachable, marks an incident stale
     sa.Column("last_delivery_at", UTCDateTime, nullable=True),
+    sa.Column("approved_by", sa.Text, nullable=True),
+    sa.Column("approved_at", UTCDateTime, nullable=True),
 )
 
 episodes = sa.Table(
@@ -113,7 +115,31 @@ drafts = sa.Table(
     sa.Column("markdown", sa.Text, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # who caused this revision: NULL for the system (recovery), else the person who saved
+    sa.Column("created_by", sa.Text, nullable=True),
     sa.UniqueConstraint("incident_id", "revision", name="uq_drafts_incident_revision"),
+)
+
+# What people wrote into the draft, as data (receiver.review.HumanFields).
+human_fields = sa.Table(
+    "human_fields",
+    metadata,
+    sa.Column("incident_id", sa.ForeignKey("incidents.id"), primary_key=True),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("updated_by", sa.Text, nullable=False),
+)
+
+# Every edit and status change, with its actor.
+audit = sa.Table(
+    "audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("incident_id", sa.ForeignKey("incidents.id"), nullable=False, index=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False),
 )
 
 # The raw body of every accepted webhook, stored with its effects (for replay and audit).
