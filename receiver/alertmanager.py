@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from receiver.text import Text, without_nul
+from receiver.text import NonEmpty, Text
 
 # Alertmanager sends Go's zero time for "no end yet".
 _GO_ZERO_YEAR = 1
@@ -27,7 +27,6 @@ def _utc_or_none(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC)
 
 
-NonEmpty = Annotated[str, Field(min_length=1), AfterValidator(without_nul)]
 Labels = dict[Text, Text]
 
 

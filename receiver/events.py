@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -23,7 +22,7 @@ from receiver.incidents import (
     priority_of,
     recover,
 )
-from receiver.text import Text
+from receiver.text import Details, Key, Message, Name, Short
 
 
 class EventType(StrEnum):
@@ -61,22 +60,21 @@ EVENT_ROWS: dict[EventType, tuple[EntryKind, Phase]] = {
     EventType.RESOLVE: (EntryKind.RESOLVE, Phase.RECOVER),
 }
 
-Name = Annotated[Text, Field(min_length=1, max_length=200)]
-
 
 class ManualEvent(BaseModel):
     """One event as posted (form fields or JSON)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    # Message and details keep their edges: people's text arrives as it was written.
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     type: EventType
     service: Name
-    message: Annotated[Text, Field(min_length=1, max_length=2000)]
+    message: Message
     actor: Name
-    severity: Annotated[Text, Field(max_length=50)] = ""
-    details: Annotated[Text, Field(max_length=10_000)] = ""
+    severity: Short = ""
+    details: Details = ""
     incident_id: int | None = Field(default=None, ge=1, le=2**62)
-    idempotency_key: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
+    idempotency_key: Key | None = None
     at: datetime | None = None
 
     @field_validator("at")

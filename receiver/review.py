@@ -10,10 +10,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from receiver.incidents import Incident, IncidentStatus
-from receiver.text import Text
-
-Line = Annotated[Text, Field(max_length=500)]
-Paragraphs = Annotated[Text, Field(max_length=20_000)]
+from receiver.text import ItemText, Line, Paragraphs
 
 
 class ImprovementArea(StrEnum):
@@ -38,7 +35,7 @@ class ActionHorizon(StrEnum):
 class _Item(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
-    text: Annotated[Text, Field(min_length=1, max_length=500)]
+    text: ItemText
     owner: Line = ""
     due: date | None = None
     done: bool = False

@@ -1,10 +1,10 @@
-"""Text fields every input shares."""
+"""Text fields every input shares: no NUL, and length limits counted in characters."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, StringConstraints
 
 
 def without_nul(value: str) -> str:
@@ -12,4 +12,19 @@ def without_nul(value: str) -> str:
     return value.replace("\x00", "\ufffd")
 
 
-Text = Annotated[str, AfterValidator(without_nul)]
+_NO_NUL = AfterValidator(without_nul)
+
+Text = Annotated[str, _NO_NUL]
+NonEmpty = Annotated[str, StringConstraints(min_length=1), _NO_NUL]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), _NO_NUL
+]
+Key = Annotated[str, StringConstraints(min_length=1, max_length=200), _NO_NUL]
+Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50), _NO_NUL]
+Line = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), _NO_NUL]
+ItemText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), _NO_NUL
+]
+Message = Annotated[str, StringConstraints(min_length=1, max_length=2000), _NO_NUL]
+Details = Annotated[str, StringConstraints(max_length=10_000), _NO_NUL]
+Paragraphs = Annotated[str, StringConstraints(max_length=20_000), _NO_NUL]

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from receiver.alertmanager import Webhook
 from receiver.store import StoreUnavailable
 from receiver.web.body import read_json
-from receiver.web.errors import ApiError, validation_details
+from receiver.web.errors import ApiError, invalid_input
 from receiver.web.keys import METRICS, SERVICE, SETTINGS
 from receiver.web.serialize import json_response
 
@@ -25,11 +25,8 @@ async def receive_alerts(request: web.Request) -> web.Response:
         try:
             hook = Webhook.parse(data)
         except ValidationError as exc:
-            raise ApiError(
-                422,
-                "invalid_webhook",
-                "the body is not an Alertmanager version 4 webhook",
-                validation_details(exc),
+            raise invalid_input(
+                "invalid_webhook", "the body is not an Alertmanager version 4 webhook", exc
             ) from exc
         service = request.app[SERVICE]
         # answered only after the transaction holding the body and its effects committed

@@ -34,6 +34,14 @@ class ApiError(Exception):
         return json_response(body, status=self.status, headers=headers)
 
 
+def invalid_input(code: str, what: str, exc: ValidationError) -> ApiError:
+    """A 422 whose message names the first failing field; details list them all."""
+    details = validation_details(exc)
+    first = details[0]
+    more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
+    return ApiError(422, code, f"{what}: {first['field']}: {first['message']}{more}", details)
+
+
 def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
     """pydantic's errors as field paths in the payload's own names (alerts.0.startsAt)."""
     return [

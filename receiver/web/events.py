@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from receiver.events import EventType, ManualEvent
 from receiver.web.body import read_json
-from receiver.web.errors import ApiError, validation_details
+from receiver.web.errors import ApiError, invalid_input, validation_details
 from receiver.web.keys import METRICS, SERVICE, SETTINGS
 from receiver.web.serialize import json_response
 
@@ -51,7 +51,7 @@ async def post_event(request: web.Request) -> web.Response:
             raise ApiError(
                 422, "invalid_event", f"unknown event type; valid types: {valid}", details
             ) from exc
-        raise ApiError(422, "invalid_event", "the event is not valid", details) from exc
+        raise invalid_input("invalid_event", "the event is not valid", exc) from exc
     result = await request.app[SERVICE].record_event(event, raw)
     request.app[METRICS].manual_events.labels(type=event.type.value).inc()
     base = request.app[SETTINGS].public_url or f"{request.scheme}://{request.host}"
