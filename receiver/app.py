@@ -13,23 +13,26 @@ from aiohttp import web
 from receiver.alertmanager_api import AlertmanagerClient
 from receiver.config import Settings
 from receiver.metrics import Metrics
-from receiver.postmortem import DraftRenderer
+from receiver.postmortem import SHIPPED_TEMPLATES, DraftRenderer
 from receiver.reconciler import Reconciler
 from receiver.service import IncidentService, utcnow
 from receiver.store import open_configured_database
-from receiver.web import alerts, events, health, incidents
-from receiver.web.keys import DATABASE, METRICS, SERVICE, SETTINGS
-from receiver.web.middleware import authenticate, json_errors, request_log
+from receiver.web import alerts, events, health, incidents, pages, review_api
+from receiver.web.identity import authenticate, security_headers
+from receiver.web.keys import DATABASE, METRICS, SERVICE, SESSIONS, SETTINGS
+from receiver.web.middleware import json_errors, request_log
+from receiver.web.session import Sessions
 
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> web.Application:
     # aiohttp's 1 MiB default would turn an alert storm into a 413 Alertmanager never retries
     app = web.Application(
         client_max_size=settings.max_body,
-        middlewares=[request_log, json_errors, authenticate],
+        middlewares=[request_log, security_headers, json_errors, authenticate],
     )
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
+    app[SESSIONS] = Sessions(settings)
     renderer = DraftRenderer(settings.template_dir)
     renderer.check(settings.language)
 
@@ -75,6 +78,22 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
     app.router.add_get(
         r"/api/v1/incidents/{incident_id:\d+}/postmortem.md", incidents.get_postmortem
     )
+    incident_api = r"/api/v1/incidents/{incident_id:\d+}"
+    app.router.add_patch(incident_api, review_api.patch_fields)
+    app.router.add_get(incident_api + "/fields", review_api.get_fields)
+    app.router.add_post(incident_api + "/status", review_api.post_status)
+    app.router.add_get(incident_api + "/revisions", review_api.list_revisions)
+    page = r"/incidents/{incident_id:\d+}"
+    app.router.add_get("/", pages.list_page)
+    app.router.add_get(page, pages.incident_view)
+    app.router.add_post(page + "/fields", pages.save_fields)
+    app.router.add_post(page + "/status", pages.set_status)
+    app.router.add_get(page + "/diff", pages.diff_page)
+    app.router.add_get(page + "/postmortem.md", pages.download)
+    app.router.add_get("/login", pages.login_page)
+    app.router.add_post("/login", pages.login)
+    app.router.add_post("/logout", pages.logout)
+    app.router.add_static("/static", SHIPPED_TEMPLATES / "static", append_version=False)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/readyz", health.readyz)
     app.router.add_get("/metrics", health.metrics)

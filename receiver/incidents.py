@@ -25,6 +25,9 @@ class IncidentStatus(StrEnum):
     STALE = "stale"
 
 
+STATUS_VALUES = frozenset(status.value for status in IncidentStatus)
+
+
 class Phase(StrEnum):
     DETECT = "detect"  # 发现阶段
     HANDLE = "handle"  # 处理阶段

@@ -77,7 +77,14 @@ async def get_incident(request: web.Request) -> web.Response:
 
 
 async def get_postmortem(request: web.Request) -> web.Response:
-    draft = await request.app[SERVICE].current_draft(_incident_id(request))
+    """The current draft, or `?revision=N`."""
+    service = request.app[SERVICE]
+    incident_id = _incident_id(request)
+    if "revision" in request.query:
+        revision = _int_param(request, "revision", 1, 1, 10**9)
+        draft = await service.draft_at(incident_id, revision)
+    else:
+        draft = await service.current_draft(incident_id)
     return web.Response(
         text=draft.markdown,
         content_type="text/markdown",

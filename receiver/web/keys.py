@@ -8,8 +8,10 @@ from receiver.config import Settings
 from receiver.metrics import Metrics
 from receiver.service import IncidentService
 from receiver.store import Database
+from receiver.web.session import Sessions
 
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)
 SERVICE = web.AppKey("service", IncidentService)
 METRICS = web.AppKey("metrics", Metrics)
+SESSIONS = web.AppKey("sessions", Sessions)

@@ -1,0 +1,356 @@
+"""The review pages: incident list, incident page with draft and form, diff, login."""
+
+from __future__ import annotations
+
+import difflib
+import math
+import secrets
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+from aiohttp import web
+from pydantic import ValidationError
+
+from receiver.incidents import PRIORITY_ORDER, STATUS_VALUES, Incident, IncidentStatus, Phase
+from receiver.postmortem import SHIPPED_TEMPLATES
+from receiver.review import (
+    TRANSITIONS,
+    ActionHorizon,
+    ImprovementArea,
+    InvalidTransition,
+    ReviewLocked,
+)
+from receiver.web.errors import ApiError, validation_details
+from receiver.web.identity import IDENTITY, basic_ok, token_ok
+from receiver.web.keys import SERVICE, SESSIONS, SETTINGS
+from receiver.web.markdown import to_html
+from receiver.web.session import LOGIN_CSRF_COOKIE, credentials_configured, csrf_ok
+from receiver.web.ui_text import FIELD_LABELS, KIND_LABELS, STATUS_LABELS, UI
+
+PAGE_SIZE = 50
+TEXT_FIELDS = (
+    "owner",
+    "participants",
+    "affected_users",
+    "affected_features",
+    "business_loss",
+    "user_feedback",
+    "direct_cause",
+    "root_cause_technical",
+    "root_cause_process",
+    "root_cause_human",
+    "root_cause_external",
+    "impact_chain",
+    "containment",
+    "temporary_fix",
+    "lessons_success",
+    "lessons_failure",
+    "lessons_suggestions",
+)
+LONG_FIELDS = frozenset(TEXT_FIELDS[5:])
+BLANK_ITEM_ROWS = 3
+
+_ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(SHIPPED_TEMPLATES / "html")),
+    autoescape=True,  # every value is escaped unless it is Markup (the rendered draft)
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _page(request: web.Request, template: str, status: int = 200, **values: Any) -> web.Response:
+    settings = request.app[SETTINGS]
+    language = settings.language
+    identity = request.get(IDENTITY)
+    html = _ENV.get_template(template).render(
+        t=UI[language],
+        field_labels=FIELD_LABELS[language],
+        status_labels=STATUS_LABELS[language],
+        kind_labels=KIND_LABELS[language],
+        lang=language,
+        user=identity.user if identity else None,
+        csrf=identity.session.csrf if identity and identity.session else "",
+        **values,
+    )
+    return web.Response(text=html, content_type="text/html", charset="utf-8", status=status)
+
+
+def _local(request: web.Request, moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return moment.astimezone(request.app[SETTINGS].zone).strftime(fmt) if moment else ""
+
+
+def _duration(incident: Incident) -> str:
+    if incident.ended_at is None:
+        return ""
+    minutes = round((incident.ended_at - incident.started_at).total_seconds() / 60)
+    return f"{minutes // 60}h {minutes % 60:02d}m"
+
+
+def _check_csrf(request: web.Request, form: Any) -> None:
+    identity = request[IDENTITY]
+    expected = identity.session.csrf if identity.session else ""
+    if not expected or not csrf_ok(expected, form.get("csrf_token")):
+        raise ApiError(403, "csrf", "the form's CSRF token is missing or wrong; reload the page")
+
+
+# -- list ---------------------------------------------------------------------------------
+
+
+async def list_page(request: web.Request) -> web.Response:
+    query = request.query
+    status_value = query.get("status", "")
+    status = IncidentStatus(status_value) if status_value in STATUS_VALUES else None
+    priority = query.get("priority", "") if query.get("priority") in PRIORITY_ORDER else ""
+    service = query.get("service", "").strip()[:200]
+    page = int(query["page"]) if query.get("page", "").isdigit() and int(query["page"]) > 0 else 1
+    incidents, total = await request.app[SERVICE].list_incidents(
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+        status=status,
+        service=service or None,
+        priority=priority or None,
+    )
+    filters = {"status": status_value if status else "", "service": service, "priority": priority}
+
+    def page_link(number: int) -> str:
+        return "/?" + urlencode({**{k: v for k, v in filters.items() if v}, "page": number})
+
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    return _page(
+        request,
+        "list.html",
+        rows=[
+            {"incident": i, "start": _local(request, i.started_at), "duration": _duration(i)}
+            for i in incidents
+        ],
+        total=total,
+        filters=filters,
+        statuses=[s.value for s in IncidentStatus],
+        priorities=PRIORITY_ORDER,
+        page=page,
+        pages=pages,
+        previous=page_link(page - 1) if page > 1 else "",
+        next=page_link(page + 1) if page < pages else "",
+    )
+
+
+# -- one incident -------------------------------------------------------------------------
+
+
+def _incident_id(request: web.Request) -> int:
+    return int(request.match_info["incident_id"])
+
+
+async def incident_page(
+    request: web.Request, *, error: str = "", status: int = 200, form: dict[str, Any] | None = None
+) -> web.Response:
+    service = request.app[SERVICE]
+    incident_id = _incident_id(request)
+    detail = await service.incident_detail(incident_id)
+    fields = await service.human_fields(incident_id)
+    history = await service.audit_log(incident_id)
+    drafts = detail.drafts
+    shown = drafts[-1] if drafts else None
+    wanted = request.query.get("revision", "")
+    if wanted.isdigit():
+        shown = next((d for d in drafts if d.revision == int(wanted)), shown)
+    phases = {
+        phase.value: [
+            {"time": _local(request, e.at, "%m-%d %H:%M:%S"), "entry": e}
+            for e in detail.timeline
+            if e.phase is phase
+        ]
+        for phase in Phase
+    }
+    values = form or fields.model_dump(mode="json")
+    incident = detail.incident
+    return _page(
+        request,
+        "incident.html",
+        status=status,
+        incident=incident,
+        start=_local(request, incident.started_at, "%Y-%m-%d %H:%M:%S"),
+        end=_local(request, incident.ended_at, "%Y-%m-%d %H:%M:%S"),
+        duration=_duration(incident),
+        approved_at=_local(request, incident.approved_at),
+        phases=phases,
+        draft=shown,
+        draft_html=to_html(shown.markdown) if shown else None,
+        revisions=[
+            {"draft": d, "at": _local(request, d.updated_at, "%Y-%m-%d %H:%M:%S")}
+            for d in reversed(drafts)
+        ],
+        history=[{"record": r, "at": _local(request, r.at, "%Y-%m-%d %H:%M:%S")} for r in history],
+        moves=sorted(s.value for s in TRANSITIONS.get(incident.status, frozenset())),
+        values=values,
+        text_fields=TEXT_FIELDS,
+        long_fields=LONG_FIELDS,
+        improvements=values.get("improvements", []) + [{}] * BLANK_ITEM_ROWS,
+        actions=values.get("actions", []) + [{}] * BLANK_ITEM_ROWS,
+        areas=[a.value for a in ImprovementArea],
+        horizons=[h.value for h in ActionHorizon],
+        locked=incident.status is IncidentStatus.APPROVED,
+        error=error,
+        saved=request.query.get("saved") == "1",
+    )
+
+
+async def incident_view(request: web.Request) -> web.Response:
+    return await incident_page(request)
+
+
+def _items(form: Any, prefix: str, kind_field: str) -> list[dict[str, Any]]:
+    """Rows `prefix-N-text/owner/due/done/<kind>` of the form; rows without text are dropped."""
+    rows = []
+    for index in range(200):
+        text = form.get(f"{prefix}-{index}-text")
+        if text is None:
+            break
+        if not str(text).strip():
+            continue
+        rows.append(
+            {
+                "text": text,
+                "owner": form.get(f"{prefix}-{index}-owner", ""),
+                "due": form.get(f"{prefix}-{index}-due") or None,
+                "done": form.get(f"{prefix}-{index}-done") == "on",
+                kind_field: form.get(f"{prefix}-{index}-{kind_field}"),
+            }
+        )
+    return rows
+
+
+async def save_fields(request: web.Request) -> web.Response:
+    form = await request.post()
+    _check_csrf(request, form)
+    patch: dict[str, Any] = {name: str(form.get(name, "")) for name in TEXT_FIELDS}
+    patch["improvements"] = _items(form, "imp", "area")
+    patch["actions"] = _items(form, "act", "horizon")
+    incident_id = _incident_id(request)
+    try:
+        await request.app[SERVICE].update_human_fields(incident_id, patch, request[IDENTITY].user)
+    except ValidationError as exc:
+        problems = "; ".join(f"{d['field']}: {d['message']}" for d in validation_details(exc))
+        return await incident_page(request, error=problems, status=422, form=patch)
+    except ReviewLocked:
+        return await incident_page(
+            request, error=UI[request.app[SETTINGS].language]["locked"], status=409, form=patch
+        )
+    raise web.HTTPSeeOther(f"/incidents/{incident_id}?saved=1")
+
+
+async def set_status(request: web.Request) -> web.Response:
+    form = await request.post()
+    _check_csrf(request, form)
+    incident_id = _incident_id(request)
+    target = str(form.get("status", ""))
+    if target not in STATUS_VALUES:
+        raise ApiError(422, "invalid_status", f"unknown status {target[:40]!r}")
+    try:
+        await request.app[SERVICE].change_status(
+            incident_id, IncidentStatus(target), request[IDENTITY].user
+        )
+    except InvalidTransition as exc:
+        return await incident_page(request, error=str(exc), status=409)
+    raise web.HTTPSeeOther(f"/incidents/{incident_id}")
+
+
+async def diff_page(request: web.Request) -> web.Response:
+    incident_id = _incident_id(request)
+    service = request.app[SERVICE]
+    query = request.query
+    if not (query.get("from", "").isdigit() and query.get("to", "").isdigit()):
+        raise ApiError(422, "invalid_query", "from and to must be revision numbers")
+    older = await service.draft_at(incident_id, int(query["from"]))
+    newer = await service.draft_at(incident_id, int(query["to"]))
+    lines = difflib.unified_diff(
+        older.markdown.splitlines(),
+        newer.markdown.splitlines(),
+        f"revision {older.revision}",
+        f"revision {newer.revision}",
+        lineterm="",
+        n=2,
+    )
+    return _page(
+        request,
+        "diff.html",
+        incident_id=incident_id,
+        older=older,
+        newer=newer,
+        lines=[{"text": line, "kind": line[:1] if line[:1] in "+-@" else " "} for line in lines],
+    )
+
+
+async def download(request: web.Request) -> web.Response:
+    incident_id = _incident_id(request)
+    service = request.app[SERVICE]
+    wanted = request.query.get("revision", "")
+    draft = (
+        await service.draft_at(incident_id, int(wanted))
+        if wanted.isdigit()
+        else await service.current_draft(incident_id)
+    )
+    return web.Response(
+        text=draft.markdown,
+        content_type="text/markdown",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{draft.file_name}"'},
+    )
+
+
+# -- login --------------------------------------------------------------------------------
+
+
+def _safe_next(target: str) -> str:
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+async def login_page(request: web.Request, *, error: str = "", status: int = 200) -> web.Response:
+    settings = request.app[SETTINGS]
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    response = _page(
+        request,
+        "login.html",
+        status=status,
+        error=error,
+        next=_safe_next(request.query.get("next", "/")),
+        login_csrf=token,
+        needs_secret=credentials_configured(settings),
+        basic=settings.basic_auth_password is not None,
+    )
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", path="/login")
+    return response
+
+
+async def login(request: web.Request) -> web.Response:
+    form = await request.post()
+    if not csrf_ok(request.cookies.get(LOGIN_CSRF_COOKIE, ""), str(form.get("csrf_token", ""))):
+        raise ApiError(403, "csrf", "the login form's CSRF token is missing or wrong; reload it")
+    settings = request.app[SETTINGS]
+    name = str(form.get("name", "")).strip()[:200]
+    secret = str(form.get("secret", ""))
+    user: str | None = None
+    if not credentials_configured(settings):
+        user = name or None
+    elif (
+        settings.basic_auth_password is not None
+        and basic_ok(name.encode(), secret.encode(), settings)
+    ) or (token_ok(secret, settings) and name):
+        user = name
+    if user is None:
+        message = "name and token or password, please" if not name else "not valid"
+        return await login_page(request, error=message, status=401)
+    response = web.HTTPSeeOther(_safe_next(str(form.get("next", "/"))))
+    request.app[SESSIONS].start(response, user)
+    raise response
+
+
+async def logout(request: web.Request) -> web.Response:
+    form = await request.post()
+    _check_csrf(request, form)
+    response = web.HTTPSeeOther("/login")
+    request.app[SESSIONS].end(response)
+    raise response

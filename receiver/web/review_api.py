@@ -1,0 +1,89 @@
+"""The review as JSON: human fields, status changes and revisions."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from receiver.incidents import STATUS_VALUES, IncidentStatus
+from receiver.review import HumanFields
+from receiver.web.body import read_json
+from receiver.web.errors import ApiError, invalid_input
+from receiver.web.identity import IDENTITY
+from receiver.web.keys import SERVICE, SETTINGS
+from receiver.web.serialize import json_response
+
+
+def _incident_id(request: web.Request) -> int:
+    return int(request.match_info["incident_id"])
+
+
+async def get_fields(request: web.Request) -> web.Response:
+    fields = await request.app[SERVICE].human_fields(_incident_id(request))
+    return json_response(fields.model_dump(mode="json"))
+
+
+async def patch_fields(request: web.Request) -> web.Response:
+    """Replace the given human fields (lists whole); a new draft revision by the caller."""
+    data, _ = await read_json(request, request.app[SETTINGS].max_body)
+    if not isinstance(data, dict):
+        raise ApiError(422, "invalid_fields", "the body must be a JSON object of fields")
+    unknown = sorted(set(data) - set(HumanFields.model_fields))
+    if unknown:
+        raise ApiError(
+            422,
+            "invalid_fields",
+            f"unknown fields: {', '.join(unknown)}",
+            [{"field": name, "message": "not a human field"} for name in unknown],
+        )
+    incident_id = _incident_id(request)
+    service = request.app[SERVICE]
+    try:
+        result = await service.update_human_fields(incident_id, data, request[IDENTITY].user)
+    except ValidationError as exc:
+        raise invalid_input("invalid_fields", "the fields are not valid", exc) from exc
+    fields = await service.human_fields(incident_id)
+    return json_response(
+        {
+            "incident_id": incident_id,
+            "draft_revision": result.draft_revision,
+            "fields": fields.model_dump(mode="json"),
+        }
+    )
+
+
+async def post_status(request: web.Request) -> web.Response:
+    data, _ = await read_json(request, request.app[SETTINGS].max_body)
+    target = data.get("status") if isinstance(data, dict) else None
+    if not isinstance(target, str) or target not in STATUS_VALUES:
+        valid = ", ".join(sorted(STATUS_VALUES))
+        raise ApiError(422, "invalid_status", f'give {{"status": …}}, one of {valid}')
+    result = await request.app[SERVICE].change_status(
+        _incident_id(request), IncidentStatus(target), request[IDENTITY].user
+    )
+    return json_response(
+        {
+            "incident_id": result.incident_id,
+            "status": result.status.value,
+            "draft_revision": result.draft_revision,
+        }
+    )
+
+
+async def list_revisions(request: web.Request) -> web.Response:
+    detail = await request.app[SERVICE].incident_detail(_incident_id(request))
+    return json_response(
+        {
+            "incident_id": detail.incident.id,
+            "revisions": [
+                {
+                    "revision": d.revision,
+                    "created_at": d.created_at.isoformat().replace("+00:00", "Z"),
+                    "updated_at": d.updated_at.isoformat().replace("+00:00", "Z"),
+                    "created_by": d.created_by,
+                    "file_name": d.file_name,
+                }
+                for d in detail.drafts
+            ],
+        }
+    )
