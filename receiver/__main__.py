@@ -14,6 +14,7 @@ from aiohttp import web
 from receiver import __version__
 from receiver.app import create_app
 from receiver.config import ConfigError, Settings, load_settings
+from receiver.drafts import write_atomically
 from receiver.logconfig import configure_logging
 from receiver.postmortem import DraftRenderer
 from receiver.service import IncidentNotFound, IncidentService
@@ -42,6 +43,18 @@ def _parser() -> argparse.ArgumentParser:
     show = which.add_parser("show", help="one incident with its timeline, as JSON")
     show.add_argument("incident_id", type=int)
     show.add_argument("--markdown", action="store_true", help="print the current draft instead")
+    drafts = commands.add_parser("drafts", help="draft postmortems")
+    drafts_which = drafts.add_subparsers(dest="action", required=True)
+    export = drafts_which.add_parser("export", help="write drafts from the database to files")
+    chosen = export.add_mutually_exclusive_group(required=True)
+    chosen.add_argument("--id", type=int, dest="incident_id", help="one incident's current draft")
+    chosen.add_argument("--all", action="store_true", help="every incident's current draft")
+    export.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="directory (default: RECEIVER_DRAFTS_DIR, else ./drafts)",
+    )
     return parser
 
 
@@ -58,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(settings)
         if args.command == "migrate":
             return asyncio.run(_migrate(settings))
+        if args.command == "drafts":
+            return asyncio.run(_export_drafts(settings, args))
         return asyncio.run(_incidents(settings, args))
     except (SchemaError, StoreUnavailable) as exc:
         print(f"postmortem-receiver: {exc}", file=sys.stderr)
@@ -119,6 +134,31 @@ async def _incidents(settings: Settings, args: argparse.Namespace) -> int:
         body["alerts"] = [episode_json(e) for e in detail.episodes]
         body["timeline"] = [entry_json(e) for e in detail.timeline]
         print(json.dumps(body, ensure_ascii=False, indent=2))
+        return 0
+    finally:
+        await database.close()
+
+
+async def _export_drafts(settings: Settings, args: argparse.Namespace) -> int:
+    out: Path = args.out or settings.drafts_dir or Path("./drafts")
+    database = open_configured_database(settings)
+    try:
+        service = IncidentService(database, settings, DraftRenderer(settings.template_dir))
+        if args.all:
+            ids = await service.incident_ids_with_drafts()
+        else:
+            ids = [args.incident_id]
+        written = 0
+        for incident_id in ids:
+            try:
+                draft = await service.current_draft(incident_id)
+            except IncidentNotFound as exc:
+                print(f"postmortem-receiver: {exc}", file=sys.stderr)
+                return 1
+            path = await asyncio.to_thread(write_atomically, out, draft.file_name, draft.markdown)
+            print(path)
+            written += 1
+        print(f"({written} drafts written to {out})", file=sys.stderr)
         return 0
     finally:
         await database.close()

@@ -355,6 +355,10 @@ class IncidentService:
         async with self.db.read() as repo:
             return await repo.audit_of(incident_id)
 
+    async def incident_ids_with_drafts(self) -> list[int]:
+        async with self.db.read() as repo:
+            return await repo.incident_ids_with_drafts()
+
     async def draft_at(self, incident_id: int, revision: int) -> StoredDraft:
         async with self.db.read() as repo:
             draft = await repo.draft_revision(incident_id, revision)

@@ -434,6 +434,12 @@ class Repository:
             .values(markdown=draft.markdown, updated_at=draft.updated_at, file_name=draft.file_name)
         )
 
+    async def incident_ids_with_drafts(self) -> list[int]:
+        ids = await self.conn.scalars(
+            sa.select(drafts.c.incident_id).distinct().order_by(drafts.c.incident_id)
+        )
+        return [int(incident_id) for incident_id in ids]
+
     async def draft_revision(self, incident_id: int, revision: int) -> StoredDraft | None:
         row = (
             await self.conn.execute(
