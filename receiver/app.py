@@ -17,7 +17,7 @@ from receiver.postmortem import SHIPPED_TEMPLATES, DraftRenderer
 from receiver.reconciler import Reconciler
 from receiver.service import IncidentService, utcnow
 from receiver.store import open_configured_database
-from receiver.web import alerts, events, health, incidents, pages, review_api
+from receiver.web import alerts, events, health, incidents, openapi, pages, review_api
 from receiver.web.identity import authenticate, security_headers
 from receiver.web.keys import DATABASE, METRICS, SERVICE, SESSIONS, SETTINGS
 from receiver.web.middleware import json_errors, request_log
@@ -83,6 +83,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
     app.router.add_get(incident_api + "/fields", review_api.get_fields)
     app.router.add_post(incident_api + "/status", review_api.post_status)
     app.router.add_get(incident_api + "/revisions", review_api.list_revisions)
+    app.router.add_get("/api/v1/openapi.json", openapi.document)
     page = r"/incidents/{incident_id:\d+}"
     app.router.add_get("/", pages.list_page)
     app.router.add_get(page, pages.incident_view)

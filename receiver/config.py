@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     auth_token: SecretStr | None = None
     basic_auth_user: str | None = None
     basic_auth_password: SecretStr | None = None
+    metrics_public: bool = True  # scrapers rarely carry the webhook token
     session_secret: SecretStr | None = None
     trusted_proxy_header: str | None = None
     template_dir: Path | None = None

@@ -157,6 +157,7 @@ class IncidentState:
     incident: Incident
     episodes: dict[tuple[str, datetime], Episode] = field(default_factory=dict)
     entry_keys: set[str] = field(default_factory=set)
+    acknowledged: bool = False  # it has an ack row already
 
 
 @dataclass(slots=True)
@@ -172,6 +173,7 @@ class Change:
     reopened: bool = False
     revision_by: str | None = None  # a person changed the draft: write a new revision
     refresh_draft: bool = False  # re-render the current revision (e.g. its status changed)
+    first_ack_at: datetime | None = None  # this change brought the first acknowledgement
 
     @property
     def touched(self) -> bool:
@@ -181,6 +183,9 @@ class Change:
         if entry.dedup_key not in self.state.entry_keys:
             self.state.entry_keys.add(entry.dedup_key)
             self.new_entries.append(entry)
+            if entry.kind is EntryKind.ACK and not self.state.acknowledged:
+                self.state.acknowledged = True
+                self.first_ack_at = entry.at
 
 
 def incident_key(hook: Webhook, key_labels: Iterable[str] = ()) -> str:

@@ -4,7 +4,7 @@ never arrived, and stale marking when Alertmanager cannot be asked."""
 from __future__ import annotations
 
 import asyncio
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -42,9 +42,6 @@ class Reconciler:
 
     async def run_once(self) -> None:
         incidents = await self.service.open_incidents()
-        by_status = Counter(incident.status.value for incident in incidents)
-        for status in ("firing", "stale"):
-            self.metrics.open_incidents.labels(status=status).set(by_status[status])
         by_url: dict[str, list[Incident]] = defaultdict(list)
         for incident in incidents:
             by_url[self._url_of(incident)].append(incident)
@@ -77,5 +74,6 @@ class Reconciler:
             try:
                 await self.run_once()
             except StoreUnavailable as exc:
+                self.metrics.store_errors.labels(where="reconcile").inc()
                 log.warning("reconcile.store_unavailable", error=str(exc))
             await asyncio.sleep(interval.total_seconds())

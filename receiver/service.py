@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jinja2
@@ -87,6 +88,8 @@ class IngestResult:
     priority: str
     recovered: bool
     draft_revision: int | None
+    duration: timedelta | None = None  # first alert to recovery, when it recovered
+    acknowledged_after: timedelta | None = None  # first alert to its first acknowledgement
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +187,12 @@ class IncidentService:
             priority=incident.priority,
             recovered=change.recovered,
             draft_revision=draft.revision if draft else None,
+            duration=(incident.ended_at - incident.started_at)
+            if change.recovered and incident.ended_at
+            else None,
+            acknowledged_after=(change.first_ack_at - incident.started_at)
+            if change.first_ack_at
+            else None,
         )
         if change.touched:
             log.info(
@@ -197,12 +206,19 @@ class IncidentService:
         return result, draft
 
     def _count(self, result: IngestResult) -> None:
+        severity = result.priority
         if result.created:
-            self.metrics.incidents_opened.labels(priority=result.priority).inc()
+            self.metrics.incidents_opened.labels(severity=severity).inc()
         if result.recovered:
-            self.metrics.incidents_recovered.labels(priority=result.priority).inc()
-        if result.draft_revision is not None:
-            self.metrics.drafts_rendered.inc()
+            self.metrics.incidents_recovered.labels(severity=severity).inc()
+            if result.duration is not None:
+                self.metrics.incident_duration.labels(severity=severity).observe(
+                    result.duration.total_seconds()
+                )
+        if result.acknowledged_after is not None:
+            self.metrics.time_to_acknowledge.labels(severity=severity).observe(
+                max(0.0, result.acknowledged_after.total_seconds())
+            )
 
     # -- Alertmanager webhooks ------------------------------------------------------
 
@@ -272,6 +288,11 @@ class IncidentService:
             raise IncidentNotFound(f"no incident with id {incident_id}") from exc
 
     # -- what Alertmanager says now (silences, alerts), for open incidents -------------
+
+    async def unapproved_counts(self) -> dict[tuple[str, str], int]:
+        """(severity, status) → number of incidents not yet approved."""
+        async with self.db.read() as repo:
+            return await repo.unapproved_counts()
 
     async def open_incidents(self) -> list[Incident]:
         async with self.db.read() as repo:
@@ -349,6 +370,8 @@ class IncidentService:
 
     async def human_fields(self, incident_id: int) -> HumanFields:
         async with self.db.read() as repo:
+            if await repo.get_incident(incident_id) is None:
+                raise IncidentNotFound(f"no incident with id {incident_id}")
             return await repo.human_fields_of(incident_id)
 
     async def audit_log(self, incident_id: int) -> list[AuditRecord]:
@@ -403,12 +426,16 @@ class IncidentService:
             now=now,
             human=await repo.human_fields_of(incident.id),
         )
+        started = time.perf_counter()
         try:
             markdown = self.renderer.render(data, self.render_options)
         except jinja2.TemplateError as exc:
+            self.metrics.drafts_rendered.labels(result="failed").inc()
             # the webhook is stored either way; the incident stays `recovered`, visibly
             log.error("draft.render_failed", error=str(exc), template=self.render_options.language)
             return None
+        self.metrics.draft_render_seconds.observe(time.perf_counter() - started)
+        self.metrics.drafts_rendered.labels(result="stored").inc()
         alertname = episodes[0].labels.get("alertname", "") if episodes else "manual"
         draft = StoredDraft(
             incident_id=incident.id,
@@ -440,8 +467,10 @@ class IncidentService:
                 write_atomically, directory, draft.file_name, draft.markdown
             )
         except OSError as exc:
+            self.metrics.draft_exports.labels(result="failed").inc()
             log.warning("draft.export_failed", directory=str(directory), error=str(exc))
             return None
+        self.metrics.draft_exports.labels(result="written").inc()
         log.info("draft.written", path=str(path), revision=draft.revision)
         return path
 

@@ -325,7 +325,7 @@ async def test_metrics_count_webhooks(client: TestClient[Any, Any]) -> None:
         'postmortem_receiver_webhooks_received_total{reason="malformed",result="rejected"} 1.0'
         in text
     )
-    assert 'postmortem_receiver_incidents_opened_total{priority="P1"} 1.0' in text
+    assert 'postmortem_receiver_incidents_opened_total{severity="P1"} 1.0' in text
 
 
 def test_draft_dir_is_created_lazily(settings: Settings) -> None:

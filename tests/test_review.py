@@ -7,6 +7,7 @@ import asyncio
 import json
 import re
 import sys
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -210,7 +211,11 @@ async def test_pages_need_a_login_and_forms_need_csrf(
     incident_id = await drafted_incident(client, clock)
     anonymous = await client.get(f"/incidents/{incident_id}", allow_redirects=False)
     assert anonymous.status == 303
-    assert anonymous.headers["Location"].startswith("/login?next=/incidents/")
+    assert anonymous.headers["Location"] == f"/login?next=/incidents/{incident_id}"
+    assert "X-Request-Id" in anonymous.headers
+    deep = await client.get(f"/incidents/{incident_id}/diff?from=1&to=2", allow_redirects=False)
+    query = urllib.parse.urlsplit(deep.headers["Location"]).query
+    assert urllib.parse.parse_qs(query)["next"] == [f"/incidents/{incident_id}/diff?from=1&to=2"]
     refused = await client.post(f"/incidents/{incident_id}/fields", data={"owner": "x"})
     assert refused.status == 401
     assert (await client.get("/api/v1/incidents")).status == 401

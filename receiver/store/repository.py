@@ -207,6 +207,14 @@ class Repository:
         )
         return None if found is None else int(found)
 
+    async def unapproved_counts(self) -> dict[tuple[str, str], int]:
+        rows = await self.conn.execute(
+            sa.select(incidents.c.priority, incidents.c.status, sa.func.count())
+            .where(incidents.c.status != IncidentStatus.APPROVED.value)
+            .group_by(incidents.c.priority, incidents.c.status)
+        )
+        return {(row[0], row[1]): int(row[2]) for row in rows}
+
     async def open_incidents(self) -> list[Incident]:
         """Incidents Alertmanager may still hold alerts for (firing or stale)."""
         rows = await self.conn.execute(
@@ -246,13 +254,18 @@ class Repository:
             sa.select(episodes).where(episodes.c.incident_id == incident_id)
         )
         loaded = [_episode_from_row(row) for row in episode_rows]
-        keys = await self.conn.scalars(
-            sa.select(timeline.c.dedup_key).where(timeline.c.incident_id == incident_id)
-        )
+        rows = (
+            await self.conn.execute(
+                sa.select(timeline.c.dedup_key, timeline.c.kind).where(
+                    timeline.c.incident_id == incident_id
+                )
+            )
+        ).all()
         return IncidentState(
             incident=incident,
             episodes={episode.key: episode for episode in loaded},
-            entry_keys=set(keys),
+            entry_keys={row.dedup_key for row in rows},
+            acknowledged=any(row.kind == EntryKind.ACK.value for row in rows),
         )
 
     async def episodes_of(self, incident_id: int) -> list[Episode]:

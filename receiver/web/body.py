@@ -12,7 +12,14 @@ from receiver.web.errors import ApiError
 JSON_TYPES = ("application/json",)
 
 
-async def read_json(request: web.Request, max_body: int) -> tuple[Any, str]:
+def is_number(raw: str) -> bool:
+    """ASCII digits only: str.isdigit() also accepts '²', which int() refuses."""
+    return raw.isascii() and raw.isdigit()
+
+
+async def read_json(
+    request: web.Request, max_body: int, accepted: str = "application/json"
+) -> tuple[Any, str]:
     """The parsed body and its text; 413, 415 or 400 when it cannot be one."""
     if request.content_length is not None and request.content_length > max_body:
         raise ApiError(
@@ -28,7 +35,7 @@ async def read_json(request: web.Request, max_body: int) -> tuple[Any, str]:
             raise ApiError(
                 415,
                 "unsupported_media_type",
-                f"expected Content-Type application/json, got {media or 'none'}",
+                f"expected Content-Type {accepted}, got {media or 'none'}",
             )
     try:
         raw = await request.read()

@@ -31,7 +31,9 @@ async def _read_fields(request: web.Request, max_body: int) -> tuple[dict[str, A
         # empty form fields mean "not given" (the script always sends every field)
         fields = {name: value for name, value in fields.items() if value != ""}
         return fields, json.dumps(fields, ensure_ascii=False)
-    data, text = await read_json(request, max_body)
+    data, text = await read_json(
+        request, max_body, "application/json or application/x-www-form-urlencoded"
+    )
     if not isinstance(data, dict):
         raise ApiError(422, "invalid_event", "the body must be a JSON object")
     return data, text

@@ -5,9 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from receiver.incidents import PRIORITY_ORDER, IncidentStatus
 from receiver.store import StoreUnavailable
-from receiver.web.keys import DATABASE, METRICS
+from receiver.web.keys import DATABASE, METRICS, SERVICE
 from receiver.web.serialize import json_response
+
+OPEN_STATUSES = tuple(s.value for s in IncidentStatus if s is not IncidentStatus.APPROVED)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -30,5 +33,18 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    body = generate_latest(request.app[METRICS].registry)
+    registry = request.app[METRICS]
+    try:
+        counts = await request.app[SERVICE].unapproved_counts()
+    except StoreUnavailable:
+        registry.store_errors.labels(where="metrics").inc()
+    else:
+        # every known series is set, so one that dropped to zero reads 0, not stale
+        registry.open_incidents.clear()
+        for severity in PRIORITY_ORDER:
+            for status in OPEN_STATUSES:
+                registry.open_incidents.labels(severity=severity, status=status).set(
+                    counts.get((severity, status), 0)
+                )
+    body = generate_latest(registry.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -7,6 +7,7 @@ import binascii
 import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -17,8 +18,9 @@ from receiver.web.session import Session, credentials_configured
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-# Probes, scrapers and the login page itself need no identity.
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/login", "/favicon.ico"})
+# Probes and the login page itself need no identity; /metrics unless RECEIVER_METRICS_PUBLIC
+# is false, and then it is treated like the API.
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/login", "/favicon.ico", "/api/v1/openapi.json"})
 PUBLIC_PREFIXES = ("/static/",)
 
 
@@ -76,12 +78,13 @@ def _proxy_user(request: web.Request, settings: Settings) -> str | None:
 async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
     """API: credentials (or the trusted proxy header); pages: a session (or the header).
     With no credentials configured the API is open and pages ask only for a name."""
-    if request.path in PUBLIC_PATHS or request.path.startswith(PUBLIC_PREFIXES):
-        return await handler(request)
     settings = request.app[SETTINGS]
+    public = request.path in PUBLIC_PATHS or request.path.startswith(PUBLIC_PREFIXES)
+    if public or (request.path == "/metrics" and settings.metrics_public):
+        return await handler(request)
     session = request.app[SESSIONS].read(request)
     proxy_user = _proxy_user(request, settings)
-    if request.path.startswith("/api/"):
+    if request.path.startswith("/api/") or request.path == "/metrics":
         header = request.headers.get("Authorization", "")
         if header:
             user = check_credentials(header, settings)
@@ -106,7 +109,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         raise response
     if session is None:
         if request.method in ("GET", "HEAD"):
-            raise web.HTTPSeeOther(f"/login?next={request.rel_url}")
+            raise web.HTTPSeeOther("/login?" + urlencode({"next": str(request.rel_url)}))
         raise ApiError(401, "unauthenticated", "log in first")
     request[IDENTITY] = Identity(session.user, "proxy" if proxy_user else "session", session)
     return await handler(request)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from receiver.incidents import PRIORITY_ORDER, IncidentStatus
+from receiver.web.body import is_number
 from receiver.web.errors import ApiError
 from receiver.web.keys import SERVICE
 from receiver.web.serialize import (
@@ -22,7 +23,7 @@ def _int_param(request: web.Request, name: str, default: int, low: int, high: in
     raw = request.query.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not is_number(raw) or not low <= int(raw) <= high:
         raise ApiError(
             422,
             "invalid_query",

@@ -13,6 +13,7 @@ from receiver.review import InvalidTransition, ReviewLocked
 from receiver.service import IncidentNotFound, NoOpenIncident
 from receiver.store import StoreUnavailable
 from receiver.web.errors import ApiError
+from receiver.web.keys import METRICS
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 log = structlog.get_logger("receiver.http")
@@ -31,6 +32,10 @@ async def request_log(request: web.Request, handler: Handler) -> web.StreamRespo
         status = response.status
         response.headers["X-Request-Id"] = request_id
         return response
+    except web.HTTPException as exc:  # redirects travel as exceptions
+        status = exc.status
+        exc.headers["X-Request-Id"] = request_id
+        raise
     finally:
         log.info(
             "request",
@@ -55,6 +60,7 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except IncidentNotFound as exc:
         return ApiError(404, "not_found", str(exc)).response()
     except StoreUnavailable as exc:
+        request.app[METRICS].store_errors.labels(where="http").inc()
         log.error("store.unavailable", error=str(exc))
         return ApiError(
             503, "store_unavailable", "the database is unavailable; retry later"
@@ -65,3 +71,7 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         if exc.status < 400:
             raise
         return ApiError(exc.status, exc.reason.lower().replace(" ", "_"), exc.reason).response()
+    except Exception:
+        # a bug: the caller still gets JSON, the traceback goes to the log
+        log.exception("request.failed", method=request.method, path=request.path)
+        return ApiError(500, "internal", "the receiver failed; see its log").response()

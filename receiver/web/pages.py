@@ -22,6 +22,7 @@ from receiver.review import (
     InvalidTransition,
     ReviewLocked,
 )
+from receiver.web.body import is_number
 from receiver.web.errors import ApiError, validation_details
 from receiver.web.identity import IDENTITY, basic_ok, token_ok
 from receiver.web.keys import SERVICE, SESSIONS, SETTINGS
@@ -105,7 +106,7 @@ async def list_page(request: web.Request) -> web.Response:
     status = IncidentStatus(status_value) if status_value in STATUS_VALUES else None
     priority = query.get("priority", "") if query.get("priority") in PRIORITY_ORDER else ""
     service = query.get("service", "").strip()[:200]
-    page = int(query["page"]) if query.get("page", "").isdigit() and int(query["page"]) > 0 else 1
+    page = int(query["page"]) if is_number(query.get("page", "")) and int(query["page"]) > 0 else 1
     incidents, total = await request.app[SERVICE].list_incidents(
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
@@ -155,7 +156,7 @@ async def incident_page(
     drafts = detail.drafts
     shown = drafts[-1] if drafts else None
     wanted = request.query.get("revision", "")
-    if wanted.isdigit():
+    if is_number(wanted):
         shown = next((d for d in drafts if d.revision == int(wanted)), shown)
     phases = {
         phase.value: [
@@ -262,7 +263,7 @@ async def diff_page(request: web.Request) -> web.Response:
     incident_id = _incident_id(request)
     service = request.app[SERVICE]
     query = request.query
-    if not (query.get("from", "").isdigit() and query.get("to", "").isdigit()):
+    if not (is_number(query.get("from", "")) and is_number(query.get("to", ""))):
         raise ApiError(422, "invalid_query", "from and to must be revision numbers")
     older = await service.draft_at(incident_id, int(query["from"]))
     newer = await service.draft_at(incident_id, int(query["to"]))
@@ -290,7 +291,7 @@ async def download(request: web.Request) -> web.Response:
     wanted = request.query.get("revision", "")
     draft = (
         await service.draft_at(incident_id, int(wanted))
-        if wanted.isdigit()
+        if is_number(wanted)
         else await service.current_draft(incident_id)
     )
     return web.Response(

@@ -5,13 +5,16 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import ValidationError
 
-from receiver.incidents import STATUS_VALUES, IncidentStatus
+from receiver.incidents import IncidentStatus
 from receiver.review import HumanFields
 from receiver.web.body import read_json
 from receiver.web.errors import ApiError, invalid_input
 from receiver.web.identity import IDENTITY
 from receiver.web.keys import SERVICE, SETTINGS
 from receiver.web.serialize import json_response
+
+# the statuses people move a draft to; the others follow the alerts
+REVIEW_STATUSES = (IncidentStatus.IN_REVIEW.value, IncidentStatus.APPROVED.value)
 
 
 def _incident_id(request: web.Request) -> int:
@@ -55,11 +58,11 @@ async def patch_fields(request: web.Request) -> web.Response:
 async def post_status(request: web.Request) -> web.Response:
     data, _ = await read_json(request, request.app[SETTINGS].max_body)
     target = data.get("status") if isinstance(data, dict) else None
-    if not isinstance(target, str) or target not in STATUS_VALUES:
-        valid = ", ".join(sorted(STATUS_VALUES))
+    if target not in REVIEW_STATUSES:
+        valid = ", ".join(REVIEW_STATUSES)
         raise ApiError(422, "invalid_status", f'give {{"status": …}}, one of {valid}')
     result = await request.app[SERVICE].change_status(
-        _incident_id(request), IncidentStatus(target), request[IDENTITY].user
+        _incident_id(request), IncidentStatus(str(target)), request[IDENTITY].user
     )
     return json_response(
         {

@@ -72,4 +72,5 @@ def draft_json(draft: StoredDraft) -> dict[str, Any]:
         "file_name": draft.file_name,
         "created_at": _time(draft.created_at),
         "updated_at": _time(draft.updated_at),
+        "created_by": draft.created_by,
     }
