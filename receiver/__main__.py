@@ -13,11 +13,12 @@ from aiohttp import web
 
 from receiver import __version__
 from receiver.app import create_app
+from receiver.checks import LANGUAGES, drafts_dir_problem, template_problems
 from receiver.config import ConfigError, Settings, load_settings
 from receiver.drafts import write_atomically
 from receiver.logconfig import configure_logging
 from receiver.postmortem import DraftRenderer
-from receiver.service import IncidentNotFound, IncidentService
+from receiver.service import IncidentNotFound, IncidentService, rules_from
 from receiver.store import StoreUnavailable, open_configured_database
 from receiver.store.engine import SchemaError
 from receiver.web.serialize import entry_json, episode_json, incident_summary
@@ -35,6 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the HTTP server")
     commands.add_parser("migrate", help="bring the database schema to this version")
+    check = commands.add_parser(
+        "check-config", help="validate settings and templates; exit 1 on any problem"
+    )
+    check.add_argument("--offline", action="store_true", help="do not connect to the database")
     incidents = commands.add_parser("incidents", help="look at stored incidents")
     which = incidents.add_subparsers(dest="action", required=True)
     listing = which.add_parser("list", help="newest incidents first")
@@ -71,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(settings)
         if args.command == "migrate":
             return asyncio.run(_migrate(settings))
+        if args.command == "check-config":
+            return asyncio.run(_check_config(settings, offline=args.offline))
         if args.command == "drafts":
             return asyncio.run(_export_drafts(settings, args))
         return asyncio.run(_incidents(settings, args))
@@ -83,10 +90,44 @@ def _serve(settings: Settings) -> int:
     app = create_app(settings)
     web.run_app(
         app,
+        # SIGTERM: stop accepting, let in-flight requests finish, then close the store
+        shutdown_timeout=settings.shutdown_grace.total_seconds(),
         host=settings.host,
         port=settings.port,
         access_log=None,
         print=lambda text: print(text, file=sys.stderr),
+    )
+    return 0
+
+
+async def _check_config(settings: Settings, *, offline: bool) -> int:
+    """One line per check; every problem is named; exit 1 when there is any."""
+    problems = template_problems(settings, rules_from(settings))
+    if settings.drafts_dir is not None:
+        problem = drafts_dir_problem(settings.drafts_dir)
+        if problem:
+            problems.append(problem)
+    if not offline:
+        database = open_configured_database(settings)
+        try:
+            state = await database.schema_state()
+            if not state.is_current and not settings.auto_migrate:
+                problems.append(
+                    f"database schema is at {state.current or 'nothing'}, the code needs "
+                    f"{state.head}; run `postmortem-receiver migrate`"
+                )
+        except StoreUnavailable as exc:
+            problems.append(f"database {settings.database_url.split('@')[-1]}: {exc}")
+        finally:
+            await database.close()
+    for problem in problems:
+        print(f"problem: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    print(
+        f"ok: settings, templates ({', '.join(LANGUAGES)})"
+        + ("" if settings.drafts_dir is None else ", drafts directory")
+        + ("" if offline else ", database")
     )
     return 0
 

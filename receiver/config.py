@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     reopen_window: timedelta = timedelta(minutes=30)
     max_body: int = 8 * 1024 * 1024
+    shutdown_grace: timedelta = timedelta(seconds=25)
     alertmanager_url: str | None = None
     alertmanager_token: SecretStr | None = None
     reconcile_interval: timedelta = timedelta(minutes=1)
@@ -135,6 +136,7 @@ class Settings(BaseSettings):
         "alertmanager_restart_grace",
         "stale_after",
         "event_window",
+        "shutdown_grace",
         mode="before",
     )
     @classmethod

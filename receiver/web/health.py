@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from receiver.checks import drafts_dir_problem
 from receiver.incidents import PRIORITY_ORDER, IncidentStatus
 from receiver.store import StoreUnavailable
-from receiver.web.keys import DATABASE, METRICS, SERVICE
+from receiver.web.keys import DATABASE, METRICS, SERVICE, SETTINGS
 from receiver.web.serialize import json_response
 
 OPEN_STATUSES = tuple(s.value for s in IncidentStatus if s is not IncidentStatus.APPROVED)
@@ -25,6 +28,10 @@ async def readyz(request: web.Request) -> web.Response:
         checks["schema"] = "ok" if state.is_current else f"at {state.current}, need {state.head}"
     except StoreUnavailable as exc:
         checks["store"] = f"unavailable: {exc}"
+    drafts_dir = request.app[SETTINGS].drafts_dir
+    if drafts_dir is not None:
+        problem = await asyncio.to_thread(drafts_dir_problem, drafts_dir)
+        checks["drafts_dir"] = problem or "ok"
     ready = all(value == "ok" for value in checks.values()) and "schema" in checks
     return json_response(
         {"status": "ready" if ready else "not_ready", "checks": checks},
