@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
 import aiohttp
+import structlog
 from aiohttp import web
 
 from receiver.alertmanager_api import AlertmanagerClient
@@ -22,6 +23,8 @@ from receiver.web.identity import authenticate, security_headers
 from receiver.web.keys import DATABASE, METRICS, SERVICE, SESSIONS, SETTINGS
 from receiver.web.middleware import json_errors, request_log
 from receiver.web.session import Sessions
+
+log = structlog.get_logger(__name__)
 
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> web.Application:
@@ -48,6 +51,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
             yield
         finally:
             await database.close()
+            log.info("store.closed")
 
     async def reconciler_ctx(app: web.Application) -> AsyncIterator[None]:
         if settings.reconcile_interval.total_seconds() <= 0:

@@ -6,7 +6,13 @@ for counters. `severity` labels carry the incident's level, P0–P3.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+)
 
 PREFIX = "postmortem_receiver"
 # incident durations and times to acknowledge: a minute to a day, MTTR target 1 hour
@@ -15,6 +21,8 @@ _INCIDENT_BUCKETS = (60, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400)
 
 class Metrics:
     def __init__(self) -> None:
+        # *_created series would double the series count for a value nobody alerts on
+        disable_created_metrics()
         registry = self.registry = CollectorRegistry(auto_describe=True)
         self.webhooks = Counter(
             f"{PREFIX}_webhooks_received_total",
