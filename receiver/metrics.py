@@ -22,7 +22,7 @@ _INCIDENT_BUCKETS = (60, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400)
 class Metrics:
     def __init__(self) -> None:
         # *_created series would double the series count for a value nobody alerts on
-        disable_created_metrics()
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         registry = self.registry = CollectorRegistry(auto_describe=True)
         self.webhooks = Counter(
             f"{PREFIX}_webhooks_received_total",
