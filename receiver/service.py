@@ -158,15 +158,15 @@ class IncidentService:
         self, what: str, step: Step, inbox: tuple[str, str] | None
     ) -> tuple[IngestResult, StoredDraft | None]:
         now = self.clock()
-        async with self.db.write() as repo:
+
+        async def job(repo: Repository) -> tuple[Change, int, StoredDraft | None]:
             change = await step(repo, now)
             incident_id = await _save(repo, change, now)
-            structlog.contextvars.bind_contextvars(incident_id=incident_id)
             if inbox is not None:
                 await repo.record_inbox(inbox[0], inbox[1], now, incident_id)
             incident = change.state.incident
-            draft = None
             new_revision = change.recovered or change.revision_by is not None
+            draft = None
             if (
                 new_revision
                 or change.refresh_draft
@@ -177,8 +177,13 @@ class IncidentService:
                 )
             ):
                 draft = await self._render_draft(
-                    repo, incident, now, new_revision, by=change.revision_by
+                    repo, change, now, new_revision, by=change.revision_by
                 )
+            return change, incident_id, draft
+
+        change, incident_id, draft = await self.db.run_write(job)
+        structlog.contextvars.bind_contextvars(incident_id=incident_id)
+        incident = change.state.incident
         result = IngestResult(
             incident_id=incident_id,
             created=change.created,
@@ -394,7 +399,7 @@ class IncidentService:
     async def _render_draft(
         self,
         repo: Repository,
-        incident: Incident,
+        change: Change,
         now: datetime,
         new_revision: bool,
         *,
@@ -402,6 +407,7 @@ class IncidentService:
     ) -> StoredDraft | None:
         """Render and store the draft: a new revision on recovery or a person's save,
         else refresh the last one. Never for an incident still firing."""
+        incident = change.state.incident
         assert incident.id is not None
         if incident.is_open:
             return None
@@ -410,7 +416,7 @@ class IncidentService:
             revision, created_at = (latest.revision + 1 if latest else 1), now
         else:
             revision, created_at = latest.revision, latest.created_at
-        episodes = await repo.episodes_of(incident.id)
+        episodes = list(change.state.episodes.values())  # loaded already, all of them
         zone = self.settings.zone
         data = DraftInput(
             incident=incident,

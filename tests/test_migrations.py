@@ -128,3 +128,14 @@ def test_migrate_command_reports_what_it_did(settings: Settings) -> None:
         cwd=REPO,
     )
     assert "schema is current (revision 0004)" in second.stdout
+
+
+async def test_replicas_migrating_at_once_do_not_collide(settings: Settings) -> None:
+    """Two engines (as two replicas) upgrading one empty database at the same moment."""
+    first, second = open_configured_database(settings), open_configured_database(settings)
+    try:
+        states = await asyncio.gather(first.migrate(), second.migrate())
+        assert all(state.is_current for state in states)
+    finally:
+        await first.close()
+        await second.close()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from alembic import command
@@ -23,10 +23,14 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from receiver.config import Settings
+from receiver.store.group_commit import GroupCommitter
 from receiver.store.repository import Repository
+
+T = TypeVar("T")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _SQLITE_BUSY_TIMEOUT_MS = 10_000
+_MIGRATION_LOCK = 0x706D72  # "pmr": one schema migration at a time per database
 
 
 # unique_violation, serialization_failure, deadlock_detected: another writer won a race
@@ -80,6 +84,23 @@ class Database:
         self.is_sqlite = engine.dialect.name == "sqlite"
         # SQLite has one writer; queueing writers here beats spinning on busy_timeout.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._group = (
+            GroupCommitter(engine, self._write_lock, translate_error)
+            if self._write_lock is not None
+            else None
+        )
+
+    async def run_write(self, job: Callable[[Repository], Awaitable[T]]) -> T:
+        """Run `job` in a write transaction and return its result once committed.
+
+        On SQLite concurrent jobs share a transaction (group commit); on PostgreSQL each
+        has its own and the server orders them.
+        """
+        if self._group is not None:
+            result: T = await self._group.run(job)
+            return result
+        async with self.write() as repo:
+            return await job(repo)
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[Repository]:
@@ -91,14 +112,8 @@ class Database:
                     conn = await conn.execution_options(immediate=True)
                     async with conn.begin():
                         yield Repository(conn)
-            except IntegrityError as exc:
-                raise WriteConflict(_first_line(exc.orig)) from exc
-            except DBAPIError as exc:
-                if _sqlstate(exc) in _CONFLICT_SQLSTATES:
-                    raise WriteConflict(_first_line(exc.orig)) from exc
-                raise StoreUnavailable(_first_line(exc)) from exc
-            except (OSError, TimeoutError) as exc:
-                raise StoreUnavailable(_first_line(exc) or type(exc).__name__) from exc
+            except (DBAPIError, OSError, TimeoutError) as exc:
+                raise translate_error(exc) from exc
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[Repository]:
@@ -135,11 +150,21 @@ class Database:
         return await self.schema_state()
 
     async def upgrade(self, revision: str) -> None:
-        """Apply migrations up to `revision` in one transaction."""
+        """Apply migrations up to `revision` in one transaction.
+
+        On PostgreSQL replicas starting together queue on an advisory lock, and Alembic,
+        reading the version inside the lock, finds the winner's work done.
+        """
         async with self.write() as repo:
+            if not self.is_sqlite:
+                await repo.conn.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
+                )
             await repo.conn.run_sync(_upgrade_to, revision)
 
     async def close(self) -> None:
+        if self._group is not None:
+            await self._group.close()
         await self.engine.dispose()
 
 
@@ -147,6 +172,15 @@ def _upgrade_to(sync_conn: sa.Connection, revision: str) -> None:
     config = _alembic_config()
     config.attributes["connection"] = sync_conn
     command.upgrade(config, revision)
+
+
+def translate_error(exc: BaseException) -> BaseException:
+    """A driver error as the receiver's: a lost race to retry, or an unavailable store."""
+    if isinstance(exc, IntegrityError):
+        return WriteConflict(_first_line(exc.orig))
+    if isinstance(exc, DBAPIError) and _sqlstate(exc) in _CONFLICT_SQLSTATES:
+        return WriteConflict(_first_line(exc.orig))
+    return StoreUnavailable(_first_line(exc) or type(exc).__name__)
 
 
 def _known_revision(revision: str) -> bool:
@@ -173,11 +207,12 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         # let SQLAlchemy, not the driver, decide where transactions begin
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # first, so that even switching to WAL waits for another process's lock
+        cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode=WAL")
         # FULL: a 2xx promises the webhook survives a power cut, not just a crash
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

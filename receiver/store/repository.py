@@ -23,6 +23,7 @@ from receiver.incidents import (
 )
 from receiver.review import HumanFields
 from receiver.store.schema import (
+    UTCDateTime,
     audit,
     drafts,
     episodes,
@@ -313,16 +314,30 @@ class Repository:
         )
 
     async def update_episodes(self, incident_id: int, changed: Sequence[Episode]) -> None:
-        for episode in changed:
-            await self.conn.execute(
-                sa.update(episodes)
-                .where(
-                    episodes.c.incident_id == incident_id,
-                    episodes.c.fingerprint == episode.fingerprint,
-                    episodes.c.starts_at == episode.starts_at,
-                )
-                .values(resolved=episode.resolved, ends_at=episode.ends_at)
+        if not changed:
+            return
+        # one executemany: a group of a thousand alerts resolves in one round trip
+        await self.conn.execute(
+            sa.update(episodes)
+            .where(
+                episodes.c.incident_id == incident_id,
+                episodes.c.fingerprint == sa.bindparam("b_fingerprint"),
+                episodes.c.starts_at == sa.bindparam("b_starts_at", type_=UTCDateTime),
             )
+            .values(
+                resolved=sa.bindparam("b_resolved"),
+                ends_at=sa.bindparam("b_ends_at", type_=UTCDateTime),
+            ),
+            [
+                {
+                    "b_fingerprint": e.fingerprint,
+                    "b_starts_at": e.starts_at,
+                    "b_resolved": e.resolved,
+                    "b_ends_at": e.ends_at,
+                }
+                for e in {e.key: e for e in changed}.values()
+            ],
+        )
 
     async def insert_entries(
         self, incident_id: int, entries: Sequence[TimelineEntry], recorded_at: datetime
@@ -378,29 +393,40 @@ class Repository:
         month: tuple[datetime, datetime],
         quarter: tuple[datetime, datetime],
     ) -> History:
-        previous_end = await self.conn.scalar(
-            sa.select(sa.func.max(incidents.c.ended_at)).where(
-                incidents.c.key == incident.key,
-                incidents.c.id < incident.id,
-                incidents.c.ended_at.is_not(None),
-            )
-        )
         same_service = incidents.c.service == incident.service
-        in_month = await self.conn.scalar(
-            sa.select(sa.func.count()).where(
-                same_service,
-                incidents.c.started_at >= month[0],
-                incidents.c.started_at < month[1],
+        count = sa.func.count(incidents.c.id)
+        row = (
+            await self.conn.execute(
+                sa.select(
+                    sa.select(sa.func.max(incidents.c.ended_at))
+                    .where(
+                        incidents.c.key == incident.key,
+                        incidents.c.id < incident.id,
+                        incidents.c.ended_at.is_not(None),
+                    )
+                    .scalar_subquery()
+                    .label("previous_end"),
+                    sa.select(count)
+                    .where(
+                        same_service,
+                        incidents.c.started_at >= month[0],
+                        incidents.c.started_at < month[1],
+                    )
+                    .scalar_subquery()
+                    .label("in_month"),
+                    sa.select(count)
+                    .where(
+                        same_service,
+                        incidents.c.priority.in_(("P0", "P1")),
+                        incidents.c.started_at >= quarter[0],
+                        incidents.c.started_at < quarter[1],
+                    )
+                    .scalar_subquery()
+                    .label("severe_in_quarter"),
+                )
             )
-        )
-        severe_in_quarter = await self.conn.scalar(
-            sa.select(sa.func.count()).where(
-                same_service,
-                incidents.c.priority.in_(("P0", "P1")),
-                incidents.c.started_at >= quarter[0],
-                incidents.c.started_at < quarter[1],
-            )
-        )
+        ).one()
+        previous_end, in_month, severe_in_quarter = row
         return History(
             previous_end=previous_end,
             service_incidents_in_month=int(in_month or 0),
