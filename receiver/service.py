@@ -243,14 +243,16 @@ class IncidentService:
         """The incident this webhook belongs to, in the model's order of precedence:
         the one holding its episodes, the open one of its key, the open one firing any
         of its series, a recent one of its key to reopen; else a new one."""
-        found = (
-            await repo.incident_of_episodes([(a.fingerprint, a.starts_at) for a in hook.alerts])
-            or await repo.open_incident_by_key(key)
-            or await repo.open_incident_by_fingerprints(a.fingerprint for a in hook.alerts)
-        )
+        match = await repo.series_matches([(a.fingerprint, a.starts_at) for a in hook.alerts])
+        found = match.exact
         if found is None:
+            # the newest incident of the key is the open one, when there is one
             latest = await repo.latest_incident_by_key(key)
-            if latest is not None and can_reopen(latest, hook, now, self.rules):
+            if latest is not None and latest.is_open:
+                found = latest.id
+            elif match.open_firing is not None:
+                found = match.open_firing
+            elif latest is not None and can_reopen(latest, hook, now, self.rules):
                 found = latest.id
         if found is None:
             return open_incident(hook, key, now, self.rules)

@@ -421,13 +421,16 @@ def report(results: list[Result], concurrency: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="400 requests instead of 4000")
+    parser.add_argument(
+        "--smoke", action="store_true", help="seconds: proves the benchmark runs, measures nothing"
+    )
     parser.add_argument("--requests", type=int, default=None)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--storm-groups", type=int, default=None)
     args = parser.parse_args()
-    args.requests = args.requests or (400 if args.quick else 4000)
-    args.storm_groups = args.storm_groups or (10 if args.quick else 100)
+    args.requests = args.requests or (40 if args.smoke else 400 if args.quick else 4000)
+    args.storm_groups = args.storm_groups or (2 if args.smoke else 10 if args.quick else 100)
     results, extras = asyncio.run(run(args))
     report(results, args.concurrency)
     for backend, figures in extras.items():

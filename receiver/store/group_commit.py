@@ -67,6 +67,9 @@ class GroupCommitter:
                 raise
 
     async def _commit(self, batch: list[_Pending]) -> None:
+        if len(batch) == 1:
+            await self._commit_alone(batch[0])
+            return
         outcomes: list[tuple[bool, Any]] = []
         try:
             async with self.lock, self.engine.connect() as conn:
@@ -75,6 +78,7 @@ class GroupCommitter:
                     repo = Repository(conn)
                     for pending in batch:
                         try:
+                            # a savepoint: a failing job rolls back alone
                             async with conn.begin_nested():
                                 outcomes.append((True, await pending.job(repo)))
                         except IntegrityError as exc:
@@ -84,11 +88,7 @@ class GroupCommitter:
                         except Exception as exc:  # the job's own error goes to its caller
                             outcomes.append((False, exc))
         except (DBAPIError, OSError, TimeoutError) as exc:
-            failure = self.translate(exc)
-            log.warning("store.batch_failed", jobs=len(batch), error=str(failure))
-            for pending in batch:
-                if not pending.future.done():
-                    pending.future.set_exception(failure)
+            self._fail(batch, self.translate(exc))
             return
         # committed: only now may the callers answer
         for pending, (ok, value) in zip(batch, outcomes, strict=True):
@@ -98,6 +98,28 @@ class GroupCommitter:
                 pending.future.set_result(value)
             else:
                 pending.future.set_exception(value)
+
+    async def _commit_alone(self, pending: _Pending) -> None:
+        """One job, one plain transaction: an error rolls all of it back."""
+        try:
+            async with self.lock, self.engine.connect() as conn:
+                conn = await conn.execution_options(immediate=True)
+                async with conn.begin():
+                    result = await pending.job(Repository(conn))
+        except (DBAPIError, OSError, TimeoutError) as exc:
+            self._fail([pending], self.translate(exc))
+        except Exception as exc:  # the job's own error goes to its caller
+            if not pending.future.done():
+                pending.future.set_exception(exc)
+        else:
+            if not pending.future.done():
+                pending.future.set_result(result)
+
+    def _fail(self, batch: list[_Pending], failure: BaseException) -> None:
+        log.warning("store.batch_failed", jobs=len(batch), error=str(failure))
+        for pending in batch:
+            if not pending.future.done():
+                pending.future.set_exception(failure)
 
     async def close(self) -> None:
         if self.task is not None:

@@ -46,6 +46,12 @@ class History:
 
 
 @dataclass(frozen=True, slots=True)
+class SeriesMatch:
+    exact: int | None  # holds one of the webhook's episodes
+    open_firing: int | None  # open, and still firing one of the webhook's series
+
+
+@dataclass(frozen=True, slots=True)
 class StoredDraft:
     incident_id: int
     revision: int
@@ -152,38 +158,28 @@ class Repository:
 
     # -- finding the incident a webhook belongs to ---------------------------------
 
-    async def incident_of_episodes(self, keys: Sequence[tuple[str, datetime]]) -> int | None:
-        """The incident that already holds one of these (fingerprint, startsAt) episodes."""
+    async def series_matches(self, keys: Sequence[tuple[str, datetime]]) -> SeriesMatch:
+        """In one query per 500 series: the incident already holding one of these
+        (fingerprint, startsAt) episodes, and an open incident still firing one of them."""
         wanted = set(keys)
         fingerprints = sorted({fingerprint for fingerprint, _ in wanted})
-        query = sa.select(episodes.c.incident_id, episodes.c.fingerprint, episodes.c.starts_at)
+        exact: int | None = None
+        open_firing: int | None = None
+        query = sa.select(
+            episodes.c.incident_id,
+            episodes.c.fingerprint,
+            episodes.c.starts_at,
+            episodes.c.resolved,
+            incidents.c.open_key.is_not(None).label("incident_open"),
+        ).join(incidents, incidents.c.id == episodes.c.incident_id)
         for chunk in _chunks(fingerprints, 500):
-            rows = await self.conn.execute(query.where(episodes.c.fingerprint.in_(chunk)))
-            for row in rows:
+            for row in await self.conn.execute(query.where(episodes.c.fingerprint.in_(chunk))):
                 if (row.fingerprint, row.starts_at) in wanted:
-                    return int(row.incident_id)
-        return None
-
-    async def open_incident_by_key(self, key: str) -> int | None:
-        found = await self.conn.scalar(sa.select(incidents.c.id).where(incidents.c.open_key == key))
-        return None if found is None else int(found)
-
-    async def open_incident_by_fingerprints(self, fingerprints: Iterable[str]) -> int | None:
-        """An open incident with a still-firing episode of one of these series."""
-        for chunk in _chunks(sorted(set(fingerprints)), 500):
-            found = await self.conn.scalar(
-                sa.select(episodes.c.incident_id)
-                .join(incidents, incidents.c.id == episodes.c.incident_id)
-                .where(
-                    episodes.c.fingerprint.in_(chunk),
-                    episodes.c.resolved.is_(False),
-                    incidents.c.open_key.is_not(None),
-                )
-                .limit(1)
-            )
-            if found is not None:
-                return int(found)
-        return None
+                    exact = int(row.incident_id)
+                    return SeriesMatch(exact, open_firing)
+                if row.incident_open and not row.resolved and open_firing is None:
+                    open_firing = int(row.incident_id)
+        return SeriesMatch(exact, open_firing)
 
     async def open_incident_by_service(self, service: str) -> int | None:
         found = await self.conn.scalar(

@@ -1,0 +1,28 @@
+"""The benchmark still runs (seconds, no timings asserted): it must never rot."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+
+def test_benchmark_smoke_run_prints_every_figure() -> None:
+    run = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "bench.py"), "--smoke", "--backends", "sqlite"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=REPO,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    for figure in (
+        "bare aiohttp",
+        "receiver sqlite",
+        "1000-alert webhook, s to 2xx",
+        "until all drafted",
+        "storm peak RSS, MiB",
+        "draft render, 5000 alerts",
+    ):
+        assert figure in run.stdout, figure
