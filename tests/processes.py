@@ -309,3 +309,35 @@ def payments_alerts(starts_at: datetime, ends_at: datetime) -> list[dict[str, An
             }
         )
     return alerts
+
+
+# -- reading what the processes did ------------------------------------------------------
+
+
+def kinds(detail: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    """The timeline rows of one kind in GET /api/v1/incidents/{id}."""
+    return [row for row in detail["timeline"] if row["kind"] == kind]
+
+
+def log_events(service: Service) -> list[dict[str, Any]]:
+    """The JSON lines of a process's log (anything else it printed is skipped)."""
+    events = []
+    for line in service.log_path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            events.append(event)
+    return events
+
+
+def webhook_posts(receiver: Service) -> list[dict[str, Any]]:
+    """The receiver's access-log lines of POST /api/v1/alerts: every webhook it answered."""
+    return [
+        event
+        for event in log_events(receiver)
+        if event.get("event") == "request"
+        and event.get("method") == "POST"
+        and event.get("path") == "/api/v1/alerts"
+    ]

@@ -11,7 +11,6 @@ Alertmanager's own API runs without authentication here: basic auth through
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from tests.processes import (
     alertmanager_binary,
     get_json,
     get_text,
+    kinds,
     payments_alerts,
     poll,
     post_alerts,
@@ -52,16 +52,6 @@ def receiver(request: pytest.FixtureRequest, tmp_path: Path) -> Service:
 @pytest.fixture
 def alertmanager(request: pytest.FixtureRequest, tmp_path: Path, receiver: Service) -> Service:
     return start_alertmanager(request, tmp_path, receiver.base_url)
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
-        yield session
-
-
-def kinds(detail: dict[str, Any], kind: str) -> list[dict[str, Any]]:
-    return [row for row in detail["timeline"] if row["kind"] == kind]
 
 
 # -- the test ----------------------------------------------------------------------------

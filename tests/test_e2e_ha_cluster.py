@@ -13,9 +13,8 @@ printed either way.
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,11 +29,14 @@ from tests.processes import (
     free_port,
     get_json,
     get_text,
+    kinds,
+    log_events,
     payments_alerts,
     poll,
     post_alerts,
     start_alertmanager,
     start_receiver,
+    webhook_posts,
 )
 
 pytestmark = pytest.mark.e2e
@@ -106,43 +108,11 @@ def peers(
     ]
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
-        yield session
-
-
 # -- helpers -----------------------------------------------------------------------------
 
 
-def kinds(detail: dict[str, Any], kind: str) -> list[dict[str, Any]]:
-    return [row for row in detail["timeline"] if row["kind"] == kind]
-
-
-def log_events(service: Service) -> list[dict[str, Any]]:
-    """The JSON lines of a replica's log (anything else it printed is skipped)."""
-    events = []
-    for line in service.log_path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(event, dict):
-            events.append(event)
-    return events
-
-
-def webhooks(service: Service) -> list[dict[str, Any]]:
-    """The access-log lines of the webhooks a replica answered."""
-    return [
-        event
-        for event in log_events(service)
-        if event.get("event") == "request" and event.get("path") == "/api/v1/alerts"
-    ]
-
-
 def webhook_counts(replicas: list[Service]) -> dict[str, int]:
-    return {replica.name: len(webhooks(replica)) for replica in replicas}
+    return {replica.name: len(webhook_posts(replica)) for replica in replicas}
 
 
 def effects(replicas: list[Service]) -> dict[str, dict[str, int]]:
@@ -153,7 +123,7 @@ def effects(replicas: list[Service]) -> dict[str, dict[str, int]]:
     found = {}
     for replica in replicas:
         events = log_events(replica)
-        answered = len(webhooks(replica))
+        answered = len(webhook_posts(replica))
         # "webhook.applied" is logged for a webhook that changed the incident
         applied = sum(
             1
@@ -349,7 +319,7 @@ async def test_two_clustered_alertmanagers_two_replicas_one_incident(
 
     # every webhook was answered with a success, duplicates included
     for replica in replicas:
-        statuses_seen = [event.get("status") for event in webhooks(replica)]
+        statuses_seen = [event.get("status") for event in webhook_posts(replica)]
         assert all(status in (200, 201) for status in statuses_seen), (replica.name, statuses_seen)
     totals = phases["resolve"]
     with capsys.disabled():

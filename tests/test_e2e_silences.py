@@ -19,7 +19,6 @@ import asyncio
 import copy
 import json
 import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,6 +36,7 @@ from tests.processes import (
     free_port,
     get_json,
     get_text,
+    kinds,
     log_tail,
     payments_alerts,
     poll,
@@ -44,6 +44,7 @@ from tests.processes import (
     rfc3339,
     start_alertmanager,
     start_receiver,
+    webhook_posts,
 )
 
 pytestmark = pytest.mark.e2e
@@ -105,41 +106,7 @@ def learning_rig(request: pytest.FixtureRequest, tmp_path: Path) -> Rig:
     return start_rig(request, tmp_path, configured=False)
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
-        yield session
-
-
 # -- helpers -----------------------------------------------------------------------------
-
-
-def kinds(detail: dict[str, Any], kind: str) -> list[dict[str, Any]]:
-    return [row for row in detail["timeline"] if row["kind"] == kind]
-
-
-def log_entries(service: Service) -> list[dict[str, Any]]:
-    """The receiver's JSON log lines (RECEIVER_LOG_FORMAT=json)."""
-    entries = []
-    for line in service.log_path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(entry, dict):
-            entries.append(entry)
-    return entries
-
-
-def webhook_posts(receiver: Service) -> list[dict[str, Any]]:
-    """The receiver's access-log lines of POST /api/v1/alerts: every webhook it got."""
-    return [
-        entry
-        for entry in log_entries(receiver)
-        if entry.get("event") == "request"
-        and entry.get("method") == "POST"
-        and entry.get("path") == "/api/v1/alerts"
-    ]
 
 
 def notify_successes(alertmanager: Service) -> int:
