@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from aiohttp import web
@@ -18,8 +19,9 @@ from receiver.config import ConfigError, Settings, load_settings
 from receiver.drafts import write_atomically
 from receiver.logconfig import configure_logging
 from receiver.postmortem import DraftRenderer
+from receiver.replay import ReplayClock, replay_inbox
 from receiver.service import IncidentNotFound, IncidentService, rules_from
-from receiver.store import StoreUnavailable, open_configured_database
+from receiver.store import StoreUnavailable, open_configured_database, open_database
 from receiver.store.engine import SchemaError
 from receiver.web.serialize import entry_json, episode_json, incident_summary
 
@@ -48,6 +50,14 @@ def _parser() -> argparse.ArgumentParser:
     show = which.add_parser("show", help="one incident with its timeline, as JSON")
     show.add_argument("incident_id", type=int)
     show.add_argument("--markdown", action="store_true", help="print the current draft instead")
+    replay = commands.add_parser("replay", help="re-apply stored webhooks and events (idempotent)")
+    replay.add_argument("--since", type=_timestamp, help="only records received from then on")
+    replay.add_argument("--incident", type=int, dest="incident_id", help="only this incident's")
+    replay.add_argument(
+        "--from-database",
+        dest="from_database",
+        help="read the inbox of another database (e.g. the old one) into the configured one",
+    )
     drafts = commands.add_parser("drafts", help="draft postmortems")
     drafts_which = drafts.add_subparsers(dest="action", required=True)
     export = drafts_which.add_parser("export", help="write drafts from the database to files")
@@ -78,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_migrate(settings))
         if args.command == "check-config":
             return asyncio.run(_check_config(settings, offline=args.offline))
+        if args.command == "replay":
+            return asyncio.run(_replay(settings, args))
         if args.command == "drafts":
             return asyncio.run(_export_drafts(settings, args))
         return asyncio.run(_incidents(settings, args))
@@ -178,6 +190,36 @@ async def _incidents(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     finally:
         await database.close()
+
+
+def _timestamp(value: str) -> datetime:
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError("give a time zone, e.g. 2026-11-26T00:00:00Z")
+    return moment
+
+
+async def _replay(settings: Settings, args: argparse.Namespace) -> int:
+    clock = ReplayClock()
+    target_db = open_configured_database(settings)
+    source_db = open_database(args.from_database) if args.from_database else target_db
+    try:
+        await target_db.migrate() if settings.auto_migrate else None
+        renderer = DraftRenderer(settings.template_dir)
+        target = IncidentService(target_db, settings, renderer, clock=clock)
+        source = IncidentService(source_db, settings, renderer) if args.from_database else target
+        report = await replay_inbox(
+            source, target, clock, since=args.since, incident_id=args.incident_id
+        )
+    finally:
+        if source_db is not target_db:
+            await source_db.close()
+        await target_db.close()
+    print(
+        f"replayed: {report.applied} applied, {report.unchanged} already applied, "
+        f"{report.failed} failed"
+    )
+    return 1 if report.failed else 0
 
 
 async def _export_drafts(settings: Settings, args: argparse.Namespace) -> int:

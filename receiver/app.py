@@ -65,6 +65,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
                 app[METRICS],
                 alertmanager_url=settings.alertmanager_url,
                 restart_grace=settings.alertmanager_restart_grace,
+                inbox_retention=settings.inbox_retention,
                 clock=clock,
             )
             task = asyncio.create_task(reconciler.run_forever(settings.reconcile_interval))

@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     alertmanager_restart_grace: timedelta = timedelta(minutes=5)
     stale_after: timedelta = timedelta(hours=4)
     event_window: timedelta = timedelta(hours=24)
+    inbox_retention: timedelta = timedelta(days=30)  # 0 keeps every stored body
     public_url: str | None = None
     severity_map: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=lambda: dict(DEFAULT_SEVERITY_MAP)
@@ -136,6 +137,7 @@ class Settings(BaseSettings):
         "alertmanager_restart_grace",
         "stale_after",
         "event_window",
+        "inbox_retention",
         "shutdown_grace",
         mode="before",
     )

@@ -28,8 +28,10 @@ class Reconciler:
         *,
         alertmanager_url: str | None,
         restart_grace: timedelta,
+        inbox_retention: timedelta,
         clock: Callable[[], datetime],
     ) -> None:
+        self.inbox_retention = inbox_retention
         self.restart_grace = restart_grace
         self.service = service
         self.client = client
@@ -41,6 +43,10 @@ class Reconciler:
         return self.alertmanager_url or incident.external_url
 
     async def run_once(self) -> None:
+        if self.inbox_retention.total_seconds() > 0:
+            pruned = await self.service.prune_inbox(self.clock() - self.inbox_retention)
+            if pruned:
+                log.info("inbox.pruned", rows=pruned)
         incidents = await self.service.open_incidents()
         by_url: dict[str, list[Incident]] = defaultdict(list)
         for incident in incidents:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,6 +41,7 @@ from receiver.silences import Silence, acknowledge_from_silences
 from receiver.store import (
     AuditRecord,
     Database,
+    InboxRecord,
     Repository,
     StoredDraft,
     StoreUnavailable,
@@ -227,15 +228,20 @@ class IncidentService:
 
     # -- Alertmanager webhooks ------------------------------------------------------
 
-    async def ingest_webhook(self, hook: Webhook, raw_body: str) -> IngestResult:
-        """Store the webhook and its effects in one transaction; then export the draft."""
+    async def ingest_webhook(
+        self, hook: Webhook, raw_body: str, *, keep_body: bool = True
+    ) -> IngestResult:
+        """Store the webhook and its effects in one transaction; then export the draft.
+
+        `keep_body=False` (a replay of the inbox) applies without storing the body again.
+        """
 
         async def step(repo: Repository, now: datetime) -> Change:
             key = incident_key(hook, self.rules.key_labels)
             change = await self._webhook_target(repo, hook, key, now)
             return apply_webhook(change, hook, now, self.rules)
 
-        return await self._apply("webhook", step, ("alertmanager", raw_body))
+        return await self._apply("webhook", step, ("alertmanager", raw_body) if keep_body else None)
 
     async def _webhook_target(
         self, repo: Repository, hook: Webhook, key: str, now: datetime
@@ -260,16 +266,21 @@ class IncidentService:
 
     # -- manual events ----------------------------------------------------------------
 
-    async def record_event(self, event: ManualEvent, raw_body: str) -> IngestResult:
+    async def record_event(
+        self, event: ManualEvent, raw_body: str, *, keep_body: bool = True
+    ) -> IngestResult:
         """A person's event: a row in its phase of the incident the event names (by id, or
         the open or recent incident of its service); `system-alert` may open one."""
-        dedup_key = f"event:{event.idempotency_key or uuid.uuid4().hex}"
 
         async def step(repo: Repository, now: datetime) -> Change:
+            # without a key the event is itself at its receipt time: replaying the inbox
+            # finds the same key, a later identical post does not
+            digest = hashlib.sha256(f"{now.isoformat()}\x00{raw_body}".encode()).hexdigest()
+            dedup_key = f"event:{event.idempotency_key or digest[:32]}"
             change = await self._event_target(repo, event, now)
             return apply_event(change, event, dedup_key, now)
 
-        return await self._apply("event", step, ("event", raw_body))
+        return await self._apply("event", step, ("event", raw_body) if keep_body else None)
 
     async def _event_target(self, repo: Repository, event: ManualEvent, now: datetime) -> Change:
         if event.incident_id is not None:
@@ -384,6 +395,20 @@ class IncidentService:
     async def audit_log(self, incident_id: int) -> list[AuditRecord]:
         async with self.db.read() as repo:
             return await repo.audit_of(incident_id)
+
+    async def inbox(
+        self, *, since: datetime | None, incident_id: int | None, after_id: int, limit: int
+    ) -> list[InboxRecord]:
+        async with self.db.read() as repo:
+            return await repo.inbox_records(
+                since=since, incident_id=incident_id, after_id=after_id, limit=limit
+            )
+
+    async def prune_inbox(self, older_than: datetime) -> int:
+        async def job(repo: Repository) -> int:
+            return await repo.prune_inbox(older_than)
+
+        return await self.db.run_write(job)
 
     async def incident_ids_with_drafts(self) -> list[int]:
         async with self.db.read() as repo:

@@ -11,6 +11,7 @@ from receiver.store.engine import (
 from receiver.store.repository import (
     AuditRecord,
     History,
+    InboxRecord,
     IncidentRow,
     Repository,
     StoredDraft,
@@ -20,6 +21,7 @@ __all__ = [
     "AuditRecord",
     "Database",
     "History",
+    "InboxRecord",
     "IncidentRow",
     "Repository",
     "SchemaError",

@@ -64,6 +64,15 @@ class StoredDraft:
 
 
 @dataclass(frozen=True, slots=True)
+class InboxRecord:
+    id: int
+    received_at: datetime
+    kind: str  # "alertmanager" | "event"
+    body: str
+    incident_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class AuditRecord:
     at: datetime
     actor: str
@@ -380,6 +389,26 @@ class Repository:
                 incident_id=incident_id,
             )
         )
+
+    async def inbox_records(
+        self, *, since: datetime | None, incident_id: int | None, after_id: int, limit: int
+    ) -> list[InboxRecord]:
+        conditions = [inbox.c.id > after_id]
+        if since is not None:
+            conditions.append(inbox.c.received_at >= since)
+        if incident_id is not None:
+            conditions.append(inbox.c.incident_id == incident_id)
+        rows = await self.conn.execute(
+            sa.select(inbox).where(*conditions).order_by(inbox.c.id).limit(limit)
+        )
+        return [
+            InboxRecord(row.id, row.received_at, row.kind, row.body, row.incident_id)
+            for row in rows
+        ]
+
+    async def prune_inbox(self, older_than: datetime) -> int:
+        result = await self.conn.execute(sa.delete(inbox).where(inbox.c.received_at < older_than))
+        return int(result.rowcount or 0)
 
     # -- history for the KPI section ----------------------------------------------
 

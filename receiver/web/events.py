@@ -17,7 +17,7 @@ from receiver.web.serialize import json_response
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-async def _read_fields(request: web.Request, max_body: int) -> tuple[dict[str, Any], str]:
+async def _read_fields(request: web.Request, max_body: int) -> dict[str, Any]:
     if request.content_type in FORM_TYPES:
         if request.content_length is not None and request.content_length > max_body:
             raise ApiError(413, "too_large", f"body exceeds the limit of {max_body} bytes")
@@ -29,21 +29,22 @@ async def _read_fields(request: web.Request, max_body: int) -> tuple[dict[str, A
             raise ApiError(400, "malformed", "the form is not valid UTF-8") from exc
         fields = {name: value for name, value in form.items() if isinstance(value, str)}
         # empty form fields mean "not given" (the script always sends every field)
-        fields = {name: value for name, value in fields.items() if value != ""}
-        return fields, json.dumps(fields, ensure_ascii=False)
-    data, text = await read_json(
+        return {name: value for name, value in fields.items() if value != ""}
+    data, _ = await read_json(
         request, max_body, "application/json or application/x-www-form-urlencoded"
     )
     if not isinstance(data, dict):
         raise ApiError(422, "invalid_event", "the body must be a JSON object")
-    return data, text
+    return data
 
 
 async def post_event(request: web.Request) -> web.Response:
-    fields, raw = await _read_fields(request, request.app[SETTINGS].max_body)
+    fields = await _read_fields(request, request.app[SETTINGS].max_body)
     header_key = request.headers.get("Idempotency-Key")
     if header_key and "idempotency_key" not in fields:
         fields["idempotency_key"] = header_key
+    # stored as the fields themselves, key included: a replay is the same event
+    raw = json.dumps(fields, ensure_ascii=False)
     try:
         event = ManualEvent.model_validate(fields)
     except ValidationError as exc:
