@@ -47,6 +47,9 @@ class Reconciler:
             pruned = await self.service.prune_inbox(self.clock() - self.inbox_retention)
             if pruned:
                 log.info("inbox.pruned", rows=pruned)
+        retried = await self.service.retry_exports()
+        if retried:
+            log.info("draft.exports_retried", written=retried)
         incidents = await self.service.open_incidents()
         by_url: dict[str, list[Incident]] = defaultdict(list)
         for incident in incidents:

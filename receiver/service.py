@@ -482,16 +482,21 @@ class IncidentService:
             updated_at=now,
             created_by=by if new_revision else (latest.created_by if latest else None),
         )
+        export = self.settings.drafts_dir is not None
         if latest is not None and latest.revision == revision:
-            await repo.update_draft(draft)
+            await repo.update_draft(draft, export=export)
         else:
-            await repo.insert_draft(draft)
+            await repo.insert_draft(draft, export=export)
         mark_drafted(incident, now)
         await repo.update_incident(incident)
         return draft
 
     async def export_draft(self, draft: StoredDraft) -> Path | None:
-        """Copy a stored draft to the drafts directory; the database stays the source."""
+        """Copy a stored draft to the drafts directory; the database stays the source.
+
+        A failure is logged and counted and the draft stays marked for export: the
+        periodic pass (retry_exports) writes it once the directory takes files again.
+        """
         directory = self.settings.drafts_dir
         if directory is None:
             return None
@@ -501,11 +506,33 @@ class IncidentService:
             )
         except OSError as exc:
             self.metrics.draft_exports.labels(result="failed").inc()
-            log.warning("draft.export_failed", directory=str(directory), error=str(exc))
+            log.warning(
+                "draft.export_failed",
+                directory=str(directory),
+                error=str(exc),
+                revision=draft.revision,
+            )
             return None
+
+        async def done(repo: Repository) -> None:
+            await repo.mark_exported(draft)
+
+        await self.db.run_write(done)
         self.metrics.draft_exports.labels(result="written").inc()
         log.info("draft.written", path=str(path), revision=draft.revision)
         return path
+
+    async def retry_exports(self, limit: int = 100) -> int:
+        """Write the draft files that are still missing; how many were written."""
+        if self.settings.drafts_dir is None:
+            return 0
+        async with self.db.read() as repo:
+            pending = await repo.pending_exports(limit)
+        written = 0
+        for draft in pending:
+            if await self.export_draft(draft) is not None:
+                written += 1
+        return written
 
     # -- reading ----------------------------------------------------------------------
 

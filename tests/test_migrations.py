@@ -118,7 +118,7 @@ def test_migrate_command_reports_what_it_did(settings: Settings) -> None:
         cwd=REPO,
     )
     assert first.returncode == 0, first.stderr
-    assert "migrated schema from empty to 0004" in first.stdout
+    assert "migrated schema from empty to 0005" in first.stdout
     second = subprocess.run(
         [sys.executable, "-m", "receiver", "migrate"],
         env=env,
@@ -127,7 +127,7 @@ def test_migrate_command_reports_what_it_did(settings: Settings) -> None:
         timeout=60,
         cwd=REPO,
     )
-    assert "schema is current (revision 0004)" in second.stdout
+    assert "schema is current (revision 0005)" in second.stdout
 
 
 async def test_replicas_migrating_at_once_do_not_collide(settings: Settings) -> None:

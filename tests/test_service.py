@@ -117,7 +117,7 @@ async def test_refire_after_window_opens_new_incident_with_mtbf(
     assert "payments 服务本月至今 2 次" in draft
 
 
-async def test_export_failure_keeps_webhook_and_draft_in_store(
+async def test_export_failure_keeps_webhook_and_draft_and_is_retried(
     make_service: ServiceFactory, tmp_path: Path
 ) -> None:
     not_a_directory = tmp_path / "drafts-is-a-file"
@@ -126,8 +126,20 @@ async def test_export_failure_keeps_webhook_and_draft_in_store(
     await ingest(service, capture("firing_single"))
     result = await ingest(service, capture("resolved_single"))
     assert result.draft_revision == 1
-    assert "checkout 服务 5xx 错误率过高" in (await service.current_draft(1)).markdown
+    markdown = (await service.current_draft(1)).markdown
+    assert "checkout 服务 5xx 错误率过高" in markdown
     assert not_a_directory.read_text() == "occupied"
+    assert await service.retry_exports() == 0  # still not a directory: still pending
+    failed = service.metrics.registry.get_sample_value(
+        "postmortem_receiver_draft_exports_total", {"result": "failed"}
+    )
+    assert failed == 2
+
+    not_a_directory.unlink()  # someone fixes the volume
+    assert await service.retry_exports() == 1
+    (written,) = not_a_directory.iterdir()
+    assert written.read_text(encoding="utf-8") == markdown
+    assert await service.retry_exports() == 0  # done: nothing pending any more
 
 
 async def test_data_survives_a_new_engine_on_the_same_file(

@@ -477,9 +477,10 @@ class Repository:
         )
         return [_draft_from_row(row) for row in rows]
 
-    async def insert_draft(self, draft: StoredDraft) -> None:
+    async def insert_draft(self, draft: StoredDraft, *, export: bool) -> None:
         await self.conn.execute(
             sa.insert(drafts).values(
+                export_pending=export,
                 incident_id=draft.incident_id,
                 revision=draft.revision,
                 language=draft.language,
@@ -491,12 +492,51 @@ class Repository:
             )
         )
 
-    async def update_draft(self, draft: StoredDraft) -> None:
+    async def update_draft(self, draft: StoredDraft, *, export: bool) -> None:
         await self.conn.execute(
             sa.update(drafts)
             .where(drafts.c.incident_id == draft.incident_id, drafts.c.revision == draft.revision)
-            .values(markdown=draft.markdown, updated_at=draft.updated_at, file_name=draft.file_name)
+            .values(
+                markdown=draft.markdown,
+                updated_at=draft.updated_at,
+                file_name=draft.file_name,
+                export_pending=export,
+            )
         )
+
+    async def mark_exported(self, draft: StoredDraft) -> None:
+        """The file holds this draft — unless it was re-rendered meanwhile."""
+        await self.conn.execute(
+            sa.update(drafts)
+            .where(
+                drafts.c.incident_id == draft.incident_id,
+                drafts.c.revision <= draft.revision,
+                drafts.c.updated_at <= draft.updated_at,
+            )
+            .values(export_pending=False)
+        )
+
+    async def pending_exports(self, limit: int) -> list[StoredDraft]:
+        """The newest revision of each incident whose draft file is still to be written."""
+        newest = (
+            sa.select(drafts.c.incident_id, sa.func.max(drafts.c.revision).label("revision"))
+            .where(drafts.c.export_pending.is_(True))
+            .group_by(drafts.c.incident_id)
+            .subquery()
+        )
+        rows = await self.conn.execute(
+            sa.select(drafts)
+            .join(
+                newest,
+                sa.and_(
+                    drafts.c.incident_id == newest.c.incident_id,
+                    drafts.c.revision == newest.c.revision,
+                ),
+            )
+            .order_by(drafts.c.incident_id)
+            .limit(limit)
+        )
+        return [_draft_from_row(row) for row in rows]
 
     async def incident_ids_with_drafts(self) -> list[int]:
         ids = await self.conn.scalars(

@@ -117,6 +117,8 @@ drafts = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     # who caused this revision: NULL for the system (recovery), else the person who saved
     sa.Column("created_by", sa.Text, nullable=True),
+    # not yet written to RECEIVER_DRAFTS_DIR (or the write failed): retried by the pass
+    sa.Column("export_pending", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("incident_id", "revision", name="uq_drafts_incident_revision"),
 )
 
