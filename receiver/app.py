@@ -13,6 +13,7 @@ from aiohttp import web
 
 from receiver.alertmanager_api import AlertmanagerClient
 from receiver.config import Settings
+from receiver.limits import RateLimiter
 from receiver.metrics import Metrics
 from receiver.postmortem import SHIPPED_TEMPLATES, DraftRenderer
 from receiver.reconciler import Reconciler
@@ -20,7 +21,7 @@ from receiver.service import IncidentService, utcnow
 from receiver.store import open_configured_database
 from receiver.web import alerts, events, health, incidents, openapi, pages, review_api
 from receiver.web.identity import authenticate, security_headers
-from receiver.web.keys import DATABASE, METRICS, SERVICE, SESSIONS, SETTINGS
+from receiver.web.keys import DATABASE, EVENT_LIMITER, METRICS, SERVICE, SESSIONS, SETTINGS
 from receiver.web.middleware import json_errors, request_log
 from receiver.web.session import Sessions
 
@@ -36,6 +37,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
     app[SESSIONS] = Sessions(settings)
+    app[EVENT_LIMITER] = RateLimiter(settings.event_rate)
     renderer = DraftRenderer(settings.template_dir)
     renderer.check(settings.language)
 

@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     reopen_window: timedelta = timedelta(minutes=30)
     max_body: int = 8 * 1024 * 1024
+    max_alerts: int = Field(default=10_000, ge=1)
+    max_labels: int = Field(default=200, ge=1)
+    max_value_length: int = Field(default=16_384, ge=16)
+    event_rate: int = Field(default=60, ge=1)  # manual events per client per minute
     shutdown_grace: timedelta = timedelta(seconds=25)
     alertmanager_url: str | None = None
     alertmanager_token: SecretStr | None = None

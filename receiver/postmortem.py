@@ -59,6 +59,11 @@ HANDLING_KINDS = ("restart", "rollback", "scale", "mitigate", "fix")
 # Rows of one kind beyond this many are folded into one "N more" row in the tables.
 FOLD_AFTER = 10
 _DASHBOARD_ANNOTATIONS = ("dashboard", "dashboard_url", "grafana_url", "grafana")
+# C0/C1 controls, bidi embeddings/overrides/isolates and marks, zero-width joiners
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+)
+MAX_INLINE = 2000
 _MD_SPECIAL = re.compile(r"([\\`*\[\]<>|~])")
 _MD_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 
@@ -66,9 +71,16 @@ _MD_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 # -- Markdown-safe output of alert text ------------------------------------------------
 
 
+def one_line(value: object) -> str:
+    """Label text on one line: no control or bidi-override characters (which could
+    reorder what a reader sees), and no more than a reader can use."""
+    text = _INVISIBLE.sub("", " ".join(str(value).split()))
+    return text if len(text) <= MAX_INLINE else text[: MAX_INLINE - 1] + "…"
+
+
 def md_inline(value: object) -> str:
     """Alert text as literal inline Markdown: one line, metacharacters escaped."""
-    text = " ".join(str(value).split())
+    text = one_line(value)
     text = _MD_SPECIAL.sub(r"\\\1", text)
     text = _MD_UNDERSCORE.sub(r"\\_", text)
     return text
@@ -76,7 +88,7 @@ def md_inline(value: object) -> str:
 
 def md_code(value: object) -> str:
     """An inline code span that no backtick in the value can close early."""
-    text = " ".join(str(value).split())
+    text = one_line(value)
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
@@ -85,7 +97,7 @@ def md_code(value: object) -> str:
 
 def md_block_line(value: object) -> str:
     """One line inside a fenced code block: no line breaks, no closing fence."""
-    return " ".join(str(value).split()).replace("```", "'''")
+    return one_line(value).replace("```", "'''")
 
 
 def md_url(value: object) -> str:

@@ -8,6 +8,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from receiver.alertmanager import Webhook
+from receiver.limits import Limits, webhook_problems
 from receiver.store import StoreUnavailable
 from receiver.web.body import read_json
 from receiver.web.errors import ApiError, invalid_input
@@ -28,6 +29,17 @@ async def receive_alerts(request: web.Request) -> web.Response:
             raise invalid_input(
                 "invalid_webhook", "the body is not an Alertmanager version 4 webhook", exc
             ) from exc
+        settings = request.app[SETTINGS]
+        problems = webhook_problems(
+            hook, Limits(settings.max_alerts, settings.max_labels, settings.max_value_length)
+        )
+        if problems:
+            raise ApiError(
+                problems[0].status,
+                "too_large" if problems[0].status == 413 else "invalid_webhook",
+                f"the webhook is over a limit: {problems[0].field}: {problems[0].message}",
+                [{"field": p.field, "message": p.message} for p in problems],
+            )
         service = request.app[SERVICE]
         # answered only after the transaction holding the body and its effects committed
         result = await service.ingest_webhook(hook, text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from receiver.config import Settings
+from receiver.limits import RateLimiter
 from receiver.metrics import Metrics
 from receiver.service import IncidentService
 from receiver.store import Database
@@ -15,3 +16,4 @@ DATABASE = web.AppKey("database", Database)
 SERVICE = web.AppKey("service", IncidentService)
 METRICS = web.AppKey("metrics", Metrics)
 SESSIONS = web.AppKey("sessions", Sessions)
+EVENT_LIMITER = web.AppKey("event_limiter", RateLimiter)
