@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from receiver.text import NonEmpty, Text
+from receiver.text import Fingerprint, NonEmpty, Text
 
 # Alertmanager sends Go's zero time for "no end yet".
 _GO_ZERO_YEAR = 1
@@ -39,7 +39,7 @@ class Alert(BaseModel):
     starts_at: datetime = Field(alias="startsAt")
     ends_at: datetime | None = Field(default=None, alias="endsAt")
     generator_url: Text = Field(default="", alias="generatorURL")
-    fingerprint: NonEmpty
+    fingerprint: Fingerprint
 
     @field_validator("starts_at")
     @classmethod

@@ -73,7 +73,7 @@ class ManualEvent(BaseModel):
     actor: Name
     severity: Short = ""
     details: Details = ""
-    incident_id: int | None = Field(default=None, ge=1, le=2**62)
+    incident_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     idempotency_key: Key | None = None
     at: datetime | None = None
 

@@ -238,17 +238,19 @@ class IncidentService:
 
         async def step(repo: Repository, now: datetime) -> Change:
             key = incident_key(hook, self.rules.key_labels)
-            change = await self._webhook_target(repo, hook, key, now)
-            return apply_webhook(change, hook, now, self.rules)
+            change, own_hook = await self._webhook_target(repo, hook, key, now)
+            return apply_webhook(change, own_hook, now, self.rules)
 
         return await self._apply("webhook", step, ("alertmanager", raw_body) if keep_body else None)
 
     async def _webhook_target(
         self, repo: Repository, hook: Webhook, key: str, now: datetime
-    ) -> Change:
+    ) -> tuple[Change, Webhook]:
         """The incident this webhook belongs to, in the model's order of precedence:
         the one holding its episodes, the open one of its key, the open one firing any
-        of its series, a recent one of its key to reopen; else a new one."""
+        of its series, a recent one of its key to reopen; else a new one. With it, the
+        webhook less the alerts other incidents already hold (a regrouping in
+        Alertmanager can merge two groups; each episode stays where it is)."""
         match = await repo.series_matches([(a.fingerprint, a.starts_at) for a in hook.alerts])
         found = match.exact
         if found is None:
@@ -260,9 +262,13 @@ class IncidentService:
                 found = match.open_firing
             elif latest is not None and can_reopen(latest, hook, now, self.rules):
                 found = latest.id
+        foreign = {k for k, holder in match.holders.items() if holder != found}
+        if foreign:
+            kept = [a for a in hook.alerts if (a.fingerprint, a.starts_at) not in foreign]
+            hook = hook.model_copy(update={"alerts": kept})
         if found is None:
-            return open_incident(hook, key, now, self.rules)
-        return Change(state=await repo.load_state(found))
+            return open_incident(hook, key, now, self.rules), hook
+        return Change(state=await repo.load_state(found)), hook
 
     # -- manual events ----------------------------------------------------------------
 

@@ -19,7 +19,10 @@ NonEmpty = Annotated[str, StringConstraints(min_length=1), _NO_NUL]
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), _NO_NUL
 ]
-Key = Annotated[str, StringConstraints(min_length=1, max_length=200), _NO_NUL]
+# stored as "event:<key>" in a 200-character column
+Key = Annotated[str, StringConstraints(min_length=1, max_length=190), _NO_NUL]
+# Alertmanager's fingerprints are 16 hex digits; the column holds 64
+Fingerprint = Annotated[str, StringConstraints(min_length=1, max_length=64), _NO_NUL]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50), _NO_NUL]
 Line = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), _NO_NUL]
 ItemText = Annotated[

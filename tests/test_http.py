@@ -331,3 +331,51 @@ async def test_metrics_count_webhooks(client: TestClient[Any, Any]) -> None:
 def test_draft_dir_is_created_lazily(settings: Settings) -> None:
     assert settings.drafts_dir is not None
     assert not Path(settings.drafts_dir).exists()
+
+
+async def test_inputs_the_fuzzer_found(client: TestClient[Any, Any]) -> None:
+    """Each of these once answered 5xx (found by tests/test_fuzz_api.py)."""
+    for path in (
+        "/api/v1/incidents/9223372036854775808",
+        "/api/v1/incidents/2147483648",
+        "/api/v1/incidents/2147483648/postmortem.md?revision=1",
+        "/api/v1/incidents/0/fields",
+    ):
+        response = await client.get(path)
+        assert response.status == 404, path
+    event = {"type": "note", "service": "x", "message": "m", "actor": "a"}
+    too_big = await client.post("/api/v1/events", json={**event, "incident_id": 2**31})
+    assert too_big.status == 422
+    long_key = await client.post("/api/v1/events", json={**event, "idempotency_key": "k" * 195})
+    assert long_key.status == 422
+    no_boundary = await client.post(
+        "/api/v1/events", data=b"{}", headers={"Content-Type": "multipart/form-data"}
+    )
+    assert no_boundary.status == 400
+    assert (await no_boundary.json())["error"] == "malformed"
+    nul = await client.get("/api/v1/incidents?service=%00")
+    assert nul.status == 422
+    wrong_method = await client.delete("/api/v1/alerts")
+    assert wrong_method.status == 405
+    assert "POST" in wrong_method.headers["Allow"]
+    body = capture("firing_single")
+    body["alerts"][0]["fingerprint"] = "f" * 65
+    assert (await post(client, json.dumps(body))).status == 422
+
+
+async def test_alerts_held_by_two_incidents_stay_where_they_are(
+    client: TestClient[Any, Any],
+) -> None:
+    """A regrouping in Alertmanager merges two groups into one notification."""
+    first, second = capture("firing_single"), capture("firing_single")
+    second["groupKey"] = '{}:{alertname="Other"}'
+    second["alerts"][0]["fingerprint"] = "00000000000000aa"
+    assert (await post(client, json.dumps(first))).status == 201
+    assert (await post(client, json.dumps(second))).status == 201
+    merged = capture("firing_single")
+    merged["groupKey"] = "{}:{}"
+    merged["alerts"] = [first["alerts"][0], second["alerts"][0]]
+    response = await post(client, json.dumps(merged))
+    assert response.status == 200
+    assert (await response.json())["status"] == "duplicate"
+    assert await incident_count(client) == 2

@@ -47,8 +47,13 @@ class History:
 
 @dataclass(frozen=True, slots=True)
 class SeriesMatch:
-    exact: int | None  # holds one of the webhook's episodes
+    holders: dict[tuple[str, datetime], int]  # episode key → the incident holding it
     open_firing: int | None  # open, and still firing one of the webhook's series
+
+    @property
+    def exact(self) -> int | None:
+        """The incident holding the first of the webhook's episodes that one holds."""
+        return min(self.holders.values(), default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,11 +173,11 @@ class Repository:
     # -- finding the incident a webhook belongs to ---------------------------------
 
     async def series_matches(self, keys: Sequence[tuple[str, datetime]]) -> SeriesMatch:
-        """In one query per 500 series: the incident already holding one of these
+        """In one query per 500 series: which incidents already hold which of these
         (fingerprint, startsAt) episodes, and an open incident still firing one of them."""
         wanted = set(keys)
         fingerprints = sorted({fingerprint for fingerprint, _ in wanted})
-        exact: int | None = None
+        holders: dict[tuple[str, datetime], int] = {}
         open_firing: int | None = None
         query = sa.select(
             episodes.c.incident_id,
@@ -183,12 +188,12 @@ class Repository:
         ).join(incidents, incidents.c.id == episodes.c.incident_id)
         for chunk in _chunks(fingerprints, 500):
             for row in await self.conn.execute(query.where(episodes.c.fingerprint.in_(chunk))):
-                if (row.fingerprint, row.starts_at) in wanted:
-                    exact = int(row.incident_id)
-                    return SeriesMatch(exact, open_firing)
-                if row.incident_open and not row.resolved and open_firing is None:
+                key = (row.fingerprint, row.starts_at)
+                if key in wanted:
+                    holders[key] = int(row.incident_id)
+                elif row.incident_open and not row.resolved and open_firing is None:
                     open_firing = int(row.incident_id)
-        return SeriesMatch(exact, open_firing)
+        return SeriesMatch(holders, open_firing)
 
     async def open_incident_by_service(self, service: str) -> int | None:
         found = await self.conn.scalar(

@@ -28,6 +28,8 @@ async def _read_fields(request: web.Request, max_body: int) -> dict[str, Any]:
             raise ApiError(413, "too_large", f"body exceeds the limit of {max_body} bytes") from exc
         except UnicodeDecodeError as exc:
             raise ApiError(400, "malformed", "the form is not valid UTF-8") from exc
+        except ValueError as exc:  # e.g. multipart/form-data without a boundary
+            raise ApiError(400, "malformed", f"the form cannot be read: {exc}") from exc
         fields = {name: value for name, value in form.items() if isinstance(value, str)}
         # empty form fields mean "not given" (the script always sends every field)
         return {name: value for name, value in fields.items() if value != ""}

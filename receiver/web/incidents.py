@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from receiver.incidents import PRIORITY_ORDER, IncidentStatus
+from receiver.service import IncidentNotFound
 from receiver.web.body import is_number
 from receiver.web.errors import ApiError
 from receiver.web.keys import SERVICE
@@ -33,8 +34,16 @@ def _int_param(request: web.Request, name: str, default: int, low: int, high: in
     return int(raw)
 
 
-def _incident_id(request: web.Request) -> int:
-    return int(request.match_info["incident_id"])
+# the id column is a 32-bit integer on PostgreSQL; a larger id names no incident
+MAX_INCIDENT_ID = 2**31 - 1
+
+
+def incident_id_of(request: web.Request) -> int:
+    """The {incident_id} of the path; 404 for one no incident can have."""
+    incident_id = int(request.match_info["incident_id"])
+    if not 1 <= incident_id <= MAX_INCIDENT_ID:
+        raise IncidentNotFound(f"no incident with id {incident_id}")
+    return incident_id
 
 
 async def list_incidents(request: web.Request) -> web.Response:
@@ -48,6 +57,8 @@ async def list_incidents(request: web.Request) -> web.Response:
         except ValueError as exc:
             valid = ", ".join(s.value for s in IncidentStatus)
             raise ApiError(422, "invalid_query", f"status must be one of {valid}") from exc
+    if "\x00" in request.query.get("service", ""):
+        raise ApiError(422, "invalid_query", "service must not contain NUL characters")
     priority = request.query.get("priority") or None
     if priority is not None and priority not in PRIORITY_ORDER:
         raise ApiError(422, "invalid_query", f"priority must be one of {', '.join(PRIORITY_ORDER)}")
@@ -69,7 +80,7 @@ async def list_incidents(request: web.Request) -> web.Response:
 
 
 async def get_incident(request: web.Request) -> web.Response:
-    detail = await request.app[SERVICE].incident_detail(_incident_id(request))
+    detail = await request.app[SERVICE].incident_detail(incident_id_of(request))
     body = incident_summary(detail.incident)
     body["alerts"] = [episode_json(episode) for episode in detail.episodes]
     body["timeline"] = [entry_json(entry) for entry in detail.timeline]
@@ -80,7 +91,7 @@ async def get_incident(request: web.Request) -> web.Response:
 async def get_postmortem(request: web.Request) -> web.Response:
     """The current draft, or `?revision=N`."""
     service = request.app[SERVICE]
-    incident_id = _incident_id(request)
+    incident_id = incident_id_of(request)
     if "revision" in request.query:
         revision = _int_param(request, "revision", 1, 1, 10**9)
         draft = await service.draft_at(incident_id, revision)

@@ -70,7 +70,10 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return ApiError(exc.status, exc.reason.lower().replace(" ", "_"), exc.reason).response()
+        response = ApiError(exc.status, exc.reason.lower().replace(" ", "_"), exc.reason).response()
+        if "Allow" in exc.headers:  # a 405 says which methods would do
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
     except Exception:
         # a bug: the caller still gets JSON, the traceback goes to the log
         log.exception("request.failed", method=request.method, path=request.path)

@@ -180,9 +180,10 @@ def response_schemas() -> dict[str, Schema]:
         ),
         "StatusChange": obj(
             status={
-                **enum(IncidentStatus),
+                "type": "string",
+                "enum": ["in_review", "approved"],
                 "description": "drafted → in_review → approved, and approved → in_review; "
-                "any other move is a 409",
+                "another move is a 409, another status a 422",
             }
         ),
         "StatusChanged": obj(
@@ -210,7 +211,7 @@ INCIDENT_ID: Final[Schema] = {
     "name": "incident_id",
     "in": "path",
     "required": True,
-    "schema": {"type": "integer", "minimum": 0},
+    "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
 }
 
 
@@ -348,7 +349,7 @@ def paths() -> dict[str, Schema]:
                 "summary": "The human fields (all of them, empty when never saved)",
                 "responses": {
                     "200": json_body(ref("HumanFields"), "The fields."),
-                    **errors((401, 503)),
+                    **errors((401, 404, 503)),
                 },
             },
         },

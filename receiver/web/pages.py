@@ -25,6 +25,7 @@ from receiver.review import (
 from receiver.web.body import is_number
 from receiver.web.errors import ApiError, validation_details
 from receiver.web.identity import IDENTITY, basic_ok, token_ok
+from receiver.web.incidents import incident_id_of
 from receiver.web.keys import SERVICE, SESSIONS, SETTINGS
 from receiver.web.markdown import to_html
 from receiver.web.session import LOGIN_CSRF_COOKIE, credentials_configured, csrf_ok
@@ -105,7 +106,7 @@ async def list_page(request: web.Request) -> web.Response:
     status_value = query.get("status", "")
     status = IncidentStatus(status_value) if status_value in STATUS_VALUES else None
     priority = query.get("priority", "") if query.get("priority") in PRIORITY_ORDER else ""
-    service = query.get("service", "").strip()[:200]
+    service = query.get("service", "").replace("\x00", "").strip()[:200]
     page = int(query["page"]) if is_number(query.get("page", "")) and int(query["page"]) > 0 else 1
     incidents, total = await request.app[SERVICE].list_incidents(
         limit=PAGE_SIZE,
@@ -141,15 +142,11 @@ async def list_page(request: web.Request) -> web.Response:
 # -- one incident -------------------------------------------------------------------------
 
 
-def _incident_id(request: web.Request) -> int:
-    return int(request.match_info["incident_id"])
-
-
 async def incident_page(
     request: web.Request, *, error: str = "", status: int = 200, form: dict[str, Any] | None = None
 ) -> web.Response:
     service = request.app[SERVICE]
-    incident_id = _incident_id(request)
+    incident_id = incident_id_of(request)
     detail = await service.incident_detail(incident_id)
     fields = await service.human_fields(incident_id)
     history = await service.audit_log(incident_id)
@@ -230,7 +227,7 @@ async def save_fields(request: web.Request) -> web.Response:
     patch: dict[str, Any] = {name: str(form.get(name, "")) for name in TEXT_FIELDS}
     patch["improvements"] = _items(form, "imp", "area")
     patch["actions"] = _items(form, "act", "horizon")
-    incident_id = _incident_id(request)
+    incident_id = incident_id_of(request)
     try:
         await request.app[SERVICE].update_human_fields(incident_id, patch, request[IDENTITY].user)
     except ValidationError as exc:
@@ -246,7 +243,7 @@ async def save_fields(request: web.Request) -> web.Response:
 async def set_status(request: web.Request) -> web.Response:
     form = await request.post()
     _check_csrf(request, form)
-    incident_id = _incident_id(request)
+    incident_id = incident_id_of(request)
     target = str(form.get("status", ""))
     if target not in STATUS_VALUES:
         raise ApiError(422, "invalid_status", f"unknown status {target[:40]!r}")
@@ -260,7 +257,7 @@ async def set_status(request: web.Request) -> web.Response:
 
 
 async def diff_page(request: web.Request) -> web.Response:
-    incident_id = _incident_id(request)
+    incident_id = incident_id_of(request)
     service = request.app[SERVICE]
     query = request.query
     if not (is_number(query.get("from", "")) and is_number(query.get("to", ""))):
@@ -286,7 +283,7 @@ async def diff_page(request: web.Request) -> web.Response:
 
 
 async def download(request: web.Request) -> web.Response:
-    incident_id = _incident_id(request)
+    incident_id = incident_id_of(request)
     service = request.app[SERVICE]
     wanted = request.query.get("revision", "")
     draft = (

@@ -10,6 +10,7 @@ from receiver.review import HumanFields
 from receiver.web.body import read_json
 from receiver.web.errors import ApiError, invalid_input
 from receiver.web.identity import IDENTITY
+from receiver.web.incidents import incident_id_of
 from receiver.web.keys import SERVICE, SETTINGS
 from receiver.web.serialize import json_response
 
@@ -17,12 +18,8 @@ from receiver.web.serialize import json_response
 REVIEW_STATUSES = (IncidentStatus.IN_REVIEW.value, IncidentStatus.APPROVED.value)
 
 
-def _incident_id(request: web.Request) -> int:
-    return int(request.match_info["incident_id"])
-
-
 async def get_fields(request: web.Request) -> web.Response:
-    fields = await request.app[SERVICE].human_fields(_incident_id(request))
+    fields = await request.app[SERVICE].human_fields(incident_id_of(request))
     return json_response(fields.model_dump(mode="json"))
 
 
@@ -39,7 +36,7 @@ async def patch_fields(request: web.Request) -> web.Response:
             f"unknown fields: {', '.join(unknown)}",
             [{"field": name, "message": "not a human field"} for name in unknown],
         )
-    incident_id = _incident_id(request)
+    incident_id = incident_id_of(request)
     service = request.app[SERVICE]
     try:
         result = await service.update_human_fields(incident_id, data, request[IDENTITY].user)
@@ -62,7 +59,7 @@ async def post_status(request: web.Request) -> web.Response:
         valid = ", ".join(REVIEW_STATUSES)
         raise ApiError(422, "invalid_status", f'give {{"status": …}}, one of {valid}')
     result = await request.app[SERVICE].change_status(
-        _incident_id(request), IncidentStatus(str(target)), request[IDENTITY].user
+        incident_id_of(request), IncidentStatus(str(target)), request[IDENTITY].user
     )
     return json_response(
         {
@@ -74,7 +71,7 @@ async def post_status(request: web.Request) -> web.Response:
 
 
 async def list_revisions(request: web.Request) -> web.Response:
-    detail = await request.app[SERVICE].incident_detail(_incident_id(request))
+    detail = await request.app[SERVICE].incident_detail(incident_id_of(request))
     return json_response(
         {
             "incident_id": detail.incident.id,
