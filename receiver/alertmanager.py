@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, field_validator
 
 from receiver.text import Fingerprint, NonEmpty, Text
 
@@ -24,7 +24,20 @@ def _utc_or_none(value: datetime | None) -> datetime | None:
         return None
     if value.tzinfo is None:
         raise ValueError("timestamps need a time zone (Alertmanager sends RFC 3339)")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("the time is out of range once in UTC") from exc
+
+
+def _rfc3339_text(value: Any) -> Any:
+    # lax pydantic would read a number as Unix seconds; Alertmanager sends RFC 3339 text
+    if not isinstance(value, str):
+        raise ValueError("must be an RFC 3339 time string")
+    return value
+
+
+Timestamp = Annotated[datetime, BeforeValidator(_rfc3339_text)]
 
 
 Labels = dict[Text, Text]
@@ -36,8 +49,8 @@ class Alert(BaseModel):
     status: AlertStatus
     labels: Labels
     annotations: Labels = Field(default_factory=dict)
-    starts_at: datetime = Field(alias="startsAt")
-    ends_at: datetime | None = Field(default=None, alias="endsAt")
+    starts_at: Timestamp = Field(alias="startsAt")
+    ends_at: Timestamp | None = Field(default=None, alias="endsAt")
     generator_url: Text = Field(default="", alias="generatorURL")
     fingerprint: Fingerprint
 
@@ -73,7 +86,7 @@ class Webhook(BaseModel):
     common_annotations: Labels = Field(default_factory=dict, alias="commonAnnotations")
     external_url: Text = Field(default="", alias="externalURL")
     group_key: NonEmpty = Field(alias="groupKey")
-    truncated_alerts: int = Field(default=0, ge=0, alias="truncatedAlerts")
+    truncated_alerts: StrictInt = Field(default=0, ge=0, alias="truncatedAlerts")
 
     @classmethod
     def parse(cls, data: Any) -> Webhook:

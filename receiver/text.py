@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from pydantic import AfterValidator, StringConstraints
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
 
 def without_nul(value: str) -> str:
-    # PostgreSQL text cannot hold U+0000; both stores keep the same visible stand-in
-    return value.replace("\x00", "\ufffd")
+    """U+0000 (PostgreSQL text cannot hold it) and lone surrogates (from JSON escapes such
+    as \\ud800; no UTF-8 encodes them) become U+FFFD on both stores."""
+    return _UNSTORABLE.sub("\ufffd", value)
 
 
 _NO_NUL = AfterValidator(without_nul)

@@ -50,8 +50,12 @@ async def read_json(
     except UnicodeDecodeError as exc:
         raise ApiError(400, "malformed", f"the body is not valid UTF-8 (byte {exc.start})") from exc
     try:
-        return json.loads(text), text
-    except json.JSONDecodeError as exc:
-        raise ApiError(400, "malformed", f"the body is not valid JSON: {exc}") from exc
+        return json.loads(text, parse_constant=_no_constant), text
     except RecursionError as exc:
         raise ApiError(400, "malformed", "the JSON body is nested too deeply") from exc
+    except ValueError as exc:  # JSONDecodeError, NaN/Infinity, a 5,000-digit number
+        raise ApiError(400, "malformed", f"the body is not valid JSON: {exc}") from exc
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
