@@ -206,6 +206,15 @@ class Settings(BaseSettings):
             return self.database_password_file.read_text(encoding="utf-8").strip()
         return None
 
+    def api_tokens(self) -> list[bytes]:
+        """Every accepted bearer token: RECEIVER_AUTH_TOKEN may list several, separated by
+        commas, so a new token can be rolled out before the old one is removed."""
+        if self.auth_token is None:
+            return []
+        return [
+            t.strip().encode() for t in self.auth_token.get_secret_value().split(",") if t.strip()
+        ]
+
     @property
     def host(self) -> str:
         return self.listen.rpartition(":")[0].strip("[]")

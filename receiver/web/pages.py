@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 import secrets
 from datetime import datetime
 from typing import Any
@@ -11,6 +12,7 @@ from urllib.parse import urlencode
 
 import jinja2
 from aiohttp import web
+from markupsafe import Markup
 from pydantic import ValidationError
 
 from receiver.incidents import PRIORITY_ORDER, STATUS_VALUES, Incident, IncidentStatus, Phase
@@ -54,8 +56,22 @@ TEXT_FIELDS = (
 LONG_FIELDS = frozenset(TEXT_FIELDS[5:])
 BLANK_ITEM_ROWS = 3
 
+
+def _visible(value: object) -> object:
+    """Every printed value without bidi overrides or control characters, which could
+    make label text display as something else; Markup (the rendered draft) included."""
+    if isinstance(value, Markup):
+        return Markup(_HIDDEN.sub("", str(value)))
+    if isinstance(value, str):
+        return _HIDDEN.sub("", value)
+    return value
+
+
+_HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
 _ENV = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(SHIPPED_TEMPLATES / "html")),
+    finalize=_visible,
     autoescape=True,  # every value is escaped unless it is Markup (the rendered draft)
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
