@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import uuid
@@ -41,6 +42,24 @@ def capture_text(name: str) -> str:
 
 def hook(name: str) -> Webhook:
     return Webhook.parse(capture(name))
+
+
+def as_group(body: dict[str, Any], tag: str | int) -> dict[str, Any]:
+    """The capture as another alert group would have sent it. Only identifiers change —
+    the service in groupKey, groupLabels, commonLabels and each alert's labels, and the
+    last four hex digits of each fingerprint — so each tag opens its own incident."""
+    out: dict[str, Any] = json.loads(json.dumps(body))
+    service = out["groupLabels"]["service"]
+    renamed = f"{service}-{tag}"
+    suffix = f"{tag:04x}" if isinstance(tag, int) else hashlib.sha256(tag.encode()).hexdigest()[:4]
+    assert f'service="{service}"}}' in out["groupKey"]
+    out["groupKey"] = out["groupKey"].replace(f'service="{service}"}}', f'service="{renamed}"}}')
+    out["groupLabels"]["service"] = renamed
+    out["commonLabels"]["service"] = renamed
+    for alert in out["alerts"]:
+        alert["labels"]["service"] = renamed
+        alert["fingerprint"] = alert["fingerprint"][:-4] + suffix
+    return out
 
 
 def shifted(body: dict[str, Any], delta: timedelta) -> dict[str, Any]:

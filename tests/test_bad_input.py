@@ -39,7 +39,6 @@ send it to another host, and its rows would make the stored state depend on timi
 from __future__ import annotations
 
 import copy
-import hashlib
 import io
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -52,7 +51,7 @@ from aiohttp.test_utils import TestClient
 
 from receiver.app import create_app
 from receiver.config import Settings
-from tests.conftest import capture
+from tests.conftest import as_group, capture
 
 Client = TestClient[Any, Any]
 ClientFactory = Callable[[web.Application], Awaitable[Client]]
@@ -72,18 +71,7 @@ def variant(name: str, tag: str) -> Body:
     alert's labels; the last four hex digits of each fingerprint), so that every accepted
     body opens its own incident.
     """
-    body = capture(name)
-    service = body["groupLabels"]["service"]
-    renamed = f"{service}-{tag}"
-    suffix = hashlib.sha256(tag.encode()).hexdigest()[:4]
-    assert f'service="{service}"}}' in body["groupKey"]
-    body["groupKey"] = body["groupKey"].replace(f'service="{service}"}}', f'service="{renamed}"}}')
-    body["groupLabels"]["service"] = renamed
-    body["commonLabels"]["service"] = renamed
-    for alert in body["alerts"]:
-        alert["labels"]["service"] = renamed
-        alert["fingerprint"] = alert["fingerprint"][:-4] + suffix
-    return body
+    return as_group(capture(name), tag)
 
 
 def group3(tag: str = "case") -> Body:

@@ -30,7 +30,6 @@ another host), so the timeline holds only what the webhooks wrote.
 from __future__ import annotations
 
 import asyncio
-import copy
 import hashlib
 import json
 import subprocess
@@ -47,7 +46,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from receiver.store.engine import async_url
-from tests.conftest import capture, fresh_postgres_database
+from tests.conftest import as_group, capture, fresh_postgres_database
 from tests.processes import AUTH, Service, get_json, log_tail, start_receiver
 
 LOAD = 300
@@ -85,14 +84,7 @@ def make_hooks() -> list[Hook]:
     assert len(original["alerts"]) == ALERTS
     hooks = []
     for index in range(LOAD):
-        service = f"payments-crash-{index}"
-        body = copy.deepcopy(original)
-        body["groupKey"] = body["groupKey"].replace('service="payments"}', f'service="{service}"}}')
-        body["groupLabels"]["service"] = service
-        body["commonLabels"]["service"] = service
-        for alert in body["alerts"]:
-            alert["labels"]["service"] = service
-            alert["fingerprint"] = alert["fingerprint"][:-4] + f"{index:04x}"
+        body = as_group(original, index)
         hooks.append(
             Hook(
                 index=index,

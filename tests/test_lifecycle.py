@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import json
 import os
 import signal
@@ -44,7 +43,7 @@ from sqlalchemy.engine import make_url
 from receiver.app import create_app
 from receiver.config import Settings
 from receiver.metrics import PREFIX
-from tests.conftest import Clock, capture, capture_text, fresh_postgres_database
+from tests.conftest import Clock, as_group, capture, capture_text, fresh_postgres_database
 from tests.processes import AUTH, LOOPBACK, TOKEN, free_port, log_tail, start_receiver
 
 ClientFactory = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
@@ -345,17 +344,9 @@ def load_bodies() -> list[tuple[str, bytes]]:
     """LOAD distinct alert groups: the real firing_single capture with only its identifiers
     changed (service in groupKey and labels, last four hex digits of the fingerprint)."""
     original = capture("firing_single")
-    assert 'service="checkout"}' in original["groupKey"]
     bodies = []
     for index in range(LOAD):
-        service = f"checkout-{index}"
-        body = copy.deepcopy(original)
-        body["groupKey"] = body["groupKey"].replace('service="checkout"}', f'service="{service}"}}')
-        body["groupLabels"]["service"] = service
-        body["commonLabels"]["service"] = service
-        for alert in body["alerts"]:
-            alert["labels"]["service"] = service
-            alert["fingerprint"] = alert["fingerprint"][:-4] + f"{index:04x}"
+        body = as_group(original, index)
         bodies.append((body["groupKey"], json.dumps(body, ensure_ascii=False).encode()))
     assert len({key for key, _ in bodies}) == LOAD
     return bodies

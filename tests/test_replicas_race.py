@@ -32,7 +32,7 @@ import aiohttp
 import asyncpg
 import pytest
 
-from tests.conftest import capture, fresh_postgres_database
+from tests.conftest import as_group, capture, fresh_postgres_database
 from tests.processes import AUTH, Service, get_json, start_receiver
 
 REPLICAS = ("replica-a", "replica-b")
@@ -103,16 +103,7 @@ def ordered_lifecycle() -> Lifecycle:
 
 def renamed(body: dict[str, Any], index: int) -> dict[str, Any]:
     """The capture as group `index` would have sent it: its own service and fingerprints."""
-    service = f"payments-{index}"
-    out = copy.deepcopy(body)
-    assert 'service="payments"}' in out["groupKey"]
-    out["groupKey"] = out["groupKey"].replace('service="payments"}', f'service="{service}"}}')
-    out["groupLabels"]["service"] = service
-    out["commonLabels"]["service"] = service
-    for alert in out["alerts"]:
-        alert["labels"]["service"] = service
-        alert["fingerprint"] = fingerprint(alert["fingerprint"], index)
-    return out
+    return as_group(body, index)
 
 
 def fingerprint(original: str, index: int) -> str:
