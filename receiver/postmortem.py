@@ -211,7 +211,6 @@ class DraftView:
     status: str
     approved_by: str
     approved_at: str
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

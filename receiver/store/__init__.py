@@ -12,7 +12,6 @@ from receiver.store.repository import (
     AuditRecord,
     History,
     InboxRecord,
-    IncidentRow,
     Repository,
     StoredDraft,
 )
@@ -22,7 +21,6 @@ __all__ = [
     "Database",
     "History",
     "InboxRecord",
-    "IncidentRow",
     "Repository",
     "SchemaError",
     "StoreUnavailable",

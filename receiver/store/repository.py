@@ -33,8 +33,6 @@ from receiver.store.schema import (
     timeline,
 )
 
-IncidentRow = Incident
-
 
 @dataclass(frozen=True, slots=True)
 class History:
