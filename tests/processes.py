@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -33,6 +34,9 @@ GENERATOR_URL = (
     "%20%3E%201&g0.tab=1"
 )
 LOG_TAIL_LINES = 40
+# what payments_alerts() sends, and the draft file the receiver names for it
+PAYMENTS_INSTANCES = ("10.0.2.11:9100", "10.0.2.12:9100", "10.0.2.13:9100")
+PAYMENTS_DRAFT_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}-\d+-payments-highlatencyp99\.md$")
 
 T = TypeVar("T")
 
@@ -284,7 +288,7 @@ def rfc3339(moment: datetime) -> str:
 def payments_alerts(starts_at: datetime, ends_at: datetime) -> list[dict[str, Any]]:
     """The three HighLatencyP99 alerts of the 'group3' capture, in its order."""
     alerts = []
-    for instance in ("10.0.2.13:9100", "10.0.2.11:9100", "10.0.2.12:9100"):
+    for instance in ("10.0.2.13:9100", "10.0.2.11:9100", "10.0.2.12:9100"):  # capture order
         host = instance.split(":")[0]
         alerts.append(
             {

@@ -10,7 +10,6 @@ Alertmanager's own API runs without authentication here: basic auth through
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,8 @@ import aiohttp
 import pytest
 
 from tests.processes import (
+    PAYMENTS_DRAFT_NAME,
+    PAYMENTS_INSTANCES,
     Service,
     alertmanager_binary,
     get_json,
@@ -33,11 +34,9 @@ from tests.processes import (
 
 pytestmark = pytest.mark.e2e
 
-INSTANCES = ("10.0.2.11:9100", "10.0.2.12:9100", "10.0.2.13:9100")
 # the longest shared prefix of the three summaries "payments P99 延迟过高 (10.0.2.1x)"
 SUMMARY = "payments P99 延迟过高"
 INSTANCE_COUNT = "（3 个实例）"
-DRAFT_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}-\d+-payments-highlatencyp99\.md$")
 
 
 @pytest.fixture
@@ -88,11 +87,13 @@ async def test_alertmanager_fires_and_resolves_into_a_draft(
     assert detail["priority"] == "P2"
     assert detail["status"] == "firing"
     assert detail["service"] == "payments"
-    assert sorted(alert["labels"]["instance"] for alert in detail["alerts"]) == list(INSTANCES)
+    assert sorted(alert["labels"]["instance"] for alert in detail["alerts"]) == list(
+        PAYMENTS_INSTANCES
+    )
     fired = kinds(detail, "alert_fired")
     assert len(fired) == 3
     assert {row["phase"] for row in fired} == {"detect"}
-    assert sorted(row["subject"] for row in fired) == list(INSTANCES)
+    assert sorted(row["subject"] for row in fired) == list(PAYMENTS_INSTANCES)
     assert len(kinds(detail, "incident_opened")) == 1
     assert detail["drafts"] == []
 
@@ -117,7 +118,7 @@ async def test_alertmanager_fires_and_resolves_into_a_draft(
 
     assert len(detail["drafts"]) == 1
     file_name = detail["drafts"][0]["file_name"]
-    assert DRAFT_NAME.match(file_name), file_name
+    assert PAYMENTS_DRAFT_NAME.match(file_name), file_name
     draft_path = tmp_path / "drafts" / file_name
 
     # the file is written right after the transaction that marks the incident drafted
@@ -128,7 +129,7 @@ async def test_alertmanager_fires_and_resolves_into_a_draft(
     assert f"\n# 事故后分析：{SUMMARY}{INSTANCE_COUNT}\n" in content
     assert "监控告警触发" in content
     assert "监控确认" in content
-    for instance in INSTANCES:
+    for instance in PAYMENTS_INSTANCES:
         assert instance in content
     assert f"({alertmanager.base_url}/#/alerts?receiver=incident-webhook&" in content
     assert content == await get_text(http, f"{api}/incidents/{incident_id}/postmortem.md")

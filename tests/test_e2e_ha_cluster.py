@@ -24,6 +24,7 @@ import pytest
 
 from tests.conftest import fresh_postgres_database
 from tests.processes import (
+    PAYMENTS_INSTANCES,
     Service,
     alertmanager_binary,
     free_port,
@@ -41,7 +42,6 @@ from tests.processes import (
 
 pytestmark = pytest.mark.e2e
 
-INSTANCES = ("10.0.2.11:9100", "10.0.2.12:9100", "10.0.2.13:9100")
 FIRST_RESOLVED = "10.0.2.13:9100"
 REPLICAS = ("replica-0", "replica-1")
 # --cluster.peer-timeout: how long the peer in position 1 waits before it sends what the
@@ -290,7 +290,9 @@ async def test_two_clustered_alertmanagers_two_replicas_one_incident(
         assert [incident["id"] for incident in listing["incidents"]] == [incident_id]
         detail = await get_json(http, f"{base}/incidents/{incident_id}")
         assert detail["status"] == "drafted", replica.name
-        assert sorted(alert["labels"]["instance"] for alert in detail["alerts"]) == list(INSTANCES)
+        assert sorted(alert["labels"]["instance"] for alert in detail["alerts"]) == list(
+            PAYMENTS_INSTANCES
+        )
         assert [alert["status"] for alert in detail["alerts"]] == ["resolved"] * 3
         assert all(alert["ends_at"] for alert in detail["alerts"])
         counted: dict[str, int] = {}

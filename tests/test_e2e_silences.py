@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +30,8 @@ from tests.conftest import capture
 from tests.processes import (
     AUTH,
     LOOPBACK,
+    PAYMENTS_DRAFT_NAME,
+    PAYMENTS_INSTANCES,
     Service,
     alertmanager_binary,
     free_port,
@@ -49,10 +50,8 @@ from tests.processes import (
 
 pytestmark = pytest.mark.e2e
 
-INSTANCES = ("10.0.2.11:9100", "10.0.2.12:9100", "10.0.2.13:9100")
 SILENCE_AUTHOR = "zhangsan"
 SILENCE_COMMENT = "正在排查 payments 延迟"
-DRAFT_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}-\d+-payments-highlatencyp99\.md$")
 RECONCILE_ENV = {
     "RECEIVER_RECONCILE_INTERVAL": "1s",
     # otherwise the alert list of an Alertmanager started < 5 minutes ago is not trusted
@@ -146,7 +145,9 @@ async def fire_and_wait(http: aiohttp.ClientSession, rig: Rig, started: datetime
 
     detail = await poll("one incident with 3 firing alerts", one_incident_three_firing, WAIT)
     assert detail["status"] == "firing"
-    assert sorted(alert["labels"]["instance"] for alert in detail["alerts"]) == list(INSTANCES)
+    assert sorted(alert["labels"]["instance"] for alert in detail["alerts"]) == list(
+        PAYMENTS_INSTANCES
+    )
     return detail
 
 
@@ -298,7 +299,7 @@ async def test_silenced_alerts_resolve_without_webhook_and_reconcile_into_a_draf
     assert len(gone) == 3, detail["timeline"]
     assert {row["source"] for row in gone} == {"reconcile"}
     assert {row["phase"] for row in gone} == {"recover"}
-    assert sorted(row["subject"] for row in gone) == list(INSTANCES)
+    assert sorted(row["subject"] for row in gone) == list(PAYMENTS_INSTANCES)
     assert kinds(detail, "alert_resolved") == [], "no resolve came by webhook"
     all_resolved = kinds(detail, "all_resolved")
     assert len(all_resolved) == 1
@@ -309,7 +310,7 @@ async def test_silenced_alerts_resolve_without_webhook_and_reconcile_into_a_draf
 
     assert [draft["revision"] for draft in detail["drafts"]] == [1]
     file_name = detail["drafts"][0]["file_name"]
-    assert DRAFT_NAME.match(file_name), file_name
+    assert PAYMENTS_DRAFT_NAME.match(file_name), file_name
     draft_path = tmp_path / "drafts" / file_name
 
     async def draft_file() -> str | None:
@@ -323,7 +324,7 @@ async def test_silenced_alerts_resolve_without_webhook_and_reconcile_into_a_draf
     assert SILENCE_COMMENT in ack_rows[0]
     gone_rows = [line for line in content.splitlines() if "| 告警恢复（对账） |" in line]
     assert len(gone_rows) == 3, content
-    for instance in INSTANCES:
+    for instance in PAYMENTS_INSTANCES:
         assert any(instance in row for row in gone_rows), (instance, gone_rows)
     assert all("未收到恢复通知（对账得出）" in row for row in gone_rows), gone_rows
 
