@@ -1,0 +1,66 @@
+"""The platform-neutral message: what one incident event says, in the configured language."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+
+class NotifyEvent(enum.StrEnum):
+    OPENED = "opened"
+    ACKNOWLEDGED = "acknowledged"
+    DRAFT_WRITTEN = "draft_written"  # the first revision
+    DRAFT_REVISED = "draft_revised"
+    STALE = "stale"
+    APPROVED = "approved"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """Everything a platform formatter needs; stored as JSON in the outbox.
+
+    Texts (`headline`, `title`, …) are data from alerts and people: each platform's
+    formatter escapes them for its own markup.
+    """
+
+    event: NotifyEvent
+    language: str  # "zh" | "en"
+    incident_id: int
+    headline: str  # e.g. "事故已恢复，复盘草稿已生成" — the event, said for humans
+    title: str  # the incident's title
+    severity: str  # P0..P3
+    service: str
+    status: str
+    started_at: datetime
+    zone: str  # IANA zone the times are shown in (RECEIVER_TIMEZONE)
+    duration: timedelta | None  # first alert to recovery (or to now while firing)
+    acknowledged_by: str | None
+    link: str | None  # the review page; None when RECEIVER_PUBLIC_URL is unset
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["event"] = self.event.value
+        data["started_at"] = self.started_at.isoformat()
+        data["duration"] = None if self.duration is None else self.duration.total_seconds()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Message:
+        duration = data.get("duration")
+        return cls(
+            event=NotifyEvent(data["event"]),
+            language=str(data["language"]),
+            incident_id=int(data["incident_id"]),
+            headline=str(data["headline"]),
+            title=str(data["title"]),
+            severity=str(data["severity"]),
+            service=str(data["service"]),
+            status=str(data["status"]),
+            started_at=datetime.fromisoformat(data["started_at"]),
+            zone=str(data["zone"]),
+            duration=None if duration is None else timedelta(seconds=float(duration)),
+            acknowledged_by=data.get("acknowledged_by"),
+            link=data.get("link"),
+        )
