@@ -638,3 +638,22 @@ def test_check_config_unreachable_postgres_and_offline(tmp_path: Path) -> None:
     assert offline.returncode == 0, offline.stderr
     assert offline.stdout.startswith("ok:")
     assert "database" not in offline.stdout
+
+
+async def test_readyz_detail_and_the_api_document_need_credentials(
+    aiohttp_client: ClientFactory, make_settings: Callable[..., Settings]
+) -> None:
+    # the kubelet probes without credentials: it gets the verdict, not paths and errors
+    client = await aiohttp_client(create_app(make_settings(auth_token=TOKEN)))
+    for headers in ({}, {"Authorization": "Bearer not-the-token"}):
+        anonymous = await client.get("/readyz", headers=headers)
+        assert anonymous.status == 200
+        assert await anonymous.json() == {"status": "ready"}
+    detailed = await client.get("/readyz", headers=AUTH)
+    assert (await detailed.json())["checks"]["store"] == "ok"
+
+    document = await client.get("/api/v1/openapi.json")
+    assert document.status == 401
+    assert (await document.json())["error"] == "unauthenticated"
+    document = await client.get("/api/v1/openapi.json", headers=AUTH)
+    assert document.status == 200

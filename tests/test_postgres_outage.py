@@ -373,7 +373,7 @@ async def retry_until_accepted(
 
 
 async def get_status(http: aiohttp.ClientSession, url: str) -> tuple[int, Any]:
-    async with http.get(url) as response:
+    async with http.get(url, headers=AUTH) as response:  # /readyz's detail needs credentials
         return response.status, await response.json()
 
 

@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from receiver.checks import drafts_dir_problem
 from receiver.incidents import PRIORITY_ORDER, IncidentStatus
 from receiver.store import StoreUnavailable
+from receiver.web.identity import IDENTITY
 from receiver.web.keys import DATABASE, METRICS, SERVICE, SETTINGS
 from receiver.web.serialize import json_response
 
@@ -33,10 +34,10 @@ async def readyz(request: web.Request) -> web.Response:
         problem = await asyncio.to_thread(drafts_dir_problem, drafts_dir)
         checks["drafts_dir"] = problem or "ok"
     ready = all(value == "ok" for value in checks.values()) and "schema" in checks
-    return json_response(
-        {"status": "ready" if ready else "not_ready", "checks": checks},
-        status=200 if ready else 503,
-    )
+    body: dict[str, object] = {"status": "ready" if ready else "not_ready"}
+    if IDENTITY in request:  # the detail names paths and errors: only for the API's callers
+        body["checks"] = checks
+    return json_response(body, status=200 if ready else 503)
 
 
 async def metrics(request: web.Request) -> web.Response:

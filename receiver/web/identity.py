@@ -18,9 +18,12 @@ from receiver.web.session import Session, credentials_configured
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-# Probes and the login page itself need no identity; /metrics unless RECEIVER_METRICS_PUBLIC
-# is false, and then it is treated like the API.
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/login", "/favicon.ico", "/api/v1/openapi.json"})
+# The liveness probe and the login page itself need no identity; /metrics unless
+# RECEIVER_METRICS_PUBLIC is false, and then it is treated like the API.
+PUBLIC_PATHS = frozenset({"/healthz", "/login", "/favicon.ico"})
+# The kubelet's readiness probe carries no credentials: it gets the bare verdict, and only
+# a caller with the API's credentials gets the detail (which names paths and errors).
+PROBE_PATHS = frozenset({"/readyz"})
 PUBLIC_PREFIXES = ("/static/",)
 
 
@@ -74,6 +77,26 @@ def _proxy_user(request: web.Request, settings: Settings) -> str | None:
     return value[:200] or None
 
 
+def _api_identity(request: web.Request, settings: Settings) -> Identity | None:
+    """Who an API request is: its credentials, the trusted proxy's word, or anyone when no
+    credentials are configured; None when it proves nothing."""
+    header = request.headers.get("Authorization", "")
+    if header:
+        user = check_credentials(header, settings)
+        if user is None:
+            return None
+        # a script may say on whose behalf it acts
+        actor = request.headers.get("X-Actor", "").strip()[:200] or user
+        return Identity(actor, "credentials")
+    proxy_user = _proxy_user(request, settings)
+    if proxy_user is not None:
+        return Identity(proxy_user, "proxy")
+    if not credentials_configured(settings):
+        actor = request.headers.get("X-Actor", "").strip()[:200] or "api"
+        return Identity(actor, "open")
+    return None
+
+
 @web.middleware
 async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
     """API: credentials (or the trusted proxy header); pages: a session (or the header).
@@ -82,24 +105,20 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     public = request.path in PUBLIC_PATHS or request.path.startswith(PUBLIC_PREFIXES)
     if public or (request.path == "/metrics" and settings.metrics_public):
         return await handler(request)
+    if request.path in PROBE_PATHS:
+        identity = _api_identity(request, settings)
+        if identity is not None:
+            request[IDENTITY] = identity
+        return await handler(request)
     session = request.app[SESSIONS].read(request)
     proxy_user = _proxy_user(request, settings)
     if request.path.startswith("/api/") or request.path == "/metrics":
-        header = request.headers.get("Authorization", "")
-        if header:
-            user = check_credentials(header, settings)
-            if user is None:
+        identity = _api_identity(request, settings)
+        if identity is None:
+            if request.headers.get("Authorization"):
                 raise ApiError(401, "unauthenticated", "the credentials are not valid")
-            # a script may say on whose behalf it acts
-            actor = request.headers.get("X-Actor", "").strip()[:200] or user
-            request[IDENTITY] = Identity(actor, "credentials")
-        elif proxy_user is not None:
-            request[IDENTITY] = Identity(proxy_user, "proxy")
-        elif not credentials_configured(settings):
-            actor = request.headers.get("X-Actor", "").strip()[:200] or "api"
-            request[IDENTITY] = Identity(actor, "open")
-        else:
             raise ApiError(401, "unauthenticated", "this endpoint needs an Authorization header")
+        request[IDENTITY] = identity
         return await handler(request)
     # pages
     if proxy_user is not None and (session is None or session.user != proxy_user):

@@ -191,6 +191,7 @@ def response_schemas() -> dict[str, Schema]:
         ),
         "Health": obj(status=enum(("ok",))),
         "Readiness": obj(
+            "status",
             status=enum(("ready", "not_ready")),
             checks={**LABELS, "description": 'store and schema: "ok" or why not'},
         ),
@@ -421,10 +422,10 @@ def paths() -> dict[str, Schema]:
             "get": {
                 "operationId": "getOpenAPI",
                 "tags": ["meta"],
-                "summary": "This document (public, like the probes)",
-                "security": PUBLIC,
+                "summary": "This document",
                 "responses": {
                     "200": json_body({"type": "object"}, "OpenAPI 3.1."),
+                    **errors((401,)),
                 },
             }
         },
@@ -442,6 +443,8 @@ def paths() -> dict[str, Schema]:
                 "operationId": "readyz",
                 "tags": ["meta"],
                 "summary": "Readiness: the database answers and its schema is current",
+                "description": "Public for probes, which get only `status`; `checks` (what "
+                "is wrong) only with the API's credentials.",
                 "security": PUBLIC,
                 "responses": {
                     "200": json_body(ref("Readiness"), "Ready."),
