@@ -1,4 +1,5 @@
-"""Command line: postmortem-receiver serve | migrate | incidents list|show."""
+"""Command line: postmortem-receiver serve | migrate | check-config | incidents | replay |
+notify test | drafts export."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+import aiohttp
 from aiohttp import web
 
 from receiver import __version__
@@ -18,9 +20,11 @@ from receiver.checks import LANGUAGES, drafts_dir_problem, template_problems
 from receiver.config import ConfigError, Settings, load_settings
 from receiver.drafts import write_atomically
 from receiver.logconfig import configure_logging
+from receiver.notify.compose import sample_message
+from receiver.notify.sender import deliver
 from receiver.postmortem import DraftRenderer
 from receiver.replay import ReplayClock, replay_inbox
-from receiver.service import IncidentNotFound, IncidentService, rules_from
+from receiver.service import IncidentNotFound, IncidentService, rules_from, utcnow
 from receiver.store import StoreUnavailable, open_configured_database, open_database
 from receiver.store.engine import SchemaError
 from receiver.web.serialize import entry_json, episode_json, incident_summary
@@ -58,6 +62,12 @@ def _parser() -> argparse.ArgumentParser:
         dest="from_database",
         help="read the inbox of another database (e.g. the old one) into the configured one",
     )
+    notify = commands.add_parser("notify", help="chat channels ([notify] in the config)")
+    notify_which = notify.add_subparsers(dest="action", required=True)
+    notify_test = notify_which.add_parser(
+        "test", help="send a sample message to one channel and print the platform's answer"
+    )
+    notify_test.add_argument("channel", help="the channel's name in [[notify.channels]]")
     drafts = commands.add_parser("drafts", help="draft postmortems")
     drafts_which = drafts.add_subparsers(dest="action", required=True)
     export = drafts_which.add_parser("export", help="write drafts from the database to files")
@@ -92,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_replay(settings, args))
         if args.command == "drafts":
             return asyncio.run(_export_drafts(settings, args))
+        if args.command == "notify":
+            return asyncio.run(_notify_test(settings, args.channel))
         return asyncio.run(_incidents(settings, args))
     except (SchemaError, StoreUnavailable) as exc:
         print(f"postmortem-receiver: {exc}", file=sys.stderr)
@@ -190,6 +202,20 @@ async def _incidents(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     finally:
         await database.close()
+
+
+async def _notify_test(settings: Settings, name: str) -> int:
+    channel = settings.notify.channel(name)
+    if channel is None:
+        known = ", ".join(c.name for c in settings.notify.channels) or "none configured"
+        print(f"postmortem-receiver: no channel {name!r} (channels: {known})", file=sys.stderr)
+        return 2
+    now = utcnow()
+    message = sample_message(settings, now)
+    async with aiohttp.ClientSession() as session:
+        outcome = await deliver(session, channel, message, now, settings.notify.send_timeout)
+    print(f"{name} ({channel.type}): {'ok' if outcome.ok else 'FAILED'} - {outcome.detail}")
+    return 0 if outcome.ok else 1
 
 
 def _timestamp(value: str) -> datetime:

@@ -15,6 +15,7 @@ from receiver.alertmanager_api import AlertmanagerClient
 from receiver.config import Settings
 from receiver.limits import RateLimiter
 from receiver.metrics import Metrics
+from receiver.notify.sender import Sender
 from receiver.postmortem import SHIPPED_TEMPLATES, DraftRenderer
 from receiver.reconciler import Reconciler
 from receiver.service import IncidentService, utcnow
@@ -26,6 +27,9 @@ from receiver.web.middleware import json_errors, request_log
 from receiver.web.session import Sessions
 
 log = structlog.get_logger(__name__)
+# how often the sender looks at the outbox for rows another replica queued or that are due
+# for a retry; rows this process queues wake it at once
+NOTIFY_POLL_SECONDS = 1.0
 
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> web.Application:
@@ -76,8 +80,23 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    async def notifier_ctx(app: web.Application) -> AsyncIterator[None]:
+        if not settings.notify.channels:
+            yield
+            return
+        async with aiohttp.ClientSession() as session:
+            sender = Sender(app[DATABASE], settings.notify, app[METRICS], session, clock=clock)
+            app[SERVICE].on_messages_queued = sender.wake
+            task = asyncio.create_task(sender.run_forever(NOTIFY_POLL_SECONDS))
+            yield
+            app[SERVICE].on_messages_queued = None
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(reconciler_ctx)
+    app.cleanup_ctx.append(notifier_ctx)
     app.router.add_post("/api/v1/alerts", alerts.receive_alerts)
     app.router.add_post("/api/v1/events", events.post_event)
     app.router.add_get("/api/v1/incidents", incidents.list_incidents)

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from receiver.notify.settings import NotifySettings
 from receiver.units import parse_duration, parse_size
 
 PRIORITIES = ("P0", "P1", "P2", "P3")
@@ -91,6 +92,8 @@ class Settings(BaseSettings):
     default_priority: str = "P3"
     incident_key_labels: Annotated[list[str], NoDecode] = Field(default_factory=list)
     large_incident_rows: int = Field(default=50, ge=5)
+    # chat channels and routes; a [notify] table in the config file (or JSON here)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
 
     @field_validator("listen")
     @classmethod

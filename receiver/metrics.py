@@ -106,3 +106,22 @@ class Metrics:
             ["where"],
             registry=registry,
         )
+        self.notifications = Counter(
+            f"{PREFIX}_notifications_total",
+            "Chat messages handled by the outbox sender, by channel and result (sent; retry: "
+            "the platform or network failed and it will be tried again; failed: given up).",
+            ["channel", "result"],
+            registry=registry,
+        )
+        self.notify_seconds = Histogram(
+            f"{PREFIX}_notification_send_seconds",
+            "Time for one chat platform to answer one message, by channel.",
+            ["channel"],
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=registry,
+        )
+        self.notify_queue = Gauge(
+            f"{PREFIX}_notification_queue",
+            "Chat messages in the outbox not yet sent nor given up (as of the sender's last pass).",
+            registry=registry,
+        )

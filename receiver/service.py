@@ -34,6 +34,9 @@ from receiver.incidents import (
     reconcile,
 )
 from receiver.metrics import Metrics
+from receiver.notify.compose import compose
+from receiver.notify.events import events_of
+from receiver.notify.routing import channels_for, route_labels
 from receiver.periods import month_bounds, quarter_bounds
 from receiver.postmortem import DraftInput, DraftRenderer, RenderOptions
 from receiver.review import HumanFields, check_editable, move
@@ -47,6 +50,7 @@ from receiver.store import (
     StoreUnavailable,
     WriteConflict,
 )
+from receiver.store.outbox import NewMessage
 
 log = structlog.get_logger(__name__)
 
@@ -133,18 +137,26 @@ class IncidentService:
             public_url=settings.public_url,
             large_after=settings.large_incident_rows,
         )
+        # the outbox sender's wake-up, called after a commit that queued messages
+        self.on_messages_queued: Callable[[], None] | None = None
 
     # -- the one way every change is stored -------------------------------------------
 
     async def _apply(
-        self, what: str, step: Step, inbox: tuple[str, str] | None = None
+        self,
+        what: str,
+        step: Step,
+        inbox: tuple[str, str] | None = None,
+        *,
+        notify: bool = True,
     ) -> IngestResult:
         """Run `step` (load, then change through the domain) and store its change in one
-        transaction, with the raw input when given; retry the whole of it when another
-        writer won a race; then export the draft it wrote."""
+        transaction, with the raw input when given and the chat messages it causes
+        (`notify`); retry the whole of it when another writer won a race; then export the
+        draft it wrote."""
         for attempt in range(1, _CONFLICT_RETRIES + 1):
             try:
-                result, draft = await self._apply_once(what, step, inbox)
+                result, draft = await self._apply_once(what, step, inbox, notify)
                 break
             except WriteConflict as exc:
                 log.info("store.conflict_retry", what=what, attempt=attempt, error=str(exc))
@@ -156,11 +168,11 @@ class IncidentService:
         return result
 
     async def _apply_once(
-        self, what: str, step: Step, inbox: tuple[str, str] | None
+        self, what: str, step: Step, inbox: tuple[str, str] | None, notify: bool
     ) -> tuple[IngestResult, StoredDraft | None]:
         now = self.clock()
 
-        async def job(repo: Repository) -> tuple[Change, int, StoredDraft | None]:
+        async def job(repo: Repository) -> tuple[Change, int, StoredDraft | None, int]:
             change = await step(repo, now)
             incident_id = await _save(repo, change, now)
             if inbox is not None:
@@ -180,9 +192,15 @@ class IncidentService:
                 draft = await self._render_draft(
                     repo, change, now, new_revision, by=change.revision_by
                 )
-            return change, incident_id, draft
+            queued = 0
+            if notify and self.settings.notify.channels:
+                new_draft = draft.revision if draft and draft.created_at == now else None
+                queued = await self._queue_messages(repo, change, now, new_draft)
+            return change, incident_id, draft, queued
 
-        change, incident_id, draft = await self.db.run_write(job)
+        change, incident_id, draft, queued = await self.db.run_write(job)
+        if queued and self.on_messages_queued is not None:
+            self.on_messages_queued()
         structlog.contextvars.bind_contextvars(incident_id=incident_id)
         incident = change.state.incident
         result = IngestResult(
@@ -241,7 +259,9 @@ class IncidentService:
             change, own_hook = await self._webhook_target(repo, hook, key, now)
             return apply_webhook(change, own_hook, now, self.rules)
 
-        return await self._apply("webhook", step, ("alertmanager", raw_body) if keep_body else None)
+        return await self._apply(
+            "webhook", step, ("alertmanager", raw_body) if keep_body else None, notify=keep_body
+        )
 
     async def _webhook_target(
         self, repo: Repository, hook: Webhook, key: str, now: datetime
@@ -286,7 +306,10 @@ class IncidentService:
             change = await self._event_target(repo, event, now)
             return apply_event(change, event, dedup_key, now)
 
-        return await self._apply("event", step, ("event", raw_body) if keep_body else None)
+        # a replay re-applies old input: its messages went out the first time
+        return await self._apply(
+            "event", step, ("event", raw_body) if keep_body else None, notify=keep_body
+        )
 
     async def _event_target(self, repo: Repository, event: ManualEvent, now: datetime) -> Change:
         if event.incident_id is not None:
@@ -426,6 +449,32 @@ class IncidentService:
         if draft is None:
             raise IncidentNotFound(f"incident {incident_id} has no draft revision {revision}")
         return draft
+
+    # -- chat messages ----------------------------------------------------------------
+
+    async def _queue_messages(
+        self, repo: Repository, change: Change, now: datetime, new_draft_revision: int | None
+    ) -> int:
+        """Write the change's messages to the outbox, in its transaction; how many."""
+        incident = change.state.incident
+        assert incident.id is not None
+        labels = route_labels(incident)
+        queued: list[NewMessage] = []
+        for event in events_of(change, now, new_draft_revision):
+            channels = channels_for(self.settings.notify, labels, event)
+            if not channels:
+                continue
+            message = compose(
+                event,
+                incident,
+                language=self.settings.language,
+                zone=self.settings.timezone,
+                public_url=self.settings.public_url,
+                acknowledged_by=await repo.first_acknowledger(incident.id),
+            ).to_json()
+            queued.extend(NewMessage(incident.id, name, event.value, message) for name in channels)
+        await repo.outbox.enqueue(queued, now)
+        return len(queued)
 
     # -- drafts ---------------------------------------------------------------------
 

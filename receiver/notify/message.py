@@ -35,7 +35,7 @@ class Message:
     status: str
     started_at: datetime
     zone: str  # IANA zone the times are shown in (RECEIVER_TIMEZONE)
-    duration: timedelta | None  # first alert to recovery (or to now while firing)
+    duration: timedelta | None  # first alert to recovery; None while firing
     acknowledged_by: str | None
     link: str | None  # the review page; None when RECEIVER_PUBLIC_URL is unset
 

@@ -22,6 +22,7 @@ from receiver.incidents import (
     TimelineEntry,
 )
 from receiver.review import HumanFields
+from receiver.store.outbox import OutboxStore
 from receiver.store.schema import (
     UTCDateTime,
     audit,
@@ -167,6 +168,7 @@ class Repository:
 
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
+        self.outbox = OutboxStore(conn)  # same connection: messages commit with the change
 
     # -- finding the incident a webhook belongs to ---------------------------------
 
@@ -371,6 +373,16 @@ class Repository:
                 for entry in entries
             ],
         )
+
+    async def first_acknowledger(self, incident_id: int) -> str | None:
+        """Who acknowledged the incident first (a person, or a silence's creator)."""
+        actor = await self.conn.scalar(
+            sa.select(timeline.c.actor)
+            .where(timeline.c.incident_id == incident_id, timeline.c.kind == EntryKind.ACK.value)
+            .order_by(timeline.c.at, timeline.c.id)
+            .limit(1)
+        )
+        return None if actor is None else str(actor)
 
     async def timeline_of(self, incident_id: int) -> list[TimelineEntry]:
         rows = await self.conn.execute(

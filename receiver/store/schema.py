@@ -156,3 +156,26 @@ inbox = sa.Table(
     # finds every delivery of the same bytes (retries) without comparing bodies
     sa.Column("body_sha256", sa.String(64), nullable=False, index=True),
 )
+
+# Chat messages to send (issue 9): written in the transaction of the change that causes
+# them, sent after commit by whichever replica claims them first.
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("incident_id", sa.Integer, nullable=True, index=True),
+    sa.Column("channel", sa.String(100), nullable=False),
+    sa.Column("event", sa.String(32), nullable=False),
+    sa.Column("message", sa.JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    # a replica's lease on the row while it sends; an expired lease may be taken over
+    sa.Column("claimed_by", sa.String(64), nullable=True),
+    sa.Column("claimed_until", UTCDateTime, nullable=True),
+    sa.Column("sent_at", UTCDateTime, nullable=True),
+    sa.Column("failed_at", UTCDateTime, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    # NULL once sent or given up: the sender's scan reads only what is still to do
+    sa.Column("pending", sa.Boolean, nullable=True, index=True),
+)

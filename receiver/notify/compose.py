@@ -1,0 +1,80 @@
+"""An incident and an event → the platform-neutral Message, in the configured language."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from receiver.config import Settings
+from receiver.incidents import Incident
+from receiver.notify.message import Message, NotifyEvent
+
+HEADLINES: dict[str, dict[NotifyEvent, str]] = {
+    "zh": {
+        NotifyEvent.OPENED: "事故已开启",
+        NotifyEvent.ACKNOWLEDGED: "事故已确认",
+        NotifyEvent.DRAFT_WRITTEN: "事故已恢复，复盘草稿已生成，请审阅",
+        NotifyEvent.DRAFT_REVISED: "复盘草稿有新修订",
+        NotifyEvent.STALE: "事故长时间未收到告警更新（可能已失联）",
+        NotifyEvent.APPROVED: "复盘报告已批准",
+    },
+    "en": {
+        NotifyEvent.OPENED: "Incident opened",
+        NotifyEvent.ACKNOWLEDGED: "Incident acknowledged",
+        NotifyEvent.DRAFT_WRITTEN: "Incident recovered: draft postmortem ready for review",
+        NotifyEvent.DRAFT_REVISED: "Draft postmortem revised",
+        NotifyEvent.STALE: "Incident stale: no word from Alertmanager for too long",
+        NotifyEvent.APPROVED: "Postmortem approved",
+    },
+}
+
+
+def review_link(public_url: str | None, incident_id: int) -> str | None:
+    return f"{public_url.rstrip('/')}/incidents/{incident_id}" if public_url else None
+
+
+def compose(
+    event: NotifyEvent,
+    incident: Incident,
+    *,
+    language: str,
+    zone: str,
+    public_url: str | None,
+    acknowledged_by: str | None,
+) -> Message:
+    assert incident.id is not None
+    ended = incident.ended_at
+    return Message(
+        event=event,
+        language=language,
+        incident_id=incident.id,
+        headline=HEADLINES[language][event],
+        title=incident.title,
+        severity=incident.priority,
+        service=incident.service,
+        status=incident.status.value,
+        started_at=incident.started_at,
+        zone=zone,
+        duration=None if ended is None else max(ended - incident.started_at, timedelta(0)),
+        acknowledged_by=acknowledged_by,
+        link=review_link(public_url, incident.id),
+    )
+
+
+def sample_message(settings: Settings, now: datetime) -> Message:
+    """What `notify test` sends: a made-up draft-written message, said to be a test."""
+    test = {"zh": "【测试消息】", "en": "[Test message] "}[settings.language]
+    return Message(
+        event=NotifyEvent.DRAFT_WRITTEN,
+        language=settings.language,
+        incident_id=0,
+        headline=test + HEADLINES[settings.language][NotifyEvent.DRAFT_WRITTEN],
+        title=test + "HighErrorRate: checkout 5xx > 5%",
+        severity="P1",
+        service="checkout",
+        status="drafted",
+        started_at=now - timedelta(minutes=47),
+        zone=settings.timezone,
+        duration=timedelta(minutes=42),
+        acknowledged_by="on-call",
+        link=review_link(settings.public_url, 0),
+    )
