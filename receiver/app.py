@@ -13,6 +13,8 @@ from aiohttp import web
 
 from receiver.alertmanager_api import AlertmanagerClient
 from receiver.config import Settings
+from receiver.evidence.collect import evidence_wanted
+from receiver.evidence.worker import EvidenceWorker
 from receiver.limits import RateLimiter
 from receiver.metrics import Metrics
 from receiver.notify.sender import Sender
@@ -22,7 +24,15 @@ from receiver.service import IncidentService, utcnow
 from receiver.store import open_configured_database
 from receiver.web import alerts, events, health, incidents, openapi, pages, review_api
 from receiver.web.identity import authenticate, security_headers
-from receiver.web.keys import DATABASE, EVENT_LIMITER, METRICS, SERVICE, SESSIONS, SETTINGS
+from receiver.web.keys import (
+    DATABASE,
+    EVENT_LIMITER,
+    EVIDENCE,
+    METRICS,
+    SERVICE,
+    SESSIONS,
+    SETTINGS,
+)
 from receiver.web.middleware import json_errors, request_log
 from receiver.web.session import Sessions
 
@@ -30,6 +40,8 @@ log = structlog.get_logger(__name__)
 # how often the sender looks at the outbox for rows another replica queued or that are due
 # for a retry; rows this process queues wake it at once
 NOTIFY_POLL_SECONDS = 1.0
+# evidence retries are minutes apart (receiver.evidence.collect.next_attempt)
+EVIDENCE_POLL_SECONDS = 15.0
 
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> web.Application:
@@ -94,9 +106,24 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    async def evidence_ctx(app: web.Application) -> AsyncIterator[None]:
+        if not evidence_wanted(settings):
+            yield
+            return
+        async with aiohttp.ClientSession() as session:
+            worker = app[EVIDENCE] = EvidenceWorker(app[SERVICE], session)
+            app[SERVICE].on_evidence_wanted = worker.wake
+            task = asyncio.create_task(worker.run_forever(EVIDENCE_POLL_SECONDS))
+            yield
+            app[SERVICE].on_evidence_wanted = None
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(reconciler_ctx)
     app.cleanup_ctx.append(notifier_ctx)
+    app.cleanup_ctx.append(evidence_ctx)
     app.router.add_post("/api/v1/alerts", alerts.receive_alerts)
     app.router.add_post("/api/v1/events", events.post_event)
     app.router.add_get("/api/v1/incidents", incidents.list_incidents)
@@ -109,6 +136,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
     app.router.add_get(incident_api + "/fields", review_api.get_fields)
     app.router.add_post(incident_api + "/status", review_api.post_status)
     app.router.add_get(incident_api + "/revisions", review_api.list_revisions)
+    app.router.add_post(incident_api + "/evidence", review_api.refresh_evidence)
     app.router.add_get("/api/v1/openapi.json", openapi.document)
     page = r"/incidents/{incident_id:\d+}"
     app.router.add_get("/", pages.list_page)
@@ -117,6 +145,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
     app.router.add_post(page + "/status", pages.set_status)
     app.router.add_get(page + "/diff", pages.diff_page)
     app.router.add_get(page + "/postmortem.md", pages.download)
+    app.router.add_get(page + r"/evidence/{number:\d+}.svg", pages.evidence_chart)
+    app.router.add_post(page + "/evidence", pages.refresh_evidence)
     app.router.add_get("/login", pages.login_page)
     app.router.add_post("/login", pages.login)
     app.router.add_post("/logout", pages.logout)

@@ -17,6 +17,7 @@ from receiver.notify.settings import NotifySettings
 from receiver.units import parse_duration, parse_size
 
 PRIORITIES = ("P0", "P1", "P2", "P3")
+BusinessFigureName = Literal["availability", "latency_p95", "error_rate"]
 DEFAULT_SEVERITY_MAP = {"critical": "P1", "warning": "P2", "info": "P3"}
 
 
@@ -92,6 +93,19 @@ class Settings(BaseSettings):
     default_priority: str = "P3"
     incident_key_labels: Annotated[list[str], NoDecode] = Field(default_factory=list)
     large_incident_rows: int = Field(default=50, ge=5)
+    # evidence from Prometheus in drafts
+    prometheus_url: str | None = None
+    prometheus_token: SecretStr | None = None
+    # with no prometheus_url: ask the Prometheus each alert's generatorURL names (off by
+    # default: those hosts are often only reachable inside the cluster)
+    evidence_from_generator_url: bool = False
+    evidence_before: timedelta = timedelta(minutes=30)
+    evidence_after: timedelta = timedelta(minutes=15)
+    evidence_timeout: timedelta = timedelta(seconds=10)
+    evidence_max_series: int = Field(default=10, ge=1, le=50)
+    evidence_max_expressions: int = Field(default=5, ge=1, le=20)
+    # service → {"availability" | "latency_p95" | "error_rate": PromQL}; a TOML table
+    business_queries: dict[str, dict[BusinessFigureName, str]] = Field(default_factory=dict)
     # chat channels and routes; a [notify] table in the config file (or JSON here)
     notify: NotifySettings = Field(default_factory=NotifySettings)
 
@@ -120,6 +134,8 @@ class Settings(BaseSettings):
         "basic_auth_password",
         "alertmanager_url",
         "public_url",
+        "prometheus_url",
+        "prometheus_token",
         "basic_auth_user",
         mode="before",
     )
@@ -146,6 +162,9 @@ class Settings(BaseSettings):
         "event_window",
         "inbox_retention",
         "shutdown_grace",
+        "evidence_before",
+        "evidence_after",
+        "evidence_timeout",
         mode="before",
     )
     @classmethod

@@ -19,6 +19,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from receiver.config import DEFAULT_SEVERITY_MAP
+from receiver.evidence.view import EvidenceView
 from receiver.incidents import (
     EntryKind,
     Episode,
@@ -211,6 +212,7 @@ class DraftView:
     status: str
     approved_by: str
     approved_at: str
+    evidence: EvidenceView | None = None  # None: no Prometheus configured
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +225,7 @@ class DraftInput:
     created_at: datetime
     now: datetime
     human: HumanFields = field(default_factory=HumanFields)
+    evidence: EvidenceView | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,6 +294,7 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
     )
     offset = _local(start, zone).utcoffset() or timedelta(0)
     return DraftView(
+        evidence=data.evidence,
         incident_id=incident.id,
         revision=data.revision,
         title=incident.title,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import jinja2
 import structlog
 
@@ -17,6 +18,9 @@ from receiver.alertmanager import Webhook
 from receiver.config import Settings
 from receiver.drafts import draft_file_name, write_atomically
 from receiver.events import EventType, ManualEvent, apply_event, open_manual_incident
+from receiver.evidence.collect import collect, evidence_wanted, next_attempt
+from receiver.evidence.record import EvidenceRecord
+from receiver.evidence.view import chart_file, evidence_view
 from receiver.incidents import (
     Change,
     Episode,
@@ -75,6 +79,10 @@ class AlertmanagerView:
     silences: list[Silence]
     present: set[str] | None
     asked_at: datetime
+
+
+class EvidenceNotReady(Exception):
+    """Evidence was asked for an incident that has not recovered yet."""
 
 
 class NoOpenIncident(IncidentNotFound):
@@ -139,6 +147,8 @@ class IncidentService:
         )
         # the outbox sender's wake-up, called after a commit that queued messages
         self.on_messages_queued: Callable[[], None] | None = None
+        # the evidence worker's wake-up, called after an incident recovered
+        self.on_evidence_wanted: Callable[[], None] | None = None
 
     # -- the one way every change is stored -------------------------------------------
 
@@ -177,6 +187,9 @@ class IncidentService:
             incident_id = await _save(repo, change, now)
             if inbox is not None:
                 await repo.record_inbox(inbox[0], inbox[1], now, incident_id)
+            if change.recovered and evidence_wanted(self.settings):
+                # fetched after commit (Prometheus may be slow); the draft says it is coming
+                await repo.evidence.want(incident_id, now)
             incident = change.state.incident
             new_revision = change.recovered or change.revision_by is not None
             draft = None
@@ -201,6 +214,8 @@ class IncidentService:
         change, incident_id, draft, queued = await self.db.run_write(job)
         if queued and self.on_messages_queued is not None:
             self.on_messages_queued()
+        if change.recovered and self.on_evidence_wanted is not None:
+            self.on_evidence_wanted()
         structlog.contextvars.bind_contextvars(incident_id=incident_id)
         incident = change.state.incident
         result = IngestResult(
@@ -476,6 +491,84 @@ class IncidentService:
         await repo.outbox.enqueue(queued, now)
         return len(queued)
 
+    # -- evidence from Prometheus -------------------------------------------------------
+
+    async def evidence_due(self, limit: int = 20) -> list[int]:
+        async with self.db.read() as repo:
+            return await repo.evidence.due(self.clock(), limit)
+
+    async def gather_evidence(
+        self, incident_id: int, session: aiohttp.ClientSession, *, force: bool = False
+    ) -> IngestResult:
+        """Ask Prometheus for the incident's evidence and store it with a draft showing it.
+
+        The first fetch freezes it into the current draft revision; a later one (after a
+        failure, or `force`d from the review page) writes a new revision. Prometheus'
+        failures become visible reasons in the draft and a retry later.
+        """
+        async with self.db.read() as repo:
+            incident = await repo.get_incident(incident_id)
+            if incident is None:
+                raise IncidentNotFound(f"no incident with id {incident_id}")
+            stored = await repo.evidence.of(incident_id)
+            episodes = await repo.episodes_of(incident_id)
+        if incident.is_open:
+            raise EvidenceNotReady("the incident is still firing: evidence comes at recovery")
+        attempts = stored.attempts if stored else 0
+        record = await collect(session, self.settings, incident, episodes, self.clock())
+
+        async def step(repo: Repository, now: datetime) -> Change:
+            state = await self._load(repo, incident_id)
+            if force:
+                check_editable(state.incident)  # an approved postmortem stays as approved
+            await repo.evidence.want(incident_id, now)
+            await repo.evidence.save(
+                incident_id, record, attempts + 1, now + next_attempt(attempts), now
+            )
+            change = Change(state=state)
+            if force or attempts > 0:
+                change.revision_by = "Prometheus"
+                state.incident.updated_at = now
+            else:
+                change.refresh_draft = True
+            return change
+
+        result = await self._apply("evidence", step)
+        log.info(
+            "evidence.gathered",
+            incident_id=incident_id,
+            complete=record.complete,
+            charts=len(record.charts),
+            missing=[c.reason for c in record.charts if c.reason],
+        )
+        await self.export_charts(incident_id, record)
+        return result
+
+    async def export_charts(self, incident_id: int, record: EvidenceRecord) -> None:
+        """Write the charts beside the draft file; the store keeps them either way."""
+        directory = self.settings.drafts_dir
+        if directory is None:
+            return
+        draft = await self.current_draft(incident_id)
+        for number, chart in enumerate(record.charts, 1):
+            if chart.svg is None:
+                continue
+            name = chart_file(draft.file_name, number)
+            try:
+                await asyncio.to_thread(write_atomically, directory, name, chart.svg)
+            except OSError as exc:
+                log.warning("evidence.chart_export_failed", file=name, error=str(exc))
+
+    async def chart_svg(self, incident_id: int, number: int) -> str:
+        async with self.db.read() as repo:
+            stored = await repo.evidence.of(incident_id)
+        charts = stored.record.charts if stored and stored.record else []
+        if not 1 <= number <= len(charts) or charts[number - 1].svg is None:
+            raise IncidentNotFound(f"incident {incident_id} has no chart {number}")
+        svg = charts[number - 1].svg
+        assert svg is not None
+        return svg
+
     # -- drafts ---------------------------------------------------------------------
 
     async def _render_draft(
@@ -500,6 +593,15 @@ class IncidentService:
             revision, created_at = latest.revision, latest.created_at
         episodes = list(change.state.episodes.values())  # loaded already, all of them
         zone = self.settings.zone
+        alertname = episodes[0].labels.get("alertname", "") if episodes else "manual"
+        file_name = draft_file_name(
+            incident.id, incident.started_at, zone, incident.service, alertname
+        )
+        evidence = (
+            evidence_view(await repo.evidence.of(incident.id), file_name, zone)
+            if evidence_wanted(self.settings)
+            else None
+        )
         data = DraftInput(
             incident=incident,
             episodes=episodes,
@@ -513,6 +615,7 @@ class IncidentService:
             created_at=created_at,
             now=now,
             human=await repo.human_fields_of(incident.id),
+            evidence=evidence,
         )
         started = time.perf_counter()
         try:
@@ -524,14 +627,11 @@ class IncidentService:
             return None
         self.metrics.draft_render_seconds.observe(time.perf_counter() - started)
         self.metrics.drafts_rendered.labels(result="stored").inc()
-        alertname = episodes[0].labels.get("alertname", "") if episodes else "manual"
         draft = StoredDraft(
             incident_id=incident.id,
             revision=revision,
             language=self.settings.language,
-            file_name=draft_file_name(
-                incident.id, incident.started_at, zone, incident.service, alertname
-            ),
+            file_name=file_name,
             markdown=markdown,
             created_at=created_at,
             updated_at=now,

@@ -22,6 +22,7 @@ from receiver.incidents import (
     TimelineEntry,
 )
 from receiver.review import HumanFields
+from receiver.store.evidence import EvidenceStore
 from receiver.store.outbox import OutboxStore
 from receiver.store.schema import (
     UTCDateTime,
@@ -169,6 +170,7 @@ class Repository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
         self.outbox = OutboxStore(conn)  # same connection: messages commit with the change
+        self.evidence = EvidenceStore(conn)
 
     # -- finding the incident a webhook belongs to ---------------------------------
 

@@ -179,3 +179,17 @@ outbox = sa.Table(
     # NULL once sent or given up: the sender's scan reads only what is still to do
     sa.Column("pending", sa.Boolean, nullable=True, index=True),
 )
+
+# What Prometheus showed during an incident (issue 10), frozen when first fetched: the
+# record is JSON (charts as SVG text, figures, and what was missing and why).
+evidence = sa.Table(
+    "evidence",
+    metadata,
+    sa.Column("incident_id", sa.Integer, primary_key=True, autoincrement=False),
+    # pending: not fetched yet; partial: something was missing, retried; complete
+    sa.Column("state", sa.String(16), nullable=False, index=True),
+    sa.Column("record", sa.JSON, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)

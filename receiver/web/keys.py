@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from receiver.config import Settings
+from receiver.evidence.worker import EvidenceWorker
 from receiver.limits import RateLimiter
 from receiver.metrics import Metrics
 from receiver.service import IncidentService
@@ -17,3 +18,4 @@ SERVICE = web.AppKey("service", IncidentService)
 METRICS = web.AppKey("metrics", Metrics)
 SESSIONS = web.AppKey("sessions", Sessions)
 EVENT_LIMITER = web.AppKey("event_limiter", RateLimiter)
+EVIDENCE = web.AppKey("evidence", EvidenceWorker)

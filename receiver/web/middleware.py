@@ -10,7 +10,7 @@ import structlog
 from aiohttp import web
 
 from receiver.review import InvalidTransition, ReviewLocked
-from receiver.service import IncidentNotFound, NoOpenIncident
+from receiver.service import EvidenceNotReady, IncidentNotFound, NoOpenIncident
 from receiver.store import StoreUnavailable
 from receiver.web.errors import ApiError
 from receiver.web.keys import METRICS
@@ -53,7 +53,7 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return await handler(request)
     except ApiError as exc:
         return exc.response()
-    except (InvalidTransition, ReviewLocked) as exc:
+    except (InvalidTransition, ReviewLocked, EvidenceNotReady) as exc:
         return ApiError(409, "conflict", str(exc)).response()
     except NoOpenIncident as exc:
         return ApiError(404, "no_open_incident", str(exc)).response()

@@ -189,6 +189,7 @@ def response_schemas() -> dict[str, Schema]:
         "StatusChanged": obj(
             incident_id=INTEGER, status=enum(IncidentStatus), draft_revision=nullable(INTEGER)
         ),
+        "EvidenceRefreshed": obj(incident_id=INTEGER, draft_revision=INTEGER),
         "Health": obj(status=enum(("ok",))),
         "Readiness": obj(
             "status",
@@ -371,6 +372,25 @@ def paths() -> dict[str, Schema]:
                         notes={
                             409: "Not a move the lifecycle allows from here (`conflict`).",
                             422: "No known status given (`invalid_status`).",
+                        },
+                    ),
+                },
+            },
+        },
+        incident + "/evidence": {
+            "parameters": [INCIDENT_ID],
+            "post": {
+                "operationId": "refreshEvidence",
+                "tags": ["review"],
+                "summary": "Fetch the incident's evidence from Prometheus again; a new draft "
+                "revision (what Prometheus could not answer is named in the draft)",
+                "responses": {
+                    "200": json_body(ref("EvidenceRefreshed"), "Fetched and rendered."),
+                    **errors(
+                        (401, 404, 409, 503),
+                        notes={
+                            409: "No Prometheus configured (`not_configured`), the incident "
+                            "is still firing or approved (`conflict`).",
                         },
                     ),
                 },

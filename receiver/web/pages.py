@@ -15,6 +15,7 @@ from aiohttp import web
 from markupsafe import Markup
 from pydantic import ValidationError
 
+from receiver.evidence.view import MAX_CHARTS, chart_file
 from receiver.incidents import PRIORITY_ORDER, STATUS_VALUES, Incident, IncidentStatus, Phase
 from receiver.postmortem import SHIPPED_TEMPLATES
 from receiver.review import (
@@ -24,12 +25,14 @@ from receiver.review import (
     InvalidTransition,
     ReviewLocked,
 )
+from receiver.service import EvidenceNotReady
 from receiver.web.body import is_number
 from receiver.web.errors import ApiError, validation_details
 from receiver.web.identity import IDENTITY, basic_ok, token_ok
 from receiver.web.incidents import incident_id_of
-from receiver.web.keys import SERVICE, SESSIONS, SETTINGS
+from receiver.web.keys import EVIDENCE, SERVICE, SESSIONS, SETTINGS
 from receiver.web.markdown import to_html
+from receiver.web.review_api import require_evidence
 from receiver.web.session import LOGIN_CSRF_COOKIE, credentials_configured, csrf_ok
 from receiver.web.ui_text import FIELD_LABELS, KIND_LABELS, STATUS_LABELS, UI
 
@@ -192,7 +195,10 @@ async def incident_page(
         approved_at=_local(request, incident.approved_at),
         phases=phases,
         draft=shown,
-        draft_html=to_html(shown.markdown) if shown else None,
+        draft_html=_with_chart_urls(to_html(shown.markdown), shown.file_name, incident_id)
+        if shown
+        else None,
+        evidence_enabled=EVIDENCE in request.app,
         revisions=[
             {"draft": d, "at": _local(request, d.updated_at, "%Y-%m-%d %H:%M:%S")}
             for d in reversed(drafts)
@@ -313,6 +319,44 @@ async def download(request: web.Request) -> web.Response:
         charset="utf-8",
         headers={"Content-Disposition": f'attachment; filename="{draft.file_name}"'},
     )
+
+
+def _with_chart_urls(html: Markup, draft_file: str, incident_id: int) -> Markup:
+    """The draft names its charts as files beside it; on the page they come from the
+    store. File names are ASCII slugs, so markdown-it wrote them into src unchanged."""
+    text = str(html)
+    for number in range(1, MAX_CHARTS + 1):
+        name = chart_file(draft_file, number)
+        text = text.replace(
+            f'src="{name}"', f'src="/incidents/{incident_id}/evidence/{number}.svg"'
+        )
+    return Markup(text)
+
+
+async def evidence_chart(request: web.Request) -> web.Response:
+    """A chart of the incident's evidence, for the page's <img>; SVG that runs nothing."""
+    number = request.match_info["number"]
+    if not is_number(number):
+        raise ApiError(404, "not_found", "no such chart")
+    svg = await request.app[SERVICE].chart_svg(incident_id_of(request), int(number))
+    return web.Response(
+        text=svg,
+        content_type="image/svg+xml",
+        charset="utf-8",
+        # opened on its own, the SVG still may not run script or load anything
+        headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"},
+    )
+
+
+async def refresh_evidence(request: web.Request) -> web.Response:
+    form = await request.post()
+    _check_csrf(request, form)
+    incident_id = incident_id_of(request)
+    try:
+        await require_evidence(request).refresh(incident_id)
+    except (ReviewLocked, EvidenceNotReady) as exc:
+        return await incident_page(request, error=str(exc), status=409)
+    raise web.HTTPSeeOther(f"/incidents/{incident_id}")
 
 
 # -- login --------------------------------------------------------------------------------

@@ -5,13 +5,14 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import ValidationError
 
+from receiver.evidence.worker import EvidenceWorker
 from receiver.incidents import IncidentStatus
 from receiver.review import HumanFields
 from receiver.web.body import read_json
 from receiver.web.errors import ApiError, invalid_input
 from receiver.web.identity import IDENTITY
 from receiver.web.incidents import incident_id_of
-from receiver.web.keys import SERVICE, SETTINGS
+from receiver.web.keys import EVIDENCE, SERVICE, SETTINGS
 from receiver.web.serialize import json_response
 
 # the statuses people move a draft to; the others follow the alerts
@@ -87,3 +88,20 @@ async def list_revisions(request: web.Request) -> web.Response:
             ],
         }
     )
+
+
+async def refresh_evidence(request: web.Request) -> web.Response:
+    """Fetch the incident's evidence from Prometheus again; a new draft revision."""
+    incident_id = incident_id_of(request)
+    worker = require_evidence(request)
+    await worker.refresh(incident_id)
+    draft = await request.app[SERVICE].current_draft(incident_id)
+    return json_response({"incident_id": incident_id, "draft_revision": draft.revision})
+
+
+def require_evidence(request: web.Request) -> EvidenceWorker:
+    if EVIDENCE not in request.app:
+        raise ApiError(
+            409, "not_configured", "no Prometheus is configured (set RECEIVER_PROMETHEUS_URL)"
+        )
+    return request.app[EVIDENCE]

@@ -1,0 +1,195 @@
+"""Ask Prometheus what an incident looked like: a chart and figures per alert expression,
+and the service's business figures. Every failure becomes a reason, never an exception."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import aiohttp
+
+from receiver.config import Settings
+from receiver.evidence.chart import render_chart
+from receiver.evidence.prometheus import EvidenceUnavailable, QueryResult, query_range
+from receiver.evidence.promql import expression_from_generator_url, split_comparison
+from receiver.evidence.record import BusinessFigure, ChartEvidence, EvidenceRecord
+from receiver.evidence.summary import summarize
+from receiver.incidents import Episode, Incident
+
+# the business figures' worst value: the lowest availability, the highest of the others
+_WORST_IS_LOWEST = {"availability"}
+
+
+def evidence_wanted(settings: Settings) -> bool:
+    return settings.prometheus_url is not None or settings.evidence_from_generator_url
+
+
+def prometheus_for(settings: Settings, generator_url: str) -> str | None:
+    """The configured Prometheus, or (when allowed) the one that generated the alert."""
+    if settings.prometheus_url is not None:
+        return settings.prometheus_url
+    if not settings.evidence_from_generator_url:
+        return None
+    parts = urlsplit(generator_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def expressions(episodes: Sequence[Episode], limit: int) -> list[tuple[str, str]]:
+    """(expression, generatorURL) of each distinct alert expression, first seen first."""
+    found: dict[str, str] = {}
+    for episode in episodes:
+        expr = expression_from_generator_url(episode.generator_url)
+        if expr and expr not in found:
+            found[expr] = episode.generator_url
+    return list(found.items())[:limit]
+
+
+def window_of(incident: Incident, settings: Settings, now: datetime) -> tuple[datetime, datetime]:
+    """The incident plus margins, never past now: Prometheus has no future samples."""
+    end = incident.ended_at or now
+    return incident.started_at - settings.evidence_before, min(end + settings.evidence_after, now)
+
+
+async def collect(
+    session: aiohttp.ClientSession,
+    settings: Settings,
+    incident: Incident,
+    episodes: Sequence[Episode],
+    now: datetime,
+) -> EvidenceRecord:
+    start, end = window_of(incident, settings, now)
+    incident_window = (incident.started_at, incident.ended_at or now)
+    charts = [
+        await _chart(
+            session, settings, expr, prometheus_for(settings, url), (start, end), incident_window
+        )
+        for expr, url in expressions(episodes, settings.evidence_max_expressions)
+    ]
+    business: list[BusinessFigure] = []
+    base = settings.prometheus_url
+    for name, query in settings.business_queries.get(incident.service, {}).items():
+        business.append(await _business(session, settings, name, query, base, incident_window))
+    source = settings.prometheus_url or ", ".join(
+        sorted({prometheus_for(settings, url) or "" for _, url in expressions(episodes, 20)})
+    )
+    return EvidenceRecord(now, start, end, _no_credentials(source), charts, business)
+
+
+async def _query(
+    session: aiohttp.ClientSession,
+    settings: Settings,
+    base: str | None,
+    query: str,
+    window: tuple[datetime, datetime],
+) -> QueryResult:
+    if base is None:
+        raise EvidenceUnavailable("no Prometheus to ask (set RECEIVER_PROMETHEUS_URL)")
+    if window[1] <= window[0]:
+        raise EvidenceUnavailable("the incident window is empty")
+    token = settings.prometheus_token
+    return await query_range(
+        session,
+        base,
+        query,
+        window[0],
+        window[1],
+        timeout=settings.evidence_timeout.total_seconds(),
+        max_points=2000,  # a step of seconds over an hour: short spikes stay visible
+        max_series=200,
+        bearer_token=token.get_secret_value() if token else None,
+    )
+
+
+async def _chart(
+    session: aiohttp.ClientSession,
+    settings: Settings,
+    expr: str,
+    base: str | None,
+    window: tuple[datetime, datetime],
+    incident_window: tuple[datetime, datetime],
+) -> ChartEvidence:
+    query, threshold = split_comparison(expr)
+    shown_threshold = str(threshold) if threshold else None
+    try:
+        result = await _query(session, settings, base, query, window)
+    except EvidenceUnavailable as exc:
+        return ChartEvidence(expr, query, shown_threshold, reason=exc.reason)
+    if not result.series:
+        return ChartEvidence(
+            expr, query, shown_threshold, reason="Prometheus has no samples in the window"
+        )
+    summary = summarize(result.series, threshold, incident_window, step=result.step)
+    # matplotlib is CPU work: off the event loop
+    svg = await asyncio.to_thread(
+        render_chart,
+        result.series,
+        window=incident_window,
+        threshold=threshold,
+        title=query,
+        zone=ZoneInfo(settings.timezone),
+        truncated=result.truncated_series,
+        max_series=settings.evidence_max_series,
+    )
+    overall = summary.overall
+    breach = overall.breach_time_in_window
+    return ChartEvidence(
+        expr,
+        query,
+        shown_threshold,
+        svg=svg,
+        series=len(result.series) + result.truncated_series,
+        truncated=result.truncated_series,
+        peak=_finite(overall.peak),
+        peak_at=overall.peak_at,
+        peak_labels=summary.peak_series.label_text() if summary.peak_series else "",
+        breach_seconds=None if breach is None else breach.total_seconds(),
+        first_crossing=overall.first_crossing,
+        last_crossing=overall.last_crossing,
+    )
+
+
+async def _business(
+    session: aiohttp.ClientSession,
+    settings: Settings,
+    name: str,
+    query: str,
+    base: str | None,
+    window: tuple[datetime, datetime],
+) -> BusinessFigure:
+    try:
+        result = await _query(session, settings, base, query, window)
+    except EvidenceUnavailable as exc:
+        return BusinessFigure(name, query, reason=exc.reason)
+    values = [
+        value
+        for series in result.series
+        for moment, value in series.points
+        if window[0] <= moment <= window[1] and math.isfinite(value)
+    ]
+    if not values:
+        return BusinessFigure(name, query, reason="Prometheus has no samples in the window")
+    worst = min(values) if name in _WORST_IS_LOWEST else max(values)
+    return BusinessFigure(name, query, worst=worst, average=sum(values) / len(values))
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _no_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        return f"{parts.scheme}://{host}{':' + str(parts.port) if parts.port else ''}{parts.path}"
+    return url
+
+
+def next_attempt(attempts: int) -> timedelta:
+    """Prometheus was down or slow: 30 s, 1 min, 2 min … up to 30 min between tries."""
+    return min(timedelta(seconds=30) * (1 << min(attempts, 10)), timedelta(minutes=30))
