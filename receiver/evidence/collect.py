@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 import aiohttp
 
 from receiver.config import Settings
-from receiver.evidence.chart import render_chart
 from receiver.evidence.prometheus import EvidenceUnavailable, QueryResult, query_range
 from receiver.evidence.promql import expression_from_generator_url, split_comparison
 from receiver.evidence.record import BusinessFigure, ChartEvidence, EvidenceRecord
@@ -125,6 +124,10 @@ async def _chart(
             expr, query, shown_threshold, reason="Prometheus has no samples in the window"
         )
     summary = summarize(result.series, threshold, incident_window, step=result.step)
+    # imported on first use: matplotlib takes a second to load and writes a font cache,
+    # which a receiver without Prometheus (or `check-config`) never needs
+    from receiver.evidence.chart import render_chart
+
     # matplotlib is CPU work: off the event loop
     svg = await asyncio.to_thread(
         render_chart,
