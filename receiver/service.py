@@ -61,6 +61,8 @@ log = structlog.get_logger(__name__)
 # Two replicas racing to open or reopen the same key: the loser's transaction hits a
 # unique constraint, and its retry finds the winner's incident.
 _CONFLICT_RETRIES = 5
+# how long a replica may take to fetch an incident's evidence before another may try
+_EVIDENCE_LEASE = timedelta(minutes=5)
 
 
 def utcnow() -> datetime:
@@ -496,6 +498,15 @@ class IncidentService:
     async def evidence_due(self, limit: int = 20) -> list[int]:
         async with self.db.read() as repo:
             return await repo.evidence.due(self.clock(), limit)
+
+    async def claim_evidence(self, incident_id: int) -> bool:
+        """Take a due fetch for this replica for a while (it ends by saving a record)."""
+        now = self.clock()
+
+        async def job(repo: Repository) -> bool:
+            return await repo.evidence.claim(incident_id, now, now + _EVIDENCE_LEASE)
+
+        return await self.db.run_write(job)
 
     async def gather_evidence(
         self, incident_id: int, session: aiohttp.ClientSession, *, force: bool = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -9,6 +10,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
+from receiver.alertmanager import Webhook
 from receiver.config import ConfigError, Settings, load_settings
 from receiver.evidence.collect import collect, expressions, prometheus_for, window_of
 from receiver.evidence.record import (
@@ -20,7 +22,10 @@ from receiver.evidence.record import (
 )
 from receiver.evidence.view import chart_file, evidence_view
 from receiver.incidents import Episode, Incident, IncidentStatus
-from tests.conftest import hook
+from receiver.postmortem import DraftRenderer
+from receiver.service import IncidentService
+from receiver.store import open_configured_database
+from tests.conftest import Clock, capture_text, hook
 from tests.processes import free_port
 
 START = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
@@ -161,3 +166,25 @@ def test_business_queries_only_for_the_templates_figures() -> None:
     with pytest.raises(ConfigError) as error:
         load_settings(business_queries={"checkout": {"apdex": "x"}})
     assert "RECEIVER_BUSINESS_QUERIES" in str(error.value)
+
+
+async def test_one_replica_fetches_a_due_incident(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(prometheus_url="http://127.0.0.1:9")
+    replicas = [open_configured_database(settings) for _ in range(2)]
+    try:
+        await replicas[0].migrate()
+        clock = Clock(START)
+        services = [IncidentService(db, settings, DraftRenderer(), clock=clock) for db in replicas]
+        firing, resolved = capture_text("firing_single"), capture_text("resolved_single")
+        for body in (firing, resolved):
+            result = await services[0].ingest_webhook(Webhook.parse(json.loads(body)), body)
+        assert result.recovered
+        assert await services[1].evidence_due() == [result.incident_id]
+        claims = [await service.claim_evidence(result.incident_id) for service in services]
+        assert claims == [True, False]
+        assert await services[1].evidence_due() == []  # leased, until it saves or expires
+        clock.now += timedelta(minutes=6)
+        assert await services[1].claim_evidence(result.incident_id)  # the lease ran out
+    finally:
+        for database in replicas:
+            await database.close()

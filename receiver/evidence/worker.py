@@ -37,6 +37,8 @@ class EvidenceWorker:
         """Fetch what is due (new, or missing something and due for a retry)."""
         done = 0
         for incident_id in await self.service.evidence_due():
+            if not await self.service.claim_evidence(incident_id):
+                continue  # another replica is on it
             try:
                 await self.service.gather_evidence(incident_id, self.session)
             except (IncidentNotFound, EvidenceNotReady) as exc:

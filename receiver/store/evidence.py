@@ -53,6 +53,20 @@ class EvidenceStore:
         )
         return [int(row.incident_id) for row in rows]
 
+    async def claim(self, incident_id: int, now: datetime, until: datetime) -> bool:
+        """Take a due row until then, unless another replica took it first: the
+        conditional UPDATE decides, so each fetch is done by one replica."""
+        result = await self.conn.execute(
+            evidence.update()
+            .where(
+                evidence.c.incident_id == incident_id,
+                evidence.c.state != COMPLETE,
+                evidence.c.next_attempt_at <= now,
+            )
+            .values(next_attempt_at=until)
+        )
+        return result.rowcount == 1
+
     async def save(
         self,
         incident_id: int,
