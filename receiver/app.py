@@ -12,6 +12,7 @@ import structlog
 from aiohttp import web
 
 from receiver.alertmanager_api import AlertmanagerClient
+from receiver.background import running
 from receiver.config import Settings
 from receiver.evidence.collect import evidence_wanted
 from receiver.evidence.worker import EvidenceWorker
@@ -99,12 +100,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         async with aiohttp.ClientSession() as session:
             sender = Sender(app[DATABASE], settings.notify, app[METRICS], session, clock=clock)
             app[SERVICE].on_messages_queued = sender.wake
-            task = asyncio.create_task(sender.run_forever(NOTIFY_POLL_SECONDS))
-            yield
+            async with running(sender, NOTIFY_POLL_SECONDS):
+                yield
             app[SERVICE].on_messages_queued = None
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     async def evidence_ctx(app: web.Application) -> AsyncIterator[None]:
         if not evidence_wanted(settings):
@@ -113,12 +111,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         async with aiohttp.ClientSession() as session:
             worker = app[EVIDENCE] = EvidenceWorker(app[SERVICE], session)
             app[SERVICE].on_evidence_wanted = worker.wake
-            task = asyncio.create_task(worker.run_forever(EVIDENCE_POLL_SECONDS))
-            yield
+            async with running(worker, EVIDENCE_POLL_SECONDS):
+                yield
             app[SERVICE].on_evidence_wanted = None
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(reconciler_ctx)

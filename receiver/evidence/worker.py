@@ -2,36 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
 import aiohttp
 import structlog
 
+from receiver.background import BackgroundPass
 from receiver.service import EvidenceNotReady, IncidentNotFound, IncidentService
-from receiver.store import StoreUnavailable
 
 log = structlog.get_logger(__name__)
 
 
-class EvidenceWorker:
+class EvidenceWorker(BackgroundPass):
+    name = "evidence"
+
     def __init__(self, service: IncidentService, session: aiohttp.ClientSession) -> None:
+        super().__init__()
         self.service = service
         self.session = session
-        self._wake = asyncio.Event()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def run_forever(self, poll_interval: float) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                await self.run_once()
-            except StoreUnavailable as exc:
-                log.warning("evidence.store_unavailable", error=str(exc))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), poll_interval)
 
     async def run_once(self) -> int:
         """Fetch what is due (new, or missing something and due for a retry)."""

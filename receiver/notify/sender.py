@@ -9,7 +9,6 @@ dies mid-send leaves a lease that expires and another replica retries the row.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import socket
 import time
@@ -20,6 +19,7 @@ from datetime import datetime, timedelta
 import aiohttp
 import structlog
 
+from receiver.background import BackgroundPass
 from receiver.metrics import Metrics
 from receiver.notify.message import Message
 from receiver.notify.platforms import (
@@ -30,7 +30,7 @@ from receiver.notify.platforms import (
     read_answer,
 )
 from receiver.notify.settings import ChannelSettings, NotifySettings
-from receiver.store import Database, Repository, StoreUnavailable
+from receiver.store import Database, Repository
 from receiver.store.outbox import OutboxItem
 
 log = structlog.get_logger(__name__)
@@ -90,7 +90,9 @@ async def deliver(
     return Outcome(outcome.ok, redact(outcome.detail, channel), outcome.retry_after)
 
 
-class Sender:
+class Sender(BackgroundPass):
+    name = "notify"
+
     def __init__(
         self,
         db: Database,
@@ -102,6 +104,7 @@ class Sender:
         lease: timedelta = timedelta(minutes=2),
         batch: int = 100,
     ) -> None:
+        super().__init__()
         self.db = db
         self.settings = settings
         self.metrics = metrics
@@ -111,21 +114,6 @@ class Sender:
         self.batch = batch
         # unique per process, readable in the table when debugging a stuck row
         self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{id(self) % 10_000}"
-        self._wake = asyncio.Event()
-
-    def wake(self) -> None:
-        """New rows were committed: look now rather than at the next poll."""
-        self._wake.set()
-
-    async def run_forever(self, poll_interval: float) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                await self.run_once()
-            except StoreUnavailable as exc:
-                log.warning("notify.store_unavailable", error=str(exc))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), poll_interval)
 
     async def run_once(self) -> int:
         """Send what is due, each channel in order and within its rate; how many were sent."""
