@@ -22,6 +22,7 @@ from datetime import datetime
 
 from receiver.notify.message import Message
 from receiver.notify.platforms import Outcome, OutgoingRequest, wording
+from receiver.notify.platforms.errcode import read_errcode
 
 TOO_FAST = 130101  # "send too fast, exceed 20 times per minute"
 # DingTalk throttles a robot for 10 minutes after it exceeds 20/min: retrying sooner
@@ -74,17 +75,12 @@ def build(url: str, secret: str | None, message: Message, now: datetime) -> Outg
 
 
 def read(status: int, body: bytes, headers: Mapping[str, str]) -> Outcome:
-    data = wording.json_object(body)
-    if data is None:
-        if status == 429:
-            return Outcome(False, "dingtalk HTTP 429", wording.retry_after(headers, 60.0))
-        return Outcome(False, f"dingtalk HTTP {status}: {wording.snippet(body)}")
-    code = wording.integer(data.get("errcode"))
-    if code == 0 and 200 <= status < 300:
-        return Outcome(True, "dingtalk ok")
-    detail = f"dingtalk HTTP {status} errcode {code}: {wording.snippet(data.get('errmsg', ''))}"
-    if code == TOO_FAST:
-        return Outcome(False, detail, TOO_FAST_RETRY)
-    if status == 429:
-        return Outcome(False, detail, wording.retry_after(headers, 60.0))
-    return Outcome(False, detail)
+    return read_errcode(
+        "dingtalk",
+        status,
+        body,
+        headers,
+        rate_limited=TOO_FAST,
+        rate_limited_retry=TOO_FAST_RETRY,
+        default_retry=60.0,
+    )

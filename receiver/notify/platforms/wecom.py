@@ -16,6 +16,7 @@ from datetime import datetime
 
 from receiver.notify.message import Message
 from receiver.notify.platforms import Outcome, OutgoingRequest, wording
+from receiver.notify.platforms.errcode import read_errcode
 
 CONTENT_MAX_BYTES = 4096
 FREQUENCY = 45009  # "api freq out of limit"
@@ -58,15 +59,12 @@ def build(url: str, secret: str | None, message: Message, now: datetime) -> Outg
 
 
 def read(status: int, body: bytes, headers: Mapping[str, str]) -> Outcome:
-    data = wording.json_object(body)
-    if data is None:
-        if status == 429:
-            return Outcome(False, "wecom HTTP 429", wording.retry_after(headers, FREQUENCY_RETRY))
-        return Outcome(False, f"wecom HTTP {status}: {wording.snippet(body)}")
-    code = wording.integer(data.get("errcode"))
-    if code == 0 and 200 <= status < 300:
-        return Outcome(True, "wecom ok")
-    detail = f"wecom HTTP {status} errcode {code}: {wording.snippet(data.get('errmsg', ''))}"
-    if code == FREQUENCY or status == 429:
-        return Outcome(False, detail, wording.retry_after(headers, FREQUENCY_RETRY))
-    return Outcome(False, detail)
+    return read_errcode(
+        "wecom",
+        status,
+        body,
+        headers,
+        rate_limited=FREQUENCY,
+        rate_limited_retry=None,  # Retry-After when given, else a minute
+        default_retry=FREQUENCY_RETRY,
+    )
