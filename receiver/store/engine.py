@@ -80,14 +80,16 @@ def _alembic_config() -> Config:
 class Database:
     """The engine plus the transaction discipline both backends share."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, sqlite_writer: sa.Engine | None = None) -> None:
+        """`sqlite_writer`: a synchronous engine on the same SQLite file for the group
+        commit (see group_commit.py); reads, migrations and PostgreSQL use `engine`."""
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         # SQLite has one writer; queueing writers here beats spinning on busy_timeout.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._group = (
-            GroupCommitter(engine, self._write_lock, translate_error)
-            if self._write_lock is not None
+            GroupCommitter(sqlite_writer, self._write_lock, translate_error)
+            if self._write_lock is not None and sqlite_writer is not None
             else None
         )
 
@@ -216,8 +218,8 @@ def _switch_to_wal(cursor: Any) -> None:
             time.sleep(0.02)  # only ever while a brand-new database file is set up
 
 
-def _install_sqlite_hooks(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def _install_sqlite_hooks(engine: sa.Engine) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # let SQLAlchemy, not the driver, decide where transactions begin
         dbapi_connection.isolation_level = None
@@ -230,7 +232,7 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
         # IMMEDIATE takes the write lock up front, so two writers never deadlock
         # upgrading read locks
@@ -244,8 +246,14 @@ def open_database(url: str, *, pool_size: int = 10, password: str | None = None)
         if target.database and target.database != ":memory:":
             Path(target.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(target)
-        _install_sqlite_hooks(engine)
-        return Database(engine)
+        _install_sqlite_hooks(engine.sync_engine)
+        # the writer's connections are used by the loop and by worker threads in turn
+        writer = sa.create_engine(
+            target.set(drivername="sqlite+pysqlite"),
+            connect_args={"check_same_thread": False},
+        )
+        _install_sqlite_hooks(writer)
+        return Database(engine, writer)
     if password is not None:
         target = target.set(password=password)
     target, connect_args = _postgres_tls(target)

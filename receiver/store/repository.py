@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -162,10 +162,42 @@ def _entry_from_row(row: sa.Row[Any]) -> TimelineEntry:
     )
 
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class InlineConnection:
+    """A synchronous connection behind the part of AsyncConnection's interface that
+    Repository uses. Each statement runs at once on the calling thread: no greenlet and
+    no hop to a driver thread. For SQLite's writer, whose statements never wait (the
+    transaction already holds the write lock) and take microseconds."""
+
+    def __init__(self, sync: sa.Connection) -> None:
+        self.sync = sync
+
+    async def execute(
+        self, statement: sa.Executable, parameters: Any = None
+    ) -> sa.CursorResult[Any]:
+        return self.sync.execute(statement, parameters)
+
+    async def scalar(self, statement: sa.Executable, parameters: Any = None) -> Any:
+        return self.sync.scalar(statement, parameters)
+
+    async def scalars(
+        self, statement: sa.Executable, parameters: Any = None
+    ) -> sa.ScalarResult[Any]:
+        return self.sync.scalars(statement, parameters)
+
+    async def run_sync(
+        self, fn: Callable[Concatenate[sa.Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        return fn(self.sync, *args, **kwargs)
+
+
 class Repository:
     """Every statement the receiver runs, bound to one connection and transaction."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection | InlineConnection) -> None:
         self.conn = conn
 
     # -- finding the incident a webhook belongs to ---------------------------------
@@ -454,11 +486,10 @@ class Repository:
                 )
             )
         ).one()
-        previous_end, in_month, severe_in_quarter = row
         return History(
-            previous_end=previous_end,
-            service_incidents_in_month=int(in_month or 0),
-            service_p0_p1_in_quarter=int(severe_in_quarter or 0),
+            previous_end=row.previous_end,
+            service_incidents_in_month=int(row.in_month or 0),
+            service_p0_p1_in_quarter=int(row.severe_in_quarter or 0),
         )
 
     # -- drafts ---------------------------------------------------------------------
