@@ -31,6 +31,8 @@ T = TypeVar("T")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _SQLITE_BUSY_TIMEOUT_MS = 10_000
+# a pooled PostgreSQL connection idle this long is pinged before it is used again
+_PING_IDLE_AFTER_S = 5.0
 _MIGRATION_LOCK = 0x706D72  # "pmr": one schema migration at a time per database
 
 
@@ -261,11 +263,37 @@ def open_database(url: str, *, pool_size: int = 10, password: str | None = None)
         target,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,  # a connection that died with the server is replaced, not used
         pool_timeout=10,
         connect_args=connect_args,
     )
+    _install_postgres_liveness(engine.sync_engine)
     return Database(engine)
+
+
+def _install_postgres_liveness(engine: sa.Engine) -> None:
+    """A connection that died with the server is replaced, not used.
+
+    pool_pre_ping did that with three round trips (BEGIN, ";", ROLLBACK) on every
+    checkout, a quarter of a webhook's. A server that crashes or restarts closes every
+    socket, which the driver notices by itself: such a connection is replaced with no
+    round trip. Only one that sat idle long enough to have died silently (a dropped NAT
+    entry, a partition) is still pinged.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if dbapi_connection.driver_connection.is_closed():
+            raise sa.exc.DisconnectionError("the server closed the connection")
+        idle_since = record.info.get("idle_since")
+        if idle_since is not None and time.monotonic() - idle_since > _PING_IDLE_AFTER_S:
+            try:
+                engine.dialect.do_ping(dbapi_connection)
+            except Exception as exc:
+                raise sa.exc.DisconnectionError(str(exc)) from exc
 
 
 def open_configured_database(settings: Settings) -> Database:
