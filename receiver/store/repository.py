@@ -254,6 +254,15 @@ _UPDATE_DRAFT = sa.update(drafts).where(
     drafts.c.incident_id == sa.bindparam("b_incident_id"),
     drafts.c.revision == sa.bindparam("b_revision"),
 )
+_MARK_EXPORTED = (
+    sa.update(drafts)
+    .where(
+        drafts.c.incident_id == sa.bindparam("b_incident_id"),
+        drafts.c.revision <= sa.bindparam("b_revision"),
+        drafts.c.updated_at <= sa.bindparam("b_updated_at", type_=UTCDateTime),
+    )
+    .values(export_pending=False)
+)
 _HUMAN_FIELDS_OF = sa.select(human_fields.c.data).where(
     human_fields.c.incident_id == sa.bindparam("incident_id")
 )
@@ -567,16 +576,20 @@ class Repository:
             },
         )
 
-    async def mark_exported(self, draft: StoredDraft) -> None:
-        """The file holds this draft — unless it was re-rendered meanwhile."""
+    async def mark_exported(self, written: Sequence[StoredDraft]) -> None:
+        """The files hold these drafts — unless one was re-rendered meanwhile."""
+        if not written:
+            return
         await self.conn.execute(
-            sa.update(drafts)
-            .where(
-                drafts.c.incident_id == draft.incident_id,
-                drafts.c.revision <= draft.revision,
-                drafts.c.updated_at <= draft.updated_at,
-            )
-            .values(export_pending=False)
+            _MARK_EXPORTED,
+            [
+                {
+                    "b_incident_id": draft.incident_id,
+                    "b_revision": draft.revision,
+                    "b_updated_at": draft.updated_at,
+                }
+                for draft in written
+            ],
         )
 
     async def pending_exports(self, limit: int) -> list[StoredDraft]:
