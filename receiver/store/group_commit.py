@@ -87,6 +87,9 @@ class GroupCommitter:
                     repo = Repository(InlineConnection(conn))
                     for pending in batch:
                         outcomes.append(await self._run_job(conn, repo, pending, len(batch) > 1))
+                        # a job's statements never yield: between two jobs, let the loop
+                        # serve requests and probes, so a batch never stalls it for long
+                        await asyncio.sleep(0)
                     if len(batch) == 1 and not outcomes[0][0]:
                         conn.rollback()
                     else:
