@@ -32,7 +32,7 @@ T = TypeVar("T")
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _SQLITE_BUSY_TIMEOUT_MS = 10_000
 # a pooled PostgreSQL connection idle this long is pinged before it is used again
-_PING_IDLE_AFTER_S = 5.0
+_PING_IDLE_AFTER_S = 1.0
 _MIGRATION_LOCK = 0x706D72  # "pmr": one schema migration at a time per database
 
 
@@ -276,8 +276,10 @@ def _install_postgres_liveness(engine: sa.Engine) -> None:
     pool_pre_ping did that with three round trips (BEGIN, ";", ROLLBACK) on every
     checkout, a quarter of a webhook's. A server that crashes or restarts closes every
     socket, which the driver notices by itself: such a connection is replaced with no
-    round trip. Only one that sat idle long enough to have died silently (a dropped NAT
-    entry, a partition) is still pinged.
+    round trip, once the event loop has seen its socket close (a request racing the
+    crash itself may still get a 503, as during the outage). One idle for more than a
+    second, which may have died silently (a dropped NAT entry, a partition), is still
+    pinged; under load connections are reused within milliseconds.
     """
 
     @event.listens_for(engine, "checkin")
