@@ -124,6 +124,46 @@ def rules_from(settings: Settings) -> Rules:
     )
 
 
+class _ExportMarks:
+    """Draft files written, to be marked so in the database. Marked together: the drafts
+    written while one transaction marks some share the next one, so under load one write
+    marks many drafts instead of each draft costing a transaction of its own. `mark`
+    returns once its draft's mark is committed, or raises the store's error."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.waiting: list[tuple[StoredDraft, asyncio.Future[None]]] = []
+        self.task: asyncio.Task[None] | None = None
+
+    async def mark(self, draft: StoredDraft) -> None:
+        committed = asyncio.get_running_loop().create_future()
+        self.waiting.append((draft, committed))
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._flush(), name="mark-drafts-exported")
+        await committed
+
+    async def _flush(self) -> None:
+        while self.waiting:
+            batch, self.waiting = self.waiting, []
+            try:
+                await self.db.run_write(_marking([draft for draft, _ in batch]))
+            except Exception as exc:
+                for _, committed in batch:
+                    if not committed.done():
+                        committed.set_exception(exc)
+            else:
+                for _, committed in batch:
+                    if not committed.done():
+                        committed.set_result(None)
+
+
+def _marking(written: list[StoredDraft]) -> Callable[[Repository], Awaitable[None]]:
+    async def job(repo: Repository) -> None:
+        await repo.mark_exported(written)
+
+    return job
+
+
 class IncidentService:
     def __init__(
         self,
@@ -147,6 +187,7 @@ class IncidentService:
             public_url=settings.public_url,
             large_after=settings.large_incident_rows,
         )
+        self._export_marks = _ExportMarks(db)
         # the outbox sender's wake-up, called after a commit that queued messages
         self.on_messages_queued: Callable[[], None] | None = None
         # the evidence worker's wake-up, called after an incident recovered
@@ -680,10 +721,7 @@ class IncidentService:
             )
             return None
 
-        async def done(repo: Repository) -> None:
-            await repo.mark_exported(draft)
-
-        await self.db.run_write(done)
+        await self._export_marks.mark(draft)
         self.metrics.draft_exports.labels(result="written").inc()
         log.info("draft.written", path=str(path), revision=draft.revision)
         return path

@@ -129,7 +129,8 @@ class Running:
 @contextmanager
 def server(argv: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[Running]:
     with log.open("wb") as handle:
-        process = subprocess.Popen(argv, env=env, stdout=handle, stderr=subprocess.STDOUT)
+        # from ROOT: `python -m receiver` imports the package in the working directory first
+        process = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -329,6 +330,7 @@ async def large_and_storm(receiver: Running, args: argparse.Namespace) -> dict[s
 
 def render_benchmark() -> float:
     """Median seconds to render the draft of an incident with 5,000 alerts and 500 rows."""
+    sys.path.insert(0, str(ROOT))  # the receiver beside this script, as for the servers
     from datetime import UTC, datetime, timedelta
     from zoneinfo import ZoneInfo
 

@@ -31,6 +31,8 @@ T = TypeVar("T")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _SQLITE_BUSY_TIMEOUT_MS = 10_000
+# a pooled PostgreSQL connection idle this long is pinged before it is used again
+_PING_IDLE_AFTER_S = 1.0
 _MIGRATION_LOCK = 0x706D72  # "pmr": one schema migration at a time per database
 
 
@@ -80,14 +82,16 @@ def _alembic_config() -> Config:
 class Database:
     """The engine plus the transaction discipline both backends share."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, sqlite_writer: sa.Engine | None = None) -> None:
+        """`sqlite_writer`: a synchronous engine on the same SQLite file for the group
+        commit (see group_commit.py); reads, migrations and PostgreSQL use `engine`."""
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         # SQLite has one writer; queueing writers here beats spinning on busy_timeout.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._group = (
-            GroupCommitter(engine, self._write_lock, translate_error)
-            if self._write_lock is not None
+            GroupCommitter(sqlite_writer, self._write_lock, translate_error)
+            if self._write_lock is not None and sqlite_writer is not None
             else None
         )
 
@@ -216,8 +220,8 @@ def _switch_to_wal(cursor: Any) -> None:
             time.sleep(0.02)  # only ever while a brand-new database file is set up
 
 
-def _install_sqlite_hooks(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def _install_sqlite_hooks(engine: sa.Engine) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # let SQLAlchemy, not the driver, decide where transactions begin
         dbapi_connection.isolation_level = None
@@ -230,7 +234,7 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
         # IMMEDIATE takes the write lock up front, so two writers never deadlock
         # upgrading read locks
@@ -244,8 +248,14 @@ def open_database(url: str, *, pool_size: int = 10, password: str | None = None)
         if target.database and target.database != ":memory:":
             Path(target.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(target)
-        _install_sqlite_hooks(engine)
-        return Database(engine)
+        _install_sqlite_hooks(engine.sync_engine)
+        # the writer's connections are used by the loop and by worker threads in turn
+        writer = sa.create_engine(
+            target.set(drivername="sqlite+pysqlite"),
+            connect_args={"check_same_thread": False},
+        )
+        _install_sqlite_hooks(writer)
+        return Database(engine, writer)
     if password is not None:
         target = target.set(password=password)
     target, connect_args = _postgres_tls(target)
@@ -253,11 +263,39 @@ def open_database(url: str, *, pool_size: int = 10, password: str | None = None)
         target,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,  # a connection that died with the server is replaced, not used
         pool_timeout=10,
         connect_args=connect_args,
     )
+    _install_postgres_liveness(engine.sync_engine)
     return Database(engine)
+
+
+def _install_postgres_liveness(engine: sa.Engine) -> None:
+    """A connection that died with the server is replaced, not used.
+
+    pool_pre_ping did that with three round trips (BEGIN, ";", ROLLBACK) on every
+    checkout, a quarter of a webhook's. A server that crashes or restarts closes every
+    socket, which the driver notices by itself: such a connection is replaced with no
+    round trip, once the event loop has seen its socket close (a request racing the
+    crash itself may still get a 503, as during the outage). One idle for more than a
+    second, which may have died silently (a dropped NAT entry, a partition), is still
+    pinged; under load connections are reused within milliseconds.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if dbapi_connection.driver_connection.is_closed():
+            raise sa.exc.DisconnectionError("the server closed the connection")
+        idle_since = record.info.get("idle_since")
+        if idle_since is not None and time.monotonic() - idle_since > _PING_IDLE_AFTER_S:
+            try:
+                engine.dialect.do_ping(dbapi_connection)
+            except Exception as exc:
+                raise sa.exc.DisconnectionError(str(exc)) from exc
 
 
 def open_configured_database(settings: Settings) -> Database:

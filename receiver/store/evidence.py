@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from receiver.evidence.record import COMPLETE, PARTIAL, PENDING, EvidenceRecord, StoredEvidence
+from receiver.store.connection import Connection
 from receiver.store.schema import evidence
 
 
 class EvidenceStore:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     async def want(self, incident_id: int, now: datetime) -> None:

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from receiver.store.connection import Connection
 from receiver.store.schema import outbox
 
 
@@ -35,7 +35,7 @@ class NewMessage:
 class OutboxStore:
     """Bound to one connection and its transaction, like the Repository."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     async def enqueue(self, messages: Sequence[NewMessage], now: datetime) -> None:

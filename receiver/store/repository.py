@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from receiver.incidents import (
     EntryKind,
@@ -22,6 +21,7 @@ from receiver.incidents import (
     TimelineEntry,
 )
 from receiver.review import HumanFields
+from receiver.store.connection import Connection
 from receiver.store.evidence import EvidenceStore
 from receiver.store.outbox import OutboxStore
 from receiver.store.schema import (
@@ -164,10 +164,113 @@ def _entry_from_row(row: sa.Row[Any]) -> TimelineEntry:
     )
 
 
+# The statements of the webhook path, built once with bound parameters: SQLAlchemy then
+# finds their compiled form by a cache key computed once, instead of building the
+# statement and its key again on every call.
+_SERIES = (
+    sa.select(
+        episodes.c.incident_id,
+        episodes.c.fingerprint,
+        episodes.c.starts_at,
+        episodes.c.resolved,
+        incidents.c.open_key.is_not(None).label("incident_open"),
+    )
+    .join(incidents, incidents.c.id == episodes.c.incident_id)
+    .where(episodes.c.fingerprint.in_(sa.bindparam("fingerprints", expanding=True)))
+)
+_LATEST_BY_KEY = (
+    sa.select(incidents)
+    .where(incidents.c.key == sa.bindparam("key"))
+    .order_by(incidents.c.id.desc())
+    .limit(1)
+)
+_INCIDENT = sa.select(incidents).where(incidents.c.id == sa.bindparam("incident_id"))
+# PostgreSQL: writers of one incident queue here instead of racing
+_INCIDENT_LOCKED = _INCIDENT.with_for_update()
+_EPISODES_OF = sa.select(episodes).where(episodes.c.incident_id == sa.bindparam("incident_id"))
+_ENTRY_KEYS = sa.select(timeline.c.dedup_key, timeline.c.kind).where(
+    timeline.c.incident_id == sa.bindparam("incident_id")
+)
+_TIMELINE_OF = (
+    sa.select(timeline)
+    .where(timeline.c.incident_id == sa.bindparam("incident_id"))
+    .order_by(timeline.c.at, timeline.c.id)
+)
+_INSERT_INCIDENT = sa.insert(incidents).returning(incidents.c.id)
+_UPDATE_INCIDENT = sa.update(incidents).where(incidents.c.id == sa.bindparam("b_id"))
+_INSERT_EPISODES = sa.insert(episodes)
+_UPDATE_EPISODES = (
+    sa.update(episodes)
+    .where(
+        episodes.c.incident_id == sa.bindparam("b_incident_id"),
+        episodes.c.fingerprint == sa.bindparam("b_fingerprint"),
+        episodes.c.starts_at == sa.bindparam("b_starts_at", type_=UTCDateTime),
+    )
+    .values(
+        resolved=sa.bindparam("b_resolved"),
+        ends_at=sa.bindparam("b_ends_at", type_=UTCDateTime),
+    )
+)
+_INSERT_ENTRIES = sa.insert(timeline)
+_INSERT_INBOX = sa.insert(inbox)
+_count = sa.func.count(incidents.c.id)
+_same_service = incidents.c.service == sa.bindparam("service")
+_HISTORY = sa.select(
+    sa.select(sa.func.max(incidents.c.ended_at))
+    .where(
+        incidents.c.key == sa.bindparam("key"),
+        incidents.c.id < sa.bindparam("incident_id"),
+        incidents.c.ended_at.is_not(None),
+    )
+    .scalar_subquery()
+    .label("previous_end"),
+    sa.select(_count)
+    .where(
+        _same_service,
+        incidents.c.started_at >= sa.bindparam("month_start", type_=UTCDateTime),
+        incidents.c.started_at < sa.bindparam("month_end", type_=UTCDateTime),
+    )
+    .scalar_subquery()
+    .label("in_month"),
+    sa.select(_count)
+    .where(
+        _same_service,
+        incidents.c.priority.in_(("P0", "P1")),
+        incidents.c.started_at >= sa.bindparam("quarter_start", type_=UTCDateTime),
+        incidents.c.started_at < sa.bindparam("quarter_end", type_=UTCDateTime),
+    )
+    .scalar_subquery()
+    .label("severe_in_quarter"),
+)
+_LATEST_DRAFT = (
+    sa.select(drafts)
+    .where(drafts.c.incident_id == sa.bindparam("incident_id"))
+    .order_by(drafts.c.revision.desc())
+    .limit(1)
+)
+_INSERT_DRAFT = sa.insert(drafts)
+_UPDATE_DRAFT = sa.update(drafts).where(
+    drafts.c.incident_id == sa.bindparam("b_incident_id"),
+    drafts.c.revision == sa.bindparam("b_revision"),
+)
+_MARK_EXPORTED = (
+    sa.update(drafts)
+    .where(
+        drafts.c.incident_id == sa.bindparam("b_incident_id"),
+        drafts.c.revision <= sa.bindparam("b_revision"),
+        drafts.c.updated_at <= sa.bindparam("b_updated_at", type_=UTCDateTime),
+    )
+    .values(export_pending=False)
+)
+_HUMAN_FIELDS_OF = sa.select(human_fields.c.data).where(
+    human_fields.c.incident_id == sa.bindparam("incident_id")
+)
+
+
 class Repository:
     """Every statement the receiver runs, bound to one connection and transaction."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.outbox = OutboxStore(conn)  # same connection: messages commit with the change
         self.evidence = EvidenceStore(conn)
@@ -181,15 +284,8 @@ class Repository:
         fingerprints = sorted({fingerprint for fingerprint, _ in wanted})
         holders: dict[tuple[str, datetime], int] = {}
         open_firing: int | None = None
-        query = sa.select(
-            episodes.c.incident_id,
-            episodes.c.fingerprint,
-            episodes.c.starts_at,
-            episodes.c.resolved,
-            incidents.c.open_key.is_not(None).label("incident_open"),
-        ).join(incidents, incidents.c.id == episodes.c.incident_id)
         for chunk in _chunks(fingerprints, 500):
-            for row in await self.conn.execute(query.where(episodes.c.fingerprint.in_(chunk))):
+            for row in await self.conn.execute(_SERIES, {"fingerprints": chunk}):
                 key = (row.fingerprint, row.starts_at)
                 if key in wanted:
                     holders[key] = int(row.incident_id)
@@ -238,24 +334,14 @@ class Repository:
         return [_incident_from_row(row) for row in rows]
 
     async def latest_incident_by_key(self, key: str) -> Incident | None:
-        row = (
-            await self.conn.execute(
-                sa.select(incidents)
-                .where(incidents.c.key == key)
-                .order_by(incidents.c.id.desc())
-                .limit(1)
-            )
-        ).first()
+        row = (await self.conn.execute(_LATEST_BY_KEY, {"key": key})).first()
         return None if row is None else _incident_from_row(row)
 
     # -- loading and storing ------------------------------------------------------
 
     async def get_incident(self, incident_id: int, *, lock: bool = False) -> Incident | None:
-        query = sa.select(incidents).where(incidents.c.id == incident_id)
-        if lock:
-            # PostgreSQL: writers of one incident queue here instead of racing
-            query = query.with_for_update()
-        row = (await self.conn.execute(query)).first()
+        query = _INCIDENT_LOCKED if lock else _INCIDENT
+        row = (await self.conn.execute(query, {"incident_id": incident_id})).first()
         return None if row is None else _incident_from_row(row)
 
     async def load_state(self, incident_id: int) -> IncidentState:
@@ -263,17 +349,9 @@ class Repository:
         incident = await self.get_incident(incident_id, lock=True)
         if incident is None:
             raise LookupError(f"incident {incident_id} does not exist")
-        episode_rows = await self.conn.execute(
-            sa.select(episodes).where(episodes.c.incident_id == incident_id)
-        )
-        loaded = [_episode_from_row(row) for row in episode_rows]
-        rows = (
-            await self.conn.execute(
-                sa.select(timeline.c.dedup_key, timeline.c.kind).where(
-                    timeline.c.incident_id == incident_id
-                )
-            )
-        ).all()
+        bound = {"incident_id": incident_id}
+        loaded = [_episode_from_row(row) for row in await self.conn.execute(_EPISODES_OF, bound)]
+        rows = (await self.conn.execute(_ENTRY_KEYS, bound)).all()
         return IncidentState(
             incident=incident,
             episodes={episode.key: episode for episode in loaded},
@@ -290,24 +368,20 @@ class Repository:
         return [_episode_from_row(row) for row in rows]
 
     async def insert_incident(self, incident: Incident) -> int:
-        result = await self.conn.execute(
-            sa.insert(incidents).values(**_incident_values(incident)).returning(incidents.c.id)
-        )
+        result = await self.conn.execute(_INSERT_INCIDENT, _incident_values(incident))
         incident.id = int(result.scalar_one())
         return incident.id
 
     async def update_incident(self, incident: Incident) -> None:
         await self.conn.execute(
-            sa.update(incidents)
-            .where(incidents.c.id == incident.id)
-            .values(**_incident_values(incident))
+            _UPDATE_INCIDENT, {"b_id": incident.id, **_incident_values(incident)}
         )
 
     async def insert_episodes(self, incident_id: int, new: Sequence[Episode]) -> None:
         if not new:
             return
         await self.conn.execute(
-            sa.insert(episodes),
+            _INSERT_EPISODES,
             [
                 {
                     "incident_id": incident_id,
@@ -330,18 +404,10 @@ class Repository:
             return
         # one executemany: a group of a thousand alerts resolves in one round trip
         await self.conn.execute(
-            sa.update(episodes)
-            .where(
-                episodes.c.incident_id == incident_id,
-                episodes.c.fingerprint == sa.bindparam("b_fingerprint"),
-                episodes.c.starts_at == sa.bindparam("b_starts_at", type_=UTCDateTime),
-            )
-            .values(
-                resolved=sa.bindparam("b_resolved"),
-                ends_at=sa.bindparam("b_ends_at", type_=UTCDateTime),
-            ),
+            _UPDATE_EPISODES,
             [
                 {
+                    "b_incident_id": incident_id,
                     "b_fingerprint": e.fingerprint,
                     "b_starts_at": e.starts_at,
                     "b_resolved": e.resolved,
@@ -357,7 +423,7 @@ class Repository:
         if not entries:
             return
         await self.conn.execute(
-            sa.insert(timeline),
+            _INSERT_ENTRIES,
             [
                 {
                     "incident_id": incident_id,
@@ -387,24 +453,21 @@ class Repository:
         return None if actor is None else str(actor)
 
     async def timeline_of(self, incident_id: int) -> list[TimelineEntry]:
-        rows = await self.conn.execute(
-            sa.select(timeline)
-            .where(timeline.c.incident_id == incident_id)
-            .order_by(timeline.c.at, timeline.c.id)
-        )
+        rows = await self.conn.execute(_TIMELINE_OF, {"incident_id": incident_id})
         return [_entry_from_row(row) for row in rows]
 
     async def record_inbox(
         self, kind: str, body: str, received_at: datetime, incident_id: int | None
     ) -> None:
         await self.conn.execute(
-            sa.insert(inbox).values(
-                kind=kind,
-                body=body,
-                body_sha256=hashlib.sha256(body.encode()).hexdigest(),
-                received_at=received_at,
-                incident_id=incident_id,
-            )
+            _INSERT_INBOX,
+            {
+                "kind": kind,
+                "body": body,
+                "body_sha256": hashlib.sha256(body.encode()).hexdigest(),
+                "received_at": received_at,
+                "incident_id": incident_id,
+            },
         )
 
     async def inbox_records(
@@ -435,57 +498,30 @@ class Repository:
         month: tuple[datetime, datetime],
         quarter: tuple[datetime, datetime],
     ) -> History:
-        same_service = incidents.c.service == incident.service
-        count = sa.func.count(incidents.c.id)
         row = (
             await self.conn.execute(
-                sa.select(
-                    sa.select(sa.func.max(incidents.c.ended_at))
-                    .where(
-                        incidents.c.key == incident.key,
-                        incidents.c.id < incident.id,
-                        incidents.c.ended_at.is_not(None),
-                    )
-                    .scalar_subquery()
-                    .label("previous_end"),
-                    sa.select(count)
-                    .where(
-                        same_service,
-                        incidents.c.started_at >= month[0],
-                        incidents.c.started_at < month[1],
-                    )
-                    .scalar_subquery()
-                    .label("in_month"),
-                    sa.select(count)
-                    .where(
-                        same_service,
-                        incidents.c.priority.in_(("P0", "P1")),
-                        incidents.c.started_at >= quarter[0],
-                        incidents.c.started_at < quarter[1],
-                    )
-                    .scalar_subquery()
-                    .label("severe_in_quarter"),
-                )
+                _HISTORY,
+                {
+                    "key": incident.key,
+                    "incident_id": incident.id,
+                    "service": incident.service,
+                    "month_start": month[0],
+                    "month_end": month[1],
+                    "quarter_start": quarter[0],
+                    "quarter_end": quarter[1],
+                },
             )
         ).one()
-        previous_end, in_month, severe_in_quarter = row
         return History(
-            previous_end=previous_end,
-            service_incidents_in_month=int(in_month or 0),
-            service_p0_p1_in_quarter=int(severe_in_quarter or 0),
+            previous_end=row.previous_end,
+            service_incidents_in_month=int(row.in_month or 0),
+            service_p0_p1_in_quarter=int(row.severe_in_quarter or 0),
         )
 
     # -- drafts ---------------------------------------------------------------------
 
     async def latest_draft(self, incident_id: int) -> StoredDraft | None:
-        row = (
-            await self.conn.execute(
-                sa.select(drafts)
-                .where(drafts.c.incident_id == incident_id)
-                .order_by(drafts.c.revision.desc())
-                .limit(1)
-            )
-        ).first()
+        row = (await self.conn.execute(_LATEST_DRAFT, {"incident_id": incident_id})).first()
         return None if row is None else _draft_from_row(row)
 
     async def draft_revisions(self, incident_id: int) -> list[StoredDraft]:
@@ -496,41 +532,47 @@ class Repository:
 
     async def insert_draft(self, draft: StoredDraft, *, export: bool) -> None:
         await self.conn.execute(
-            sa.insert(drafts).values(
-                export_pending=export,
-                incident_id=draft.incident_id,
-                revision=draft.revision,
-                language=draft.language,
-                file_name=draft.file_name,
-                markdown=draft.markdown,
-                created_at=draft.created_at,
-                updated_at=draft.updated_at,
-                created_by=draft.created_by,
-            )
+            _INSERT_DRAFT,
+            {
+                "export_pending": export,
+                "incident_id": draft.incident_id,
+                "revision": draft.revision,
+                "language": draft.language,
+                "file_name": draft.file_name,
+                "markdown": draft.markdown,
+                "created_at": draft.created_at,
+                "updated_at": draft.updated_at,
+                "created_by": draft.created_by,
+            },
         )
 
     async def update_draft(self, draft: StoredDraft, *, export: bool) -> None:
         await self.conn.execute(
-            sa.update(drafts)
-            .where(drafts.c.incident_id == draft.incident_id, drafts.c.revision == draft.revision)
-            .values(
-                markdown=draft.markdown,
-                updated_at=draft.updated_at,
-                file_name=draft.file_name,
-                export_pending=export,
-            )
+            _UPDATE_DRAFT,
+            {
+                "b_incident_id": draft.incident_id,
+                "b_revision": draft.revision,
+                "markdown": draft.markdown,
+                "updated_at": draft.updated_at,
+                "file_name": draft.file_name,
+                "export_pending": export,
+            },
         )
 
-    async def mark_exported(self, draft: StoredDraft) -> None:
-        """The file holds this draft — unless it was re-rendered meanwhile."""
+    async def mark_exported(self, written: Sequence[StoredDraft]) -> None:
+        """The files hold these drafts — unless one was re-rendered meanwhile."""
+        if not written:
+            return
         await self.conn.execute(
-            sa.update(drafts)
-            .where(
-                drafts.c.incident_id == draft.incident_id,
-                drafts.c.revision <= draft.revision,
-                drafts.c.updated_at <= draft.updated_at,
-            )
-            .values(export_pending=False)
+            _MARK_EXPORTED,
+            [
+                {
+                    "b_incident_id": draft.incident_id,
+                    "b_revision": draft.revision,
+                    "b_updated_at": draft.updated_at,
+                }
+                for draft in written
+            ],
         )
 
     async def pending_exports(self, limit: int) -> list[StoredDraft]:
@@ -574,9 +616,7 @@ class Repository:
     # -- what people wrote, and who did what ----------------------------------------------
 
     async def human_fields_of(self, incident_id: int) -> HumanFields:
-        data = await self.conn.scalar(
-            sa.select(human_fields.c.data).where(human_fields.c.incident_id == incident_id)
-        )
+        data = await self.conn.scalar(_HUMAN_FIELDS_OF, {"incident_id": incident_id})
         return HumanFields() if data is None else HumanFields.model_validate(data)
 
     async def save_human_fields(
