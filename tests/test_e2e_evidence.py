@@ -30,6 +30,8 @@ from tests.conftest import Clock, capture
 from tests.processes import AUTH, poll, start_alertmanager, start_receiver
 from tests.prometheus_process import (
     SCRAPE_INTERVAL_SECONDS,
+    Prometheus,
+    api_get,
     prometheus_config,
     reload,
     start_exporter,
@@ -74,6 +76,15 @@ async def drive(gauge: Gauge, steps: list[tuple[float, float]]) -> dict[float, f
     return set_at
 
 
+def wait_for_alertmanager(prometheus: Prometheus, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if api_get(prometheus, "/api/v1/alertmanagers")["activeAlertmanagers"]:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"Prometheus knew no Alertmanager after {timeout}s")
+
+
 def chart_paths(svg: str) -> list[ET.Element]:
     root = ET.fromstring(svg)  # well-formed XML or this raises
     return [
@@ -115,6 +126,9 @@ async def test_alert_to_draft_with_a_chart_of_what_the_gauge_did(
         encoding="utf-8",
     )
     reload(prometheus)
+    # Prometheus drops alerts while it knows no Alertmanager, and re-sends a firing one
+    # only a minute later: the alert must not fire before it knows this one
+    wait_for_alertmanager(prometheus)
 
     set_at = await drive(gauge, [(0.01, 3), (0.08, 4), (0.12, 4), (0.09, 3), (0.02, 0)])
 

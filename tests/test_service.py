@@ -66,7 +66,8 @@ async def test_two_processes_sharing_the_file_make_one_incident(
     results = await asyncio.gather(
         ingest(first, capture("firing_group_3")), ingest(second, capture("firing_group_3"))
     )
-    assert {r.incident_id for r in results} == {1}
+    # one incident (its id may be 2 on PostgreSQL: the loser's insert used a sequence value)
+    assert len({r.incident_id for r in results}) == 1
     _, total = await first.list_incidents(limit=10, offset=0)
     assert total == 1
 
