@@ -69,6 +69,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
             )
             yield
         finally:
+            if SERVICE in app:
+                await app[SERVICE].close()
             await database.close()
             log.info("store.closed")
 

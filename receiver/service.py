@@ -136,11 +136,24 @@ class _ExportMarks:
         self.task: asyncio.Task[None] | None = None
 
     async def mark(self, draft: StoredDraft) -> None:
-        committed = asyncio.get_running_loop().create_future()
+        await self._queue(draft)
+
+    def mark_soon(self, draft: StoredDraft) -> None:
+        """Mark without waiting: a mark lost (a crash, the store down) only means the
+        periodic pass writes the same file again."""
+        self._queue(draft).add_done_callback(_log_mark_failure)
+
+    async def drain(self) -> None:
+        """Let the marks under way commit (before the store closes)."""
+        if self.task is not None:
+            await asyncio.gather(self.task, return_exceptions=True)
+
+    def _queue(self, draft: StoredDraft) -> asyncio.Future[None]:
+        committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.waiting.append((draft, committed))
         if self.task is None or self.task.done():
             self.task = asyncio.create_task(self._flush(), name="mark-drafts-exported")
-        await committed
+        return committed
 
     async def _flush(self) -> None:
         while self.waiting:
@@ -155,6 +168,11 @@ class _ExportMarks:
                 for _, committed in batch:
                     if not committed.done():
                         committed.set_result(None)
+
+
+def _log_mark_failure(committed: asyncio.Future[None]) -> None:
+    if not committed.cancelled() and committed.exception() is not None:
+        log.warning("draft.export_mark_failed", error=str(committed.exception()))
 
 
 def _marking(written: list[StoredDraft]) -> Callable[[Repository], Awaitable[None]]:
@@ -217,7 +235,8 @@ class IncidentService:
                     raise StoreUnavailable("concurrent writers kept conflicting") from exc
         self._count(result)
         if draft is not None:
-            await self.export_draft(draft)
+            # the answer waits for the file, not for the mark that says it was written
+            await self.export_draft(draft, wait_for_mark=False)
         return result
 
     async def _apply_once(
@@ -698,7 +717,7 @@ class IncidentService:
         await repo.update_incident(incident)
         return draft
 
-    async def export_draft(self, draft: StoredDraft) -> Path | None:
+    async def export_draft(self, draft: StoredDraft, *, wait_for_mark: bool = True) -> Path | None:
         """Copy a stored draft to the drafts directory; the database stays the source.
 
         A failure is logged and counted and the draft stays marked for export: the
@@ -721,10 +740,17 @@ class IncidentService:
             )
             return None
 
-        await self._export_marks.mark(draft)
+        if wait_for_mark:
+            await self._export_marks.mark(draft)
+        else:
+            self._export_marks.mark_soon(draft)
         self.metrics.draft_exports.labels(result="written").inc()
         log.info("draft.written", path=str(path), revision=draft.revision)
         return path
+
+    async def close(self) -> None:
+        """Finish what runs after the answers (marking exported drafts)."""
+        await self._export_marks.drain()
 
     async def retry_exports(self, limit: int = 100) -> int:
         """Write the draft files that are still missing; how many were written."""
