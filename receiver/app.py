@@ -67,6 +67,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
             app[SERVICE] = IncidentService(
                 database, settings, renderer, metrics=app[METRICS], clock=clock
             )
+            app[SERVICE].defer_export_marks = True  # close() below lets them finish
             yield
         finally:
             if SERVICE in app:

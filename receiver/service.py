@@ -206,6 +206,9 @@ class IncidentService:
             large_after=settings.large_incident_rows,
         )
         self._export_marks = _ExportMarks(db)
+        # answers need not wait for "draft file written" to be stored; only an owner that
+        # calls close() before closing the store (the app) turns this on
+        self.defer_export_marks = False
         # the outbox sender's wake-up, called after a commit that queued messages
         self.on_messages_queued: Callable[[], None] | None = None
         # the evidence worker's wake-up, called after an incident recovered
@@ -236,7 +239,7 @@ class IncidentService:
         self._count(result)
         if draft is not None:
             # the answer waits for the file, not for the mark that says it was written
-            await self.export_draft(draft, wait_for_mark=False)
+            await self.export_draft(draft, wait_for_mark=not self.defer_export_marks)
         return result
 
     async def _apply_once(
