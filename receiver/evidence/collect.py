@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 
 from receiver.config import Settings
-from receiver.evidence.prometheus import EvidenceUnavailable, QueryResult, query_range
+from receiver.evidence.prometheus import EvidenceUnavailable, QueryResult, query_range, redacted
 from receiver.evidence.promql import expression_from_generator_url, split_comparison
 from receiver.evidence.record import BusinessFigure, ChartEvidence, EvidenceRecord
 from receiver.evidence.summary import summarize
@@ -77,7 +77,7 @@ async def collect(
     source = settings.prometheus_url or ", ".join(
         sorted({prometheus_for(settings, url) or "" for _, url in expressions(episodes, 20)})
     )
-    return EvidenceRecord(now, start, end, _no_credentials(source), charts, business)
+    return EvidenceRecord(now, start, end, redacted(source), charts, business)
 
 
 async def _query(
@@ -183,14 +183,6 @@ async def _business(
 
 def _finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
-
-
-def _no_credentials(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        host = parts.hostname or ""
-        return f"{parts.scheme}://{host}{':' + str(parts.port) if parts.port else ''}{parts.path}"
-    return url
 
 
 def next_attempt(attempts: int) -> timedelta:

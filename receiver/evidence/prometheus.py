@@ -167,14 +167,14 @@ async def _post(
         raise EvidenceUnavailable(f"timed out after {seconds:g}s") from None
     except (aiohttp.InvalidURL, ValueError) as exc:  # ValueError: yarl's, for a bad URL
         raise EvidenceUnavailable(
-            f"bad Prometheus URL {_redacted(url)!r} ({type(exc).__name__})"
+            f"bad Prometheus URL {redacted(url)!r} ({type(exc).__name__})"
         ) from None
     except aiohttp.ClientConnectorError as exc:
-        raise EvidenceUnavailable(f"cannot connect to {_redacted(url)}: {_why(exc)}") from None
+        raise EvidenceUnavailable(f"cannot connect to {redacted(url)}: {_why(exc)}") from None
     except aiohttp.ClientError as exc:
-        detail = str(exc).replace(url, _redacted(url))  # some name the URL, password and all
+        detail = str(exc).replace(url, redacted(url))  # some name the URL, password and all
         raise EvidenceUnavailable(
-            f"request to {_redacted(url)} failed: {type(exc).__name__}: {detail}"
+            f"request to {redacted(url)} failed: {type(exc).__name__}: {detail}"
         ) from None
 
 
@@ -264,7 +264,7 @@ def _why(exc: aiohttp.ClientConnectorError) -> str:
     return str(exc)  # DNS (negative errno) and TLS failures: aiohttp's text says which
 
 
-def _redacted(url: str) -> str:
+def redacted(url: str) -> str:
     """The URL without user:password@: reasons end up in drafts that many people read."""
     scheme, separator, rest = url.partition("://")
     if not separator:

@@ -124,13 +124,6 @@ class OutboxStore:
         )
         return int(count or 0)
 
-    async def of_incident(self, incident_id: int) -> list[dict[str, Any]]:
-        """Every message of an incident with its state (for the API and tests)."""
-        rows = await self.conn.execute(
-            sa.select(outbox).where(outbox.c.incident_id == incident_id).order_by(outbox.c.id)
-        )
-        return [dict(row._mapping) for row in rows]
-
 
 def _item(row: sa.Row[Any]) -> OutboxItem:
     return OutboxItem(
