@@ -270,6 +270,10 @@ class IncidentService:
                 draft = await self._render_draft(
                     repo, change, now, new_revision, by=change.revision_by
                 )
+            if not change.created or draft is not None:
+                # once per change, after the draft moved its status; a repeat still moves
+                # last_delivery_at
+                await repo.update_incident(incident)
             queued = 0
             if notify and self.settings.notify.channels:
                 new_draft = draft.revision if draft and draft.created_at == now else None
@@ -716,8 +720,7 @@ class IncidentService:
             await repo.update_draft(draft, export=export)
         else:
             await repo.insert_draft(draft, export=export)
-        mark_drafted(incident, now)
-        await repo.update_incident(incident)
+        mark_drafted(incident, now)  # stored with the rest of the incident by the caller
         return draft
 
     async def export_draft(self, draft: StoredDraft, *, wait_for_mark: bool = True) -> Path | None:
@@ -806,13 +809,14 @@ class IncidentService:
 
 
 async def _save(repo: Repository, change: Change, now: datetime) -> int:
+    """The change's rows. A new incident is inserted first, as its rows need its id; an
+    existing incident's own row is written after its draft, which may move its status."""
     incident = change.state.incident
     if change.created:
         incident_id = await repo.insert_incident(incident)
     else:
         assert incident.id is not None
         incident_id = incident.id
-        await repo.update_incident(incident)  # a repeat still moves last_delivery_at
     await repo.insert_episodes(incident_id, change.new_episodes)
     await repo.update_episodes(incident_id, change.changed_episodes)
     await repo.insert_entries(incident_id, change.new_entries, now)

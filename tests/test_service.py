@@ -118,6 +118,25 @@ async def test_refire_after_window_opens_new_incident_with_mtbf(
     assert "payments 服务本月至今 2 次" in draft
 
 
+async def test_kpi_counts_include_the_incident_itself_with_its_priority_at_recovery(
+    make_service: ServiceFactory, clock: Clock
+) -> None:
+    # warning maps to P1 here: both incidents count among the quarter's P0/P1
+    service = await make_service(severity_map={"warning": "P1"})
+    await ingest(service, capture("firing_group_3"))
+    first = await ingest(service, capture("resolved_group_3"))
+    first_draft = (await service.current_draft(first.incident_id)).markdown
+    assert "payments 服务本月至今 1 次" in first_draft
+    assert "payments 服务本季度 P0/P1 1 次（本次为 P1）" in first_draft
+    clock.advance(hours=3)
+    later = timedelta(hours=3)
+    await ingest(service, shifted(capture("firing_group_3"), later))
+    second = await ingest(service, shifted(capture("resolved_group_3"), later))
+    draft = (await service.current_draft(second.incident_id)).markdown
+    assert "payments 服务本月至今 2 次" in draft
+    assert "payments 服务本季度 P0/P1 2 次（本次为 P1）" in draft
+
+
 async def test_export_failure_keeps_webhook_and_draft_and_is_retried(
     make_service: ServiceFactory, tmp_path: Path
 ) -> None:

@@ -214,7 +214,11 @@ _UPDATE_EPISODES = (
 _INSERT_ENTRIES = sa.insert(timeline)
 _INSERT_INBOX = sa.insert(inbox)
 _count = sa.func.count(incidents.c.id)
-_same_service = incidents.c.service == sa.bindparam("service")
+_SEVERE = ("P0", "P1")
+# the incident itself is counted from memory: its stored row may be older than the draft
+_other_of_service = sa.and_(
+    incidents.c.service == sa.bindparam("service"), incidents.c.id != sa.bindparam("incident_id")
+)
 _HISTORY = sa.select(
     sa.select(sa.func.max(incidents.c.ended_at))
     .where(
@@ -226,7 +230,7 @@ _HISTORY = sa.select(
     .label("previous_end"),
     sa.select(_count)
     .where(
-        _same_service,
+        _other_of_service,
         incidents.c.started_at >= sa.bindparam("month_start", type_=UTCDateTime),
         incidents.c.started_at < sa.bindparam("month_end", type_=UTCDateTime),
     )
@@ -234,8 +238,8 @@ _HISTORY = sa.select(
     .label("in_month"),
     sa.select(_count)
     .where(
-        _same_service,
-        incidents.c.priority.in_(("P0", "P1")),
+        _other_of_service,
+        incidents.c.priority.in_(_SEVERE),
         incidents.c.started_at >= sa.bindparam("quarter_start", type_=UTCDateTime),
         incidents.c.started_at < sa.bindparam("quarter_end", type_=UTCDateTime),
     )
@@ -512,10 +516,13 @@ class Repository:
                 },
             )
         ).one()
+        in_month = month[0] <= incident.started_at < month[1]
+        in_quarter = quarter[0] <= incident.started_at < quarter[1]
         return History(
             previous_end=row.previous_end,
-            service_incidents_in_month=int(row.in_month or 0),
-            service_p0_p1_in_quarter=int(row.severe_in_quarter or 0),
+            service_incidents_in_month=int(row.in_month or 0) + in_month,
+            service_p0_p1_in_quarter=int(row.severe_in_quarter or 0)
+            + (in_quarter and incident.priority in _SEVERE),
         )
 
     # -- drafts ---------------------------------------------------------------------
