@@ -5,6 +5,7 @@ Pure: the caller passes the incident, its episodes, timeline and history, and th
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import urllib.parse
 from collections import Counter
@@ -16,11 +17,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
-from jinja2.runtime import Context, Macro
+from jinja2.runtime import Context, LoopContext, Macro
 from jinja2.sandbox import SandboxedEnvironment
 
 from receiver.config import DEFAULT_SEVERITY_MAP
-from receiver.evidence.view import EvidenceView
+from receiver.evidence.view import BusinessLine, ChartLine, EvidenceView
 from receiver.incidents import (
     EntryKind,
     Episode,
@@ -32,7 +33,7 @@ from receiver.incidents import (
     highest_priority,
     priority_of,
 )
-from receiver.review import HumanFields, as_markdown_block
+from receiver.review import ActionItem, HumanFields, Improvement, as_markdown_block
 from receiver.store.repository import History
 
 SHIPPED_TEMPLATES = next(
@@ -518,23 +519,36 @@ class TemplateNotFound(Exception):
     pass
 
 
-# The view's own classes: every public attribute of theirs is a plain data field.
-_VIEW_CLASSES = frozenset({DraftView, Row, Interval, AlertLine})
+# Attributes the templates read that are plain data: the fields of the view's classes
+# and of people's fields, a timedelta's parts, a loop's position.
+_VIEW_DATACLASSES = (
+    DraftView,
+    Row,
+    Interval,
+    AlertLine,
+    PriorityReason,
+    EvidenceView,
+    ChartLine,
+    BusinessLine,
+)
+_PLAIN_ATTRIBUTES: Mapping[type, frozenset[str]] = {
+    **{cls: frozenset(f.name for f in dataclasses.fields(cls)) for cls in _VIEW_DATACLASSES},
+    **{cls: frozenset(cls.model_fields) for cls in (HumanFields, Improvement, ActionItem)},
+    timedelta: frozenset({"days", "seconds", "microseconds", "total_seconds"}),
+    LoopContext: frozenset({"index", "index0", "first", "last", "length"}),
+}
 
 
 class _ViewSandbox(SandboxedEnvironment):
-    """The sandbox, with a short way through for the view's own data classes.
+    """The sandbox, with short ways through for what only the receiver puts there.
 
-    For their public attributes the generic checks (is this a function's globals, a
+    For the attributes above the generic checks (is this a function's globals, a
     frame, str.format?) can only answer "safe", and they took a third of a render.
-    Everything else, underscores included, is checked as before."""
+    Everything else (methods, underscores, unknown names) is checked as before."""
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        if type(obj) in _VIEW_CLASSES and not attribute.startswith("_"):
-            try:
-                return getattr(obj, attribute)
-            except AttributeError:
-                pass  # the sandbox's own answer: an undefined
+        if attribute in _PLAIN_ATTRIBUTES.get(type(obj), ()):
+            return getattr(obj, attribute)
         return super().getattr(obj, attribute)
 
     def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
