@@ -77,15 +77,20 @@ _MD_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 def one_line(value: object) -> str:
     """Label text on one line: no control or bidi-override characters (which could
     reorder what a reader sees), and no more than a reader can use."""
-    text = _INVISIBLE.sub("", " ".join(str(value).split()))
+    text = " ".join(str(value).split())
+    if not text.isprintable():  # every character _INVISIBLE removes is unprintable
+        text = _INVISIBLE.sub("", text)
     return text if len(text) <= MAX_INLINE else text[: MAX_INLINE - 1] + "…"
 
 
 def md_inline(value: object) -> str:
     """Alert text as literal inline Markdown: one line, metacharacters escaped."""
     text = one_line(value)
-    text = _MD_SPECIAL.sub(r"\\\1", text)
-    text = _MD_UNDERSCORE.sub(r"\\_", text)
+    # most alert text has nothing to escape; finding that out is cheaper than a sub
+    if _MD_SPECIAL.search(text):
+        text = _MD_SPECIAL.sub(r"\\\1", text)
+    if "_" in text:
+        text = _MD_UNDERSCORE.sub(r"\\_", text)
     return text
 
 

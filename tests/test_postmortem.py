@@ -195,6 +195,8 @@ def test_atomic_write_replaces_and_refuses_unsafe_names(tmp_path: Path) -> None:
 def test_markdown_filters() -> None:
     assert md_inline("a|b\nc") == "a\\|b c"
     assert md_inline("snake_case _x_") == "snake_case \\_x\\_"
+    assert md_inline("\u202eevil\u200b\x00 *x*\n") == "evil \\*x\\*"  # bidi, zero-width, NUL
+    assert md_inline("plain text 中文") == "plain text 中文"
     assert md_code("uses `ticks`") == "`` uses `ticks` ``"
     assert md_code("a`b") == "``a`b``"
     assert md_code("plain") == "`plain`"
