@@ -350,11 +350,12 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
         group_key=incident.group_key,
         descriptions=descriptions[0],
         descriptions_same=descriptions[1],
-        expressions=_distinct(_expression(e.generator_url) for e in episodes),
-        generator_urls=_distinct(md_url(e.generator_url) for e in episodes)[:5],
-        runbooks=_distinct(md_url(e.annotations.get("runbook_url", "")) for e in episodes)[:5],
-        dashboards=_distinct(
-            md_url(e.annotations.get(name, "")) for e in episodes for name in _DASHBOARD_ANNOTATIONS
+        expressions=_distinct_of(_expression, (e.generator_url for e in episodes)),
+        generator_urls=_distinct_of(md_url, (e.generator_url for e in episodes))[:5],
+        runbooks=_distinct_of(md_url, (e.annotations.get("runbook_url", "") for e in episodes))[:5],
+        dashboards=_distinct_of(
+            md_url,
+            (e.annotations.get(name, "") for e in episodes for name in _DASHBOARD_ANNOTATIONS),
         )[:5],
         alertmanager_url=_alertmanager_link(incident),
         mttr_met=(exact < MTTR_TARGET) if end else None,
@@ -442,6 +443,12 @@ def _label_values(episodes: Sequence[Episode]) -> Callable[[str], list[str]]:
 
 def _distinct(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(value for value in values if value))
+
+
+def _distinct_of(convert: Callable[[str], str], values: Iterable[str]) -> list[str]:
+    """_distinct(map(convert, values)), converting each distinct value once: the alerts
+    of one rule share their URLs, and a large incident has thousands of them."""
+    return _distinct(map(convert, _distinct(values)))
 
 
 def _participants(entries: Iterable[TimelineEntry]) -> list[str]:
