@@ -281,6 +281,9 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
     recovered_at = all_resolved[-1].at if all_resolved else end
     actions = [e for e in data.timeline if e.kind.value in HANDLING_KINDS]
     first_action = min(actions, key=lambda e: e.at, default=None)
+    large = len(episodes) > options.large_after
+    # a large incident's draft lists only its first alerts: format no more than those
+    listed = episodes[: max(FOLD_AFTER, options.large_after)] if large else episodes
     chain = [
         AlertLine(
             e.labels.get("alertname", ""),
@@ -289,9 +292,8 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
             clock(e.ends_at) if e.ends_at else "",
             e.fingerprint,
         )
-        for e in episodes
+        for e in listed
     ]
-    large = len(episodes) > options.large_after
     shown = FOLD_AFTER if large else len(chain)
     descriptions = _descriptions(episodes)
     history = data.history
@@ -337,9 +339,9 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
         missing_steps=missing,
         time_to_recover=(all_resolved[-1].at - start) if all_resolved else None,
         chain=chain[:shown],
-        chain_more=len(chain) - shown,
+        chain_more=len(episodes) - shown,
         alerts=chain[: options.large_after] if large else chain,
-        alerts_more=max(0, len(chain) - options.large_after),
+        alerts_more=max(0, len(episodes) - options.large_after),
         large=large,
         common_labels=sorted(
             (name, value)
