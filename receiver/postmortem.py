@@ -69,6 +69,7 @@ _INVISIBLE = re.compile(
 MAX_INLINE = 2000
 _MD_SPECIAL = re.compile(r"([\\`*\[\]<>|~])")
 _MD_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+_DIGIT_RUNS = re.compile(r"(\d+)")  # _natural: "10.0.2.9" sorts before "10.0.2.11"
 
 
 # -- Markdown-safe output of alert text ------------------------------------------------
@@ -433,7 +434,7 @@ def _format_offset(offset: timedelta) -> str:
 
 
 def _natural(text: str) -> list[Any]:
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+    return [int(part) if part.isdigit() else part for part in _DIGIT_RUNS.split(text)]
 
 
 def _label_values(episodes: Sequence[Episode]) -> Callable[[str], list[str]]:
