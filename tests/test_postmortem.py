@@ -195,6 +195,8 @@ def test_atomic_write_replaces_and_refuses_unsafe_names(tmp_path: Path) -> None:
 def test_markdown_filters() -> None:
     assert md_inline("a|b\nc") == "a\\|b c"
     assert md_inline("snake_case _x_") == "snake_case \\_x\\_"
+    assert md_inline("\u202eevil\u200b\x00 *x*\n") == "evil \\*x\\*"  # bidi, zero-width, NUL
+    assert md_inline("plain text 中文") == "plain text 中文"
     assert md_code("uses `ticks`") == "`` uses `ticks` ``"
     assert md_code("a`b") == "``a`b``"
     assert md_code("plain") == "`plain`"
@@ -207,6 +209,63 @@ def test_template_override_dir_wins(tmp_path: Path, make_settings: Callable[...,
     renderer = DraftRenderer(override)
     assert renderer.env.get_template("postmortem.zh.md.j2").render(v={"title": "t"}) == (
         "custom t\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ v.__class__ }}",
+        "{{ v.h.__class__ }}",
+        "{{ v.priority_reason.__class__ }}",
+        "{{ v.duration_exact.__class__ }}",
+        "{{ '{0.__class__}'.format(v) }}",
+        "{{ v.title.format_map({}) ~ '{0.__class__}'.format(v.h) }}",
+        "{% for row in v.rows.detect %}{{ loop.__class__ }}{% endfor %}",
+        "{% macro m(x) %}{{ x.__class__ }}{% endmacro %}{{ m(v) }}",
+        "{% macro m() %}{% endmacro %}{{ m._func }}",
+        "{{ refused() }}",
+    ],
+)
+def test_sandbox_refuses_internals_of_the_view_and_unsafe_callables(source: str) -> None:
+    """The sandbox's short ways (view fields, the template's own macros) open nothing else."""
+    from zoneinfo import ZoneInfo
+
+    from jinja2.sandbox import SecurityError, unsafe
+
+    from receiver.config import DEFAULT_SEVERITY_MAP
+    from receiver.incidents import Rules
+    from receiver.postmortem import RenderOptions, build_view
+    from receiver.sample import sample_draft_input
+
+    options = RenderOptions("zh", ZoneInfo("Asia/Shanghai"), Rules(DEFAULT_SEVERITY_MAP))
+    view = build_view(sample_draft_input(), options)
+    template = DraftRenderer().env.from_string(source)
+    with pytest.raises(SecurityError):
+        template.render(v=view, refused=unsafe(lambda: "called"))
+
+
+def test_sandbox_short_ways_give_what_the_generic_checks_give() -> None:
+    from zoneinfo import ZoneInfo
+
+    from receiver.config import DEFAULT_SEVERITY_MAP
+    from receiver.incidents import Rules
+    from receiver.postmortem import RenderOptions, build_view
+    from receiver.sample import sample_draft_input
+
+    options = RenderOptions("zh", ZoneInfo("Asia/Shanghai"), Rules(DEFAULT_SEVERITY_MAP))
+    view = build_view(sample_draft_input(), options)
+    source = (
+        "{% macro m(x, y='d') %}{{ x }}{{ y }}{% endmacro %}"
+        "{{ v.h.owner }} {{ v.h.actions[0].text }} {{ v.priority_reason.source }} "
+        "{{ v.duration_exact.total_seconds() | int }} {{ v.h.merged({}).owner }} "
+        "{% for row in v.rows.detect %}{{ m(row.kind, y=loop.index) }}{{ loop.last }}{% endfor %} "
+        "{{ m(1) }} {{ v.nothing is undefined }} {{ v.h.nothing is undefined }}"
+    )
+    assert DraftRenderer().env.from_string(source).render(v=view) == (
+        "zhangsan raise pool size severity 1650 zhangsan "
+        "alert_fired1Falsealert_fired2Falseincident_opened3False"
+        "alert_fired4Falseack5Falseassemble6True 1d True True"
     )
 
 
