@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -116,7 +117,7 @@ class GroupCommitter:
         try:
             if not savepoint:
                 return True, await pending.job(repo)
-            with conn.begin_nested():  # a failing job rolls back alone
+            async with _savepoint(conn):  # a failing job rolls back alone
                 return True, await pending.job(repo)
         except IntegrityError as exc:
             return False, self.translate(exc)
@@ -136,6 +137,32 @@ class GroupCommitter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
         self.engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def _savepoint(conn: sa.Connection) -> AsyncIterator[None]:
+    """A SAVEPOINT around one job, sent straight to the sqlite3 connection. SQLAlchemy's
+    begin_nested builds and dispatches each SAVEPOINT and RELEASE like a statement of
+    its own, which cost as much as a webhook's largest statement; the outer transaction
+    is SQLAlchemy's, and only it commits. (The driver runs in autocommit mode: only
+    statements sent explicitly begin or end anything, see engine.py.)"""
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+
+    def send(sql: str) -> None:
+        try:
+            driver.execute(sql)
+        except sqlite3.Error as exc:  # as SQLAlchemy would raise it: the batch fails
+            raise DBAPIError.instance(sql, None, exc, sqlite3.Error) from exc
+
+    send("SAVEPOINT job")
+    try:
+        yield
+    except BaseException:
+        send("ROLLBACK TO SAVEPOINT job")
+        send("RELEASE SAVEPOINT job")
+        raise
+    send("RELEASE SAVEPOINT job")
 
 
 async def _in_thread(fn: Callable[[], T]) -> T:
