@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,10 +69,15 @@ class Result:
     seconds: float
     latencies: list[float]
     errors: int
+    cpu_seconds: float | None = None  # the server's CPU time (user + system) meanwhile
 
     @property
     def throughput(self) -> float:
         return self.requests / self.seconds
+
+    @property
+    def cpu_ms_per_request(self) -> float | None:
+        return None if self.cpu_seconds is None else 1000 * self.cpu_seconds / self.requests
 
     def percentile(self, fraction: float) -> float:
         ordered = sorted(self.latencies)
@@ -92,12 +97,13 @@ def pin(cpu: int) -> list[str]:
     return []
 
 
-def bodies(groups: int) -> list[tuple[bytes, bytes]]:
-    """(firing, resolved) one-alert bodies per group: the real capture, identifiers changed."""
+def bodies(groups: int, first: int = 0) -> list[tuple[bytes, bytes]]:
+    """(firing, resolved) one-alert bodies per group: the real capture, identifiers changed;
+    groups numbered from `first`."""
     firing = json.loads((FIXTURES / "firing_single.json").read_text(encoding="utf-8"))
     resolved = json.loads((FIXTURES / "resolved_single.json").read_text(encoding="utf-8"))
     pairs = []
-    for i in range(groups):
+    for i in range(first, first + groups):
         pair = []
         for template in (firing, resolved):
             body = json.loads(json.dumps(template))
@@ -124,6 +130,11 @@ class Running:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
         return float("nan")
+
+    def cpu_seconds(self) -> float:
+        """CPU time the process has used so far (user + system)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
@@ -152,11 +163,15 @@ def server(argv: list[str], env: dict[str, str], port: int, log: Path) -> Iterat
             process.wait()
 
 
-async def drive(name: str, base: str, pairs: list[tuple[bytes, bytes]], concurrency: int) -> Result:
-    """`concurrency` connections; each takes a group and sends its firing, then its resolve."""
-    queue: asyncio.Queue[tuple[bytes, bytes]] = asyncio.Queue()
-    for pair in pairs:
-        queue.put_nowait(pair)
+async def drive(
+    name: str, server: Running, groups: Sequence[tuple[bytes, ...]], concurrency: int
+) -> Result:
+    """`concurrency` connections; each takes a group and sends its bodies in order (its
+    firing, then its resolve)."""
+    base = server.base
+    queue: asyncio.Queue[tuple[bytes, ...]] = asyncio.Queue()
+    for group in groups:
+        queue.put_nowait(group)
     latencies: list[float] = []
     errors = 0
     headers = {"Content-Type": "application/json"}
@@ -181,10 +196,10 @@ async def drive(name: str, base: str, pairs: list[tuple[bytes, bytes]], concurre
                             errors += 1
                     latencies.append(time.perf_counter() - started)
 
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), server.cpu_seconds()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        seconds = time.perf_counter() - started
-    return Result(name, len(latencies), seconds, latencies, errors)
+        seconds, cpu = time.perf_counter() - started, server.cpu_seconds() - cpu_before
+    return Result(name, len(latencies), seconds, latencies, errors, cpu)
 
 
 async def postgres_database() -> str:
@@ -230,7 +245,7 @@ async def run(args: argparse.Namespace) -> tuple[list[Result], dict[str, dict[st
         port = free_port()
         argv = [*pin(0), sys.executable, "-c", BARE_SERVER, str(port)]
         with server(argv, dict(os.environ), port, scratch / "bare.log") as bare:
-            results.append(await drive("bare aiohttp", bare.base, bodies(groups), args.concurrency))
+            results.append(await drive("bare aiohttp", bare, bodies(groups), args.concurrency))
         for backend in args.backends.split(","):
             if backend == "sqlite":
                 url = f"sqlite:///{scratch / 'bench.db'}"
@@ -246,9 +261,12 @@ async def run(args: argparse.Namespace) -> tuple[list[Result], dict[str, dict[st
                 ) as receiver:
                     results.append(
                         await drive(
-                            f"receiver {backend}", receiver.base, bodies(groups), args.concurrency
+                            f"receiver {backend}", receiver, bodies(groups), args.concurrency
                         )
                     )
+                    # the same count of webhooks that draft nothing: what ingest costs alone
+                    firing = [(f,) for f, _ in bodies(args.requests, first=groups)]
+                    results.append(await drive("  firing only", receiver, firing, args.concurrency))
                     extras[backend] = await large_and_storm(receiver, args)
             finally:
                 if backend == "postgresql":
@@ -267,7 +285,8 @@ def big_group(group: int, alerts: int, status: str) -> bytes:
     body["alerts"] = [
         {
             **template,
-            "fingerprint": f"{group:08x}{i:08x}",
+            # the high bit keeps them apart from bodies()' fingerprints (the group's number)
+            "fingerprint": f"{0x8000_0000 | group:08x}{i:08x}",
             "labels": {
                 **template["labels"],
                 "service": service,
@@ -307,6 +326,13 @@ async def large_and_storm(receiver: Running, args: argparse.Namespace) -> dict[s
                 if response.status >= 300:
                     raise RuntimeError(f"storm webhook answered {response.status}")
 
+        async def drafted_total() -> int:
+            async with session.get(
+                f"{receiver.base}/api/v1/incidents?status=drafted&limit=1"
+            ) as response:
+                return int((await response.json())["total"])
+
+        drafted_before = await drafted_total()  # the throughput runs' incidents
         started = time.perf_counter()
         await asyncio.gather(*(send(big_group(g, 100, "firing")) for g in range(groups)))
         await asyncio.gather(*(send(big_group(g, 100, "resolved")) for g in range(groups)))
@@ -316,13 +342,11 @@ async def large_and_storm(receiver: Running, args: argparse.Namespace) -> dict[s
                 f"{receiver.base}/api/v1/incidents?status=drafted&service=storm-0&limit=1"
             ) as response:
                 drafted_first = (await response.json())["total"]
-            async with session.get(
-                f"{receiver.base}/api/v1/incidents?status=drafted&limit=1"
-            ) as response:
-                drafted = (await response.json())["total"]
-            if drafted_first and drafted >= groups:
+            if drafted_first and await drafted_total() >= drafted_before + groups:
                 break
             await asyncio.sleep(0.05)
+        else:
+            raise RuntimeError(f"the storm's {groups} incidents were not all drafted in 300 s")
         figures[f"storm {groups}x100 alerts, s until all drafted"] = time.perf_counter() - started
         figures["storm peak RSS, MiB"] = receiver.peak_rss_mib()
     return figures
@@ -398,20 +422,26 @@ def render_benchmark() -> float:
 def report(results: list[Result], concurrency: int) -> None:
     bare = results[0]
     print(
-        f"\nwebhook ingest, {concurrency} concurrent connections, one-alert bodies "
-        f"(each group fires then resolves; resolves write a draft)"
+        f"\nwebhook ingest, {concurrency} concurrent connections, one-alert bodies: each group "
+        "fires then resolves, and resolves write a draft;\n'firing only': as many groups that "
+        "only fire, so nothing is drafted; CPU ms: the server's CPU time per request"
     )
     print(
         f"{'server':<22}{'req':>7}{'req/s':>10}{'× bare':>9}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'p99 × bare':>12}{'errors':>8}"
+        f"{'p99 × bare':>12}{'CPU ms':>9}{'× bare':>9}{'errors':>8}"
     )
+    bare_cpu = bare.cpu_ms_per_request
     for result in results:
         p50 = result.percentile(0.50) * 1000
         p99 = result.percentile(0.99) * 1000
+        cpu = result.cpu_ms_per_request
+        cpu_ratio = cpu / bare_cpu if cpu is not None and bare_cpu else float("nan")
         print(
             f"{result.name:<22}{result.requests:>7}{result.throughput:>10.0f}"
             f"{result.throughput / bare.throughput:>9.2f}{p50:>9.1f}{p99:>9.1f}"
-            f"{p99 / (bare.percentile(0.99) * 1000):>12.1f}{result.errors:>8}"
+            f"{p99 / (bare.percentile(0.99) * 1000):>12.1f}"
+            f"{cpu if cpu is not None else float('nan'):>9.2f}{cpu_ratio:>9.1f}"
+            f"{result.errors:>8}"
         )
     by_name = {r.name: r for r in results}
     if "receiver sqlite" in by_name and "receiver postgresql" in by_name:

@@ -231,7 +231,8 @@ def test_sandbox_refuses_internals_of_the_view_and_unsafe_callables(source: str)
     """The sandbox's short ways (view fields, the template's own macros) open nothing else."""
     from zoneinfo import ZoneInfo
 
-    from jinja2.sandbox import SecurityError, unsafe
+    from jinja2.exceptions import SecurityError
+    from jinja2.sandbox import unsafe
 
     from receiver.config import DEFAULT_SEVERITY_MAP
     from receiver.incidents import Rules
