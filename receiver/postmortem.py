@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 from jinja2.runtime import Context, LoopContext, Macro
 from jinja2.sandbox import SandboxedEnvironment
+from pydantic import BaseModel
 
 from receiver.config import DEFAULT_SEVERITY_MAP
 from receiver.evidence.view import BusinessLine, ChartLine, EvidenceView
@@ -565,6 +566,13 @@ class _ViewSandbox(SandboxedEnvironment):
         if attribute in _PLAIN_ATTRIBUTES.get(type(obj), ()):
             return getattr(obj, attribute)
         return super().getattr(obj, attribute)
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        # people's fields are pydantic models: their fields are data, while their methods
+        # (parse_file reads a file, model_copy, merged …) are nothing a template needs
+        if isinstance(obj, BaseModel):
+            return attr in type(obj).model_fields
+        return bool(super().is_safe_attribute(obj, attr, value))
 
     def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
         # The template's own macros are template code, which is sandboxed where it runs:
