@@ -599,6 +599,7 @@ class DraftRenderer:
             keep_trailing_newline=True,
             trim_blocks=True,
             lstrip_blocks=True,
+            auto_reload=False,  # read once: no stat of the template file on every render
         )
         self.env.filters.update(
             md=md_inline,

@@ -664,13 +664,18 @@ class IncidentService:
         assert incident.id is not None
         if incident.is_open:
             return None
-        latest = await repo.latest_draft(incident.id)
+        zone = self.settings.zone
+        context = await repo.draft_context(
+            incident,
+            month_bounds(incident.started_at, zone),
+            quarter_bounds(incident.started_at, zone),
+        )
+        latest = context.latest
         if new_revision or latest is None:
             revision, created_at = (latest.revision + 1 if latest else 1), now
         else:
             revision, created_at = latest.revision, latest.created_at
         episodes = list(change.state.episodes.values())  # loaded already, all of them
-        zone = self.settings.zone
         alertname = episodes[0].labels.get("alertname", "") if episodes else "manual"
         file_name = draft_file_name(
             incident.id, incident.started_at, zone, incident.service, alertname
@@ -684,15 +689,11 @@ class IncidentService:
             incident=incident,
             episodes=episodes,
             timeline=await repo.timeline_of(incident.id),
-            history=await repo.history(
-                incident,
-                month_bounds(incident.started_at, zone),
-                quarter_bounds(incident.started_at, zone),
-            ),
+            history=context.history,
             revision=revision,
             created_at=created_at,
             now=now,
-            human=await repo.human_fields_of(incident.id),
+            human=context.human,
             evidence=evidence,
         )
         started = time.perf_counter()

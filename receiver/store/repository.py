@@ -46,6 +46,24 @@ class History:
 
 
 @dataclass(frozen=True, slots=True)
+class DraftHead:
+    """The latest draft revision of an incident, less its text."""
+
+    revision: int
+    created_at: datetime
+    created_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DraftContext:
+    """What rendering a draft needs from the store, besides the incident's own rows."""
+
+    history: History
+    latest: DraftHead | None
+    human: HumanFields
+
+
+@dataclass(frozen=True, slots=True)
 class SeriesMatch:
     holders: dict[tuple[str, datetime], int]  # episode key → the incident holding it
     open_firing: int | None  # open, and still firing one of the webhook's series
@@ -219,7 +237,27 @@ _SEVERE = ("P0", "P1")
 _other_of_service = sa.and_(
     incidents.c.service == sa.bindparam("service"), incidents.c.id != sa.bindparam("incident_id")
 )
-_HISTORY = sa.select(
+_latest_revision = (
+    sa.select(sa.func.max(drafts.c.revision))
+    .where(drafts.c.incident_id == sa.bindparam("incident_id"))
+    .scalar_subquery()
+)
+
+
+def _of_latest_draft(column: sa.Column[Any]) -> sa.ScalarSelect[Any]:
+    return (
+        sa.select(column)
+        .where(
+            drafts.c.incident_id == sa.bindparam("incident_id"),
+            drafts.c.revision == _latest_revision,
+        )
+        .scalar_subquery()
+    )
+
+
+# One round trip for all of it: on PostgreSQL each statement is one, and a resolve
+# renders a draft before its answer.
+_DRAFT_CONTEXT = sa.select(
     sa.select(sa.func.max(incidents.c.ended_at))
     .where(
         incidents.c.key == sa.bindparam("key"),
@@ -245,6 +283,13 @@ _HISTORY = sa.select(
     )
     .scalar_subquery()
     .label("severe_in_quarter"),
+    _latest_revision.label("latest_revision"),
+    _of_latest_draft(drafts.c.created_at).label("latest_created_at"),
+    _of_latest_draft(drafts.c.created_by).label("latest_created_by"),
+    sa.select(human_fields.c.data)
+    .where(human_fields.c.incident_id == sa.bindparam("incident_id"))
+    .scalar_subquery()
+    .label("human"),
 )
 _LATEST_DRAFT = (
     sa.select(drafts)
@@ -496,15 +541,17 @@ class Repository:
 
     # -- history for the KPI section ----------------------------------------------
 
-    async def history(
+    async def draft_context(
         self,
         incident: Incident,
         month: tuple[datetime, datetime],
         quarter: tuple[datetime, datetime],
-    ) -> History:
+    ) -> DraftContext:
+        """Earlier incidents (for the KPI section: `month` and `quarter` bound its counts),
+        the latest draft revision and people's fields, in one query."""
         row = (
             await self.conn.execute(
-                _HISTORY,
+                _DRAFT_CONTEXT,
                 {
                     "key": incident.key,
                     "incident_id": incident.id,
@@ -518,12 +565,19 @@ class Repository:
         ).one()
         in_month = month[0] <= incident.started_at < month[1]
         in_quarter = quarter[0] <= incident.started_at < quarter[1]
-        return History(
+        history = History(
             previous_end=row.previous_end,
             service_incidents_in_month=int(row.in_month or 0) + in_month,
             service_p0_p1_in_quarter=int(row.severe_in_quarter or 0)
             + (in_quarter and incident.priority in _SEVERE),
         )
+        latest = (
+            None
+            if row.latest_revision is None
+            else DraftHead(row.latest_revision, row.latest_created_at, row.latest_created_by)
+        )
+        human = HumanFields() if row.human is None else HumanFields.model_validate(row.human)
+        return DraftContext(history, latest, human)
 
     # -- drafts ---------------------------------------------------------------------
 
