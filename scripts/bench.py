@@ -228,6 +228,9 @@ def receiver_env(database_url: str, port: int, scratch: Path) -> dict[str, str]:
         RECEIVER_LISTEN=f"127.0.0.1:{port}",
         RECEIVER_DATABASE_URL=database_url,
         RECEIVER_DRAFTS_DIR=str(scratch / "drafts"),
+        # no Alertmanager here: the reconciler asks a closed loopback port, never the
+        # host named in the captures' externalURL
+        RECEIVER_ALERTMANAGER_URL="http://127.0.0.1:1",
         RECEIVER_LOG_LEVEL="warning",
         RECEIVER_LOG_FORMAT="json",
     )
