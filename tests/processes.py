@@ -155,16 +155,17 @@ def start_receiver(
     return service, process
 
 
-def alertmanager_binary() -> str:
-    """The path of Debian's Alertmanager, or skip the test with how to install it."""
-    found = shutil.which("prometheus-alertmanager")
+def debian_command(command: str, package: str) -> str:
+    """The path of a command that a Debian package installs, or skip the test saying how
+    to install it (.ci/run installs them all)."""
+    found = shutil.which(command)
     if found is None:
-        pytest.skip(
-            "this end-to-end test runs the real Alertmanager, and "
-            "prometheus-alertmanager is not on PATH (Debian: apt install "
-            "prometheus-alertmanager)"
-        )
+        pytest.skip(f"this test runs {command}, which is not on PATH (apt install {package})")
     return found
+
+
+def alertmanager_binary() -> str:
+    return debian_command("prometheus-alertmanager", "prometheus-alertmanager")
 
 
 def start_alertmanager(

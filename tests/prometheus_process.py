@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 import urllib.error
@@ -25,7 +24,15 @@ from urllib.parse import urlsplit
 import pytest
 from prometheus_client import CollectorRegistry, start_http_server
 
-from tests.processes import LOOPBACK, Service, free_port, log_tail, start_process, wait_ready
+from tests.processes import (
+    LOOPBACK,
+    Service,
+    debian_command,
+    free_port,
+    log_tail,
+    start_process,
+    wait_ready,
+)
 
 SCRAPE_INTERVAL_SECONDS = 1
 EXPORTER_JOB = "exporter"
@@ -65,17 +72,6 @@ def start_exporter(request: pytest.FixtureRequest) -> Exporter:
     return Exporter(registry, f"{LOOPBACK}:{port}")
 
 
-def prometheus_binary() -> str:
-    """The path of Debian's Prometheus, or skip the test with how to install it."""
-    found = shutil.which("prometheus")
-    if found is None:
-        pytest.skip(
-            "this test runs a real Prometheus, and prometheus is not on PATH "
-            "(Debian: apt install prometheus)"
-        )
-    return found
-
-
 def start_prometheus(
     request: pytest.FixtureRequest,
     workdir: Path,
@@ -89,7 +85,7 @@ def start_prometheus(
 ) -> Prometheus:
     """Prometheus on a free loopback port scraping `targets` every second (job
     "exporter"); ready, with every target up, when this returns."""
-    binary = prometheus_binary()
+    binary = debian_command("prometheus", "prometheus")
     port = free_port()
     home = workdir / name
     home.mkdir()

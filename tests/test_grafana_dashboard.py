@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from receiver.evidence.promql import metric_names, tokenize
 from receiver.metrics import Metrics
 from tests.conftest import REPO
+from tests.processes import debian_command
 
 DASHBOARD = REPO / "deploy" / "grafana" / "postmortem-receiver-dashboard.json"
 DATASOURCE = {"type": "prometheus", "uid": "${DS_PROMETHEUS}"}
@@ -167,9 +167,7 @@ def test_every_query_uses_exported_metrics_and_labels(dashboard: dict[str, Any])
 
 
 def test_every_query_parses(dashboard: dict[str, Any], tmp_path: Path) -> None:
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.skip("promtool is not on PATH (Debian: apt install prometheus)")
+    promtool = debian_command("promtool", "prometheus")
     rules = [
         {"record": f"dashboard:query_{index}", "expr": substituted(expr, dashboard)}
         for index, (_, expr) in enumerate(queries(dashboard))
@@ -186,9 +184,7 @@ def test_every_query_parses(dashboard: dict[str, Any], tmp_path: Path) -> None:
 
 def test_a_broken_query_would_fail_the_parse_check(tmp_path: Path) -> None:
     """promtool does reject a bad expression in a recording rule (the check is real)."""
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.skip("promtool is not on PATH (Debian: apt install prometheus)")
+    promtool = debian_command("promtool", "prometheus")
     path = tmp_path / "bad.yml"
     bad = {"record": "dashboard:bad", "expr": "sum by (le (rate(x[5m]))"}
     path.write_text(json.dumps({"groups": [{"name": "bad", "rules": [bad]}]}), "utf-8")

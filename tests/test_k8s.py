@@ -24,6 +24,7 @@ import yaml
 from receiver.config import Settings, load_settings
 from receiver.metrics import Metrics
 from receiver.units import parse_duration
+from tests.processes import debian_command
 
 REPO = Path(__file__).resolve().parent.parent
 DEPLOY = REPO / "deploy"
@@ -620,10 +621,7 @@ def test_prometheus_rule_alerts_on_the_receiver() -> None:
 
 
 def _promtool() -> str:
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.skip("promtool is not installed (Debian's prometheus package ships it)")
-    return promtool
+    return debian_command("promtool", "prometheus")
 
 
 def test_prometheus_rule_expressions_do_what_they_say(tmp_path: Path) -> None:
@@ -754,9 +752,7 @@ def test_plain_alertmanager_snippet() -> None:
 
 
 def test_plain_alertmanager_snippet_passes_amtool() -> None:
-    amtool = shutil.which("amtool")
-    if amtool is None:
-        pytest.skip("amtool is not installed (Debian's prometheus-alertmanager ships it)")
+    amtool = debian_command("amtool", "prometheus-alertmanager")
     path = DEPLOY / "alertmanager" / "alertmanager.yml"
     result = subprocess.run(
         [amtool, "check-config", str(path)],
