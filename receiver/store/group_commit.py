@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -117,7 +117,7 @@ class GroupCommitter:
         try:
             if not savepoint:
                 return True, await pending.job(repo)
-            async with _savepoint(conn):  # a failing job rolls back alone
+            with _savepoint(conn):  # a failing job rolls back alone
                 return True, await pending.job(repo)
         except IntegrityError as exc:
             return False, self.translate(exc)
@@ -139,8 +139,8 @@ class GroupCommitter:
         self.engine.dispose()
 
 
-@contextlib.asynccontextmanager
-async def _savepoint(conn: sa.Connection) -> AsyncIterator[None]:
+@contextlib.contextmanager
+def _savepoint(conn: sa.Connection) -> Iterator[None]:
     """A SAVEPOINT around one job, sent straight to the sqlite3 connection. SQLAlchemy's
     begin_nested builds and dispatches each SAVEPOINT and RELEASE like a statement of
     its own, which cost as much as a webhook's largest statement; the outer transaction

@@ -153,6 +153,11 @@ def _incident_values(incident: Incident) -> dict[str, Any]:
     }
 
 
+def _human_fields(data: Any) -> HumanFields:
+    """People's fields as stored (JSON), or none yet."""
+    return HumanFields() if data is None else HumanFields.model_validate(data)
+
+
 def _episode_from_row(row: sa.Row[Any]) -> Episode:
     return Episode(
         id=row.id,
@@ -539,7 +544,7 @@ class Repository:
         result = await self.conn.execute(sa.delete(inbox).where(inbox.c.received_at < older_than))
         return int(result.rowcount or 0)
 
-    # -- history for the KPI section ----------------------------------------------
+    # -- what a draft is rendered from --------------------------------------------
 
     async def draft_context(
         self,
@@ -576,8 +581,7 @@ class Repository:
             if row.latest_revision is None
             else DraftHead(row.latest_revision, row.latest_created_at, row.latest_created_by)
         )
-        human = HumanFields() if row.human is None else HumanFields.model_validate(row.human)
-        return DraftContext(history, latest, human)
+        return DraftContext(history, latest, _human_fields(row.human))
 
     # -- drafts ---------------------------------------------------------------------
 
@@ -677,8 +681,7 @@ class Repository:
     # -- what people wrote, and who did what ----------------------------------------------
 
     async def human_fields_of(self, incident_id: int) -> HumanFields:
-        data = await self.conn.scalar(_HUMAN_FIELDS_OF, {"incident_id": incident_id})
-        return HumanFields() if data is None else HumanFields.model_validate(data)
+        return _human_fields(await self.conn.scalar(_HUMAN_FIELDS_OF, {"incident_id": incident_id}))
 
     async def save_human_fields(
         self, incident_id: int, fields: HumanFields, actor: str, now: datetime
