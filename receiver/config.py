@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     shutdown_grace: timedelta = timedelta(seconds=25)
     alertmanager_url: str | None = None
     alertmanager_token: SecretStr | None = None
+    # Grafana-managed alerts: the contact point's HMAC signature, and a service-account
+    # token for Grafana's built-in Alertmanager API (silences, alerts)
+    grafana_signature_secret: SecretStr | None = None
+    grafana_signature_header: str = Field(default="X-Grafana-Alerting-Signature", min_length=1)
+    grafana_timestamp_header: str | None = None
+    grafana_token: SecretStr | None = None
     reconcile_interval: timedelta = timedelta(minutes=1)
     # Alertmanager keeps alerts in memory only; after its restart Prometheus re-sends the
     # firing ones within its resend delay (1m by default): until then absence means nothing
@@ -137,6 +143,9 @@ class Settings(BaseSettings):
         "prometheus_url",
         "prometheus_token",
         "basic_auth_user",
+        "grafana_signature_secret",
+        "grafana_timestamp_header",
+        "grafana_token",
         mode="before",
     )
     @classmethod
