@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from receiver.alertmanager import Alert, AlertStatus, Webhook
+from receiver.grafana import VALUES as FIRING_VALUES
 
 
 class IncidentStatus(StrEnum):
@@ -385,6 +386,7 @@ def _add_episode(change: Change, alert: Alert, now: datetime) -> None:
             source=Source.ALERTMANAGER,
             dedup_key=f"fired:{episode.fingerprint}:{episode.starts_at.isoformat()}",
             subject=episode.subject,
+            detail=episode.annotations.get(FIRING_VALUES, ""),  # Grafana's query results
         )
     )
     if resolved:

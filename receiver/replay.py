@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from receiver.alertmanager import Webhook
 from receiver.events import ManualEvent
+from receiver.grafana import GrafanaWebhook
 from receiver.service import IncidentNotFound, IncidentService
 from receiver.store import InboxRecord
 
@@ -70,6 +71,9 @@ async def replay_inbox(
 async def _apply(service: IncidentService, record: InboxRecord) -> bool:
     if record.kind == "alertmanager":
         hook = Webhook.parse(json.loads(record.body))
+        result = await service.ingest_webhook(hook, record.body, keep_body=False)
+    elif record.kind == "grafana":
+        hook = GrafanaWebhook.parse(json.loads(record.body)).as_webhook()
         result = await service.ingest_webhook(hook, record.body, keep_body=False)
     elif record.kind == "event":
         event = ManualEvent.model_validate(json.loads(record.body))

@@ -331,11 +331,12 @@ class IncidentService:
     # -- Alertmanager webhooks ------------------------------------------------------
 
     async def ingest_webhook(
-        self, hook: Webhook, raw_body: str, *, keep_body: bool = True
+        self, hook: Webhook, raw_body: str, *, keep_body: bool = True, kind: str = "alertmanager"
     ) -> IngestResult:
         """Store the webhook and its effects in one transaction; then export the draft.
 
-        `keep_body=False` (a replay of the inbox) applies without storing the body again.
+        `keep_body=False` (a replay of the inbox) applies without storing the body again;
+        `kind` says whose body it is ("alertmanager" or "grafana"), for the replay.
         """
 
         async def step(repo: Repository, now: datetime) -> Change:
@@ -344,7 +345,7 @@ class IncidentService:
             return apply_webhook(change, own_hook, now, self.rules)
 
         return await self._apply(
-            "webhook", step, ("alertmanager", raw_body) if keep_body else None, notify=keep_body
+            "webhook", step, (kind, raw_body) if keep_body else None, notify=keep_body
         )
 
     async def _webhook_target(

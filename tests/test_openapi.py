@@ -3,6 +3,7 @@ and what the handlers really accept and answer."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -16,7 +17,7 @@ from openapi_spec_validator import validate
 from receiver.app import create_app
 from receiver.config import Settings
 from receiver.events import EventType
-from tests.conftest import capture
+from tests.conftest import FIXTURES, capture
 
 ClientFactory = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
@@ -98,13 +99,28 @@ def test_every_error_answer_is_the_error_body(document: dict[str, Any]) -> None:
 def test_webhook_schema_accepts_a_real_alertmanager_capture(document: dict[str, Any]) -> None:
     operation = document["paths"]["/api/v1/alerts"]["post"]
     body_schema = operation["requestBody"]["content"]["application/json"]["schema"]
-    assert body_schema == {"$ref": "#/components/schemas/Webhook"}
+    assert body_schema == {
+        "oneOf": [
+            {"$ref": "#/components/schemas/Webhook"},
+            {"$ref": "#/components/schemas/GrafanaWebhook"},
+        ]
+    }
     body = capture("firing_group_3")
     assert_valid(document, "Webhook", body)
     validator = schema_validator(document, "Webhook")
     assert not validator.is_valid({**body, "version": "3"})
     assert not validator.is_valid({**body, "alerts": []})
     assert not validator.is_valid({key: value for key, value in body.items() if key != "groupKey"})
+
+
+def test_grafana_schema_accepts_grafanas_documented_bodies(document: dict[str, Any]) -> None:
+    for name in ("webhook_values", "webhook_value_string"):
+        body = json.loads((FIXTURES / "grafana" / f"{name}.json").read_text(encoding="utf-8"))
+        assert_valid(document, "GrafanaWebhook", body)
+        assert not schema_validator(document, "Webhook").is_valid(body)
+    validator = schema_validator(document, "GrafanaWebhook")
+    assert not validator.is_valid({**body, "version": "4"})
+    assert not validator.is_valid({key: value for key, value in body.items() if key != "orgId"})
 
 
 def test_manual_event_schema_lists_the_event_types(document: dict[str, Any]) -> None:

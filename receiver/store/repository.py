@@ -90,7 +90,7 @@ class StoredDraft:
 class InboxRecord:
     id: int
     received_at: datetime
-    kind: str  # "alertmanager" | "event"
+    kind: str  # "alertmanager" | "grafana" | "event"
     body: str
     incident_id: int | None
 

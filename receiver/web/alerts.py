@@ -1,19 +1,22 @@
-"""POST /api/v1/alerts: the Alertmanager webhook."""
+"""POST /api/v1/alerts: the Alertmanager webhook, and Grafana's webhook contact point."""
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
 
 from receiver.alertmanager import Webhook
+from receiver.grafana import GrafanaWebhook, is_grafana_body
 from receiver.limits import Limits, webhook_problems
 from receiver.store import StoreUnavailable
 from receiver.web.body import read_json
 from receiver.web.errors import ApiError, invalid_input
 from receiver.web.keys import METRICS, SERVICE, SETTINGS
 from receiver.web.serialize import json_response
+from receiver.web.signature import check_grafana_signature
 
 
 async def receive_alerts(request: web.Request) -> web.Response:
@@ -23,12 +26,7 @@ async def receive_alerts(request: web.Request) -> web.Response:
         data, text = await read_json(request, request.app[SETTINGS].max_body)
         if not isinstance(data, dict):
             raise ApiError(422, "invalid_webhook", "the body must be a JSON object")
-        try:
-            hook = Webhook.parse(data)
-        except ValidationError as exc:
-            raise invalid_input(
-                "invalid_webhook", "the body is not an Alertmanager version 4 webhook", exc
-            ) from exc
+        hook, kind = _recognise(request, data, text)
         settings = request.app[SETTINGS]
         problems = webhook_problems(
             hook, Limits(settings.max_alerts, settings.max_labels, settings.max_value_length)
@@ -42,7 +40,7 @@ async def receive_alerts(request: web.Request) -> web.Response:
             )
         service = request.app[SERVICE]
         # answered only after the transaction holding the body and its effects committed
-        result = await service.ingest_webhook(hook, text)
+        result = await service.ingest_webhook(hook, text, kind=kind)
     except ApiError as exc:
         metrics.webhooks.labels(result="rejected", reason=exc.code).inc()
         raise
@@ -62,3 +60,27 @@ async def receive_alerts(request: web.Request) -> web.Response:
         },
         status=201 if result.created else 200,
     )
+
+
+def _recognise(request: web.Request, data: dict[str, Any], text: str) -> tuple[Webhook, str]:
+    """The webhook and whose it is, by its version: Alertmanager's "4" or Grafana's "1"."""
+    if is_grafana_body(data):
+        # strict UTF-8 decoding gave `text`: encoding it again gives the signed bytes
+        now = request.app[SERVICE].clock()
+        check_grafana_signature(request.app[SETTINGS], request.headers, text.encode(), now)
+        try:
+            return GrafanaWebhook.parse(data).as_webhook(), "grafana"
+        except ValidationError as exc:
+            raise invalid_input(
+                "invalid_webhook", "the body is not a Grafana webhook (version 1)", exc
+            ) from exc
+    try:
+        return Webhook.parse(data), "alertmanager"
+    except ValidationError as exc:
+        what = (
+            "the body is not an Alertmanager version 4 webhook"
+            if data.get("version") == "4"
+            else "the body is neither an Alertmanager version 4 webhook nor a Grafana "
+            "webhook (version 1)"
+        )
+        raise invalid_input("invalid_webhook", what, exc) from exc

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from receiver import __version__
 from receiver.alertmanager import Webhook
 from receiver.events import ManualEvent
+from receiver.grafana import GrafanaWebhook
 from receiver.incidents import PRIORITY_ORDER, EntryKind, IncidentStatus, Phase, Source
 from receiver.review import HumanFields
 from receiver.web.incidents import MAX_PAGE
@@ -224,10 +225,18 @@ def paths() -> dict[str, Schema]:
             "post": {
                 "operationId": "receiveAlerts",
                 "tags": ["alerts"],
-                "summary": "Alertmanager webhook (version 4): one notification of one group",
+                "summary": "Alertmanager webhook (version 4) or Grafana's webhook contact "
+                "point (version 1): one notification of one group",
+                "description": "The body is recognised by its `version`. A Grafana body must "
+                "carry a valid `X-Grafana-Alerting-Signature` when "
+                "RECEIVER_GRAFANA_SIGNATURE_SECRET is set.",
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": ref("Webhook")}},
+                    "content": {
+                        "application/json": {
+                            "schema": {"oneOf": [ref("Webhook"), ref("GrafanaWebhook")]}
+                        }
+                    },
                 },
                 "responses": {
                     "201": json_body(ref("WebhookResult"), "Stored; it opened a new incident."),
@@ -238,7 +247,13 @@ def paths() -> dict[str, Schema]:
                     ),
                     **errors(
                         (400, 401, 413, 415, 422, 503),
-                        notes={422: "Not an Alertmanager version 4 webhook (`invalid_webhook`)."},
+                        notes={
+                            401: "Credentials are configured and the request has none or "
+                            "wrong ones (`unauthenticated`), or a Grafana body's signature "
+                            "is missing or wrong (`invalid_signature`).",
+                            422: "Neither an Alertmanager version 4 webhook nor a Grafana "
+                            "webhook (`invalid_webhook`).",
+                        },
                     ),
                 },
             }
@@ -493,7 +508,8 @@ def paths() -> dict[str, Schema]:
 
 def build() -> Schema:
     """A fresh copy of the document."""
-    schemas, written = model_schemas(Webhook, ManualEvent, HumanFields), response_schemas()
+    schemas = model_schemas(Webhook, GrafanaWebhook, ManualEvent, HumanFields)
+    written = response_schemas()
     assert not schemas.keys() & written.keys(), "a response schema shadows a model's"
     schemas.update(written)
     return {
