@@ -1,4 +1,8 @@
-"""A small client for the Alertmanager v2 API: silences, current alerts, start time."""
+"""A small client for the Alertmanager v2 API: silences, current alerts, start time.
+
+Grafana's built-in Alertmanager serves the same API under
+`<grafana>/api/alertmanager/grafana` (with a service-account token); its status says no
+start time."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from datetime import datetime
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from receiver.grafana import grafana_root
 from receiver.silences import Silence
 
 _SILENCES = TypeAdapter(list[Silence])
@@ -25,21 +30,38 @@ class _Fingerprinted(BaseModel):
 class _Status(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    uptime: datetime = Field(description="when this Alertmanager started")
+    # when this Alertmanager started; Grafana's answers null
+    uptime: datetime | None = Field(default=None)
 
 
 _ALERTS = TypeAdapter(list[_Fingerprinted])
 
 
 class AlertmanagerClient:
-    def __init__(self, session: aiohttp.ClientSession, token: str | None = None) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        token: str | None = None,
+        *,
+        grafana_token: str | None = None,
+    ) -> None:
         self.session = session
-        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.token = token
+        self.grafana_token = grafana_token
+
+    def _headers(self, base_url: str) -> dict[str, str]:
+        """Grafana's own token goes only to Grafana; the Alertmanager token elsewhere
+        (and to Grafana too when it has none of its own)."""
+        token = self.token
+        if self.grafana_token and grafana_root(base_url.rstrip("/")) is not None:
+            token = self.grafana_token
+        return {"Authorization": f"Bearer {token}"} if token else {}
 
     async def _get(self, base_url: str, path: str, params: dict[str, str] | None = None) -> bytes:
         url = base_url.rstrip("/") + path
+        headers = self._headers(base_url)
         try:
-            async with self.session.get(url, params=params, headers=self.headers) as response:
+            async with self.session.get(url, params=params, headers=headers) as response:
                 if response.status != 200:
                     raise AlertmanagerUnreachable(f"GET {url}: HTTP {response.status}")
                 return await response.read()
@@ -63,7 +85,8 @@ class AlertmanagerClient:
         except ValidationError as exc:
             raise AlertmanagerUnreachable(f"{base_url}: unexpected alerts: {exc}") from exc
 
-    async def started_at(self, base_url: str) -> datetime:
+    async def started_at(self, base_url: str) -> datetime | None:
+        """When the Alertmanager started; None when it does not say (Grafana's)."""
         body = await self._get(base_url, "/api/v2/status")
         try:
             return _Status.model_validate_json(body).uptime

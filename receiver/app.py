@@ -79,11 +79,16 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         if settings.reconcile_interval.total_seconds() <= 0:
             yield
             return
-        token = settings.alertmanager_token
+        token, grafana_token = settings.alertmanager_token, settings.grafana_token
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+            client = AlertmanagerClient(
+                session,
+                token.get_secret_value() if token else None,
+                grafana_token=grafana_token.get_secret_value() if grafana_token else None,
+            )
             reconciler = Reconciler(
                 app[SERVICE],
-                AlertmanagerClient(session, token.get_secret_value() if token else None),
+                client,
                 app[METRICS],
                 alertmanager_url=settings.alertmanager_url,
                 restart_grace=settings.alertmanager_restart_grace,

@@ -13,6 +13,7 @@ import structlog
 from receiver.alertmanager_api import AlertmanagerClient, AlertmanagerUnreachable
 from receiver.incidents import Incident
 from receiver.metrics import Metrics
+from receiver.presence import AnswerWindow
 from receiver.service import AlertmanagerView, IncidentService
 from receiver.store import StoreUnavailable
 
@@ -38,6 +39,7 @@ class Reconciler:
         self.metrics = metrics
         self.alertmanager_url = alertmanager_url
         self.clock = clock
+        self.uptimeless = AnswerWindow(restart_grace)  # Alertmanagers that say no uptime
 
     def _url_of(self, incident: Incident) -> str:
         return self.alertmanager_url or incident.external_url
@@ -72,8 +74,14 @@ class Reconciler:
         except AlertmanagerUnreachable as exc:
             self.metrics.reconcile_runs.labels(result="unreachable").inc()
             log.warning("reconcile.alertmanager_unreachable", url=url, error=str(exc))
+            self.uptimeless.failed(url)
             return None
         self.metrics.reconcile_runs.labels(result="ok").inc()
+        if started is None:  # Grafana's: judged over the answers of the grace
+            window = self.uptimeless.answered(url, asked_at, present)
+            if window is None:
+                return AlertmanagerView(silences, None, asked_at)
+            return AlertmanagerView(silences, window.fingerprints, window.since)
         # a freshly restarted Alertmanager has not heard every firing alert again yet
         trusted = asked_at - started >= self.restart_grace
         return AlertmanagerView(silences, present if trusted else None, asked_at)
