@@ -21,6 +21,7 @@ from jinja2.runtime import Context, LoopContext, Macro
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel
 
+from receiver import grafana
 from receiver.config import DEFAULT_SEVERITY_MAP
 from receiver.evidence.view import BusinessLine, ChartLine, EvidenceView
 from receiver.incidents import (
@@ -62,7 +63,13 @@ STEP_OF_KIND: Mapping[str, str] = {EntryKind.ALL_RESOLVED.value: "monitor_ok"}
 HANDLING_KINDS = ("restart", "rollback", "scale", "mitigate", "fix")
 # Rows of one kind beyond this many are folded into one "N more" row in the tables.
 FOLD_AFTER = 10
-_DASHBOARD_ANNOTATIONS = ("dashboard", "dashboard_url", "grafana_url", "grafana")
+_DASHBOARD_ANNOTATIONS = (
+    "dashboard",
+    "dashboard_url",
+    "grafana_url",
+    "grafana",
+    grafana.DASHBOARD_URL,
+)
 # C0/C1 controls, bidi embeddings/overrides/isolates and marks, zero-width joiners
 _INVISIBLE = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
@@ -152,6 +159,15 @@ class AlertLine:
     fingerprint: str
 
 
+@dataclass(frozen=True, slots=True)
+class ValuesLine:
+    """What an alert's rule queries returned when it fired (Grafana-managed alerts)."""
+
+    alertname: str
+    subject: str
+    values: str
+
+
 @dataclass(slots=True)
 class DraftView:
     """Everything a postmortem template may show, already formatted."""
@@ -202,6 +218,11 @@ class DraftView:
     generator_urls: list[str]
     runbooks: list[str]
     dashboards: list[str]
+    panels: list[str]  # Grafana's panelURL of the alerts' rules
+    images: list[str]  # Grafana's screenshots of those panels
+    firing_values: list[ValuesLine]
+    firing_values_more: int
+    sender: str  # who sent the notifications: "Alertmanager" or "Grafana"
     alertmanager_url: str
     mttr_met: bool | None
     mtbf: timedelta | None
@@ -298,6 +319,11 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
     ]
     shown = FOLD_AFTER if large else len(chain)
     descriptions = _descriptions(episodes)
+    values = [
+        ValuesLine(e.labels.get("alertname", ""), e.subject, e.annotations[grafana.VALUES])
+        for e in episodes
+        if e.annotations.get(grafana.VALUES)
+    ]
     history = data.history
     mtbf = (start - history.previous_end) if history.previous_end else None
     review_url = (
@@ -361,6 +387,11 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
             md_url,
             (e.annotations.get(name, "") for e in episodes for name in _DASHBOARD_ANNOTATIONS),
         )[:5],
+        panels=_links(episodes, grafana.PANEL_URL),
+        images=_links(episodes, grafana.IMAGE_URL),
+        firing_values=values[:FOLD_AFTER],
+        firing_values_more=max(0, len(values) - FOLD_AFTER),
+        sender=_sender(incident),
         alertmanager_url=_alertmanager_link(incident),
         mttr_met=(exact < MTTR_TARGET) if end else None,
         mtbf=mtbf,
@@ -455,6 +486,11 @@ def _distinct_of(convert: Callable[[str], str], values: Iterable[str]) -> list[s
     return _distinct(map(convert, _distinct(values)))
 
 
+def _links(episodes: Sequence[Episode], annotation: str) -> list[str]:
+    """The first five distinct links the alerts carry in this annotation."""
+    return _distinct_of(md_url, (e.annotations.get(annotation, "") for e in episodes))[:5]
+
+
 def _participants(entries: Iterable[TimelineEntry]) -> list[str]:
     return _distinct(entry.actor or "" for entry in sorted(entries, key=lambda e: e.at))
 
@@ -515,7 +551,16 @@ def _expression(generator_url: str) -> str:
     return values[0] if values else ""
 
 
+def _sender(incident: Incident) -> str:
+    """Who sent the incident's notifications, as the draft names it."""
+    return "Grafana" if grafana.grafana_root(incident.external_url) is not None else "Alertmanager"
+
+
 def _alertmanager_link(incident: Incident) -> str:
+    grafana_root = grafana.grafana_root(incident.external_url)
+    if grafana_root is not None:  # Grafana's own page of its alert groups
+        root = md_url(grafana_root)
+        return f"{root}/alerting/groups" if root else ""
     base = md_url(incident.external_url)
     if not base:
         return ""
@@ -542,6 +587,7 @@ _VIEW_DATACLASSES = (
     Row,
     Interval,
     AlertLine,
+    ValuesLine,
     PriorityReason,
     EvidenceView,
     ChartLine,
