@@ -30,10 +30,11 @@ IMAGE_URL = "__grafana_image_url__"
 SILENCE_URL = "__grafana_silence_url__"
 EXTRAS = (VALUES, DASHBOARD_URL, PANEL_URL, IMAGE_URL, SILENCE_URL)
 
-# one query of Grafana's valueString: "[ var='B' labels={instance=a} value=44.2 ]"
-# (Grafana 8 and 9 wrote metric='…' where later versions write var='…')
+# one query of Grafana's valueString: "[ var='B' labels={instance=a} value=44.2 ]"; classic
+# conditions add metric='…' and some versions type='…'; the documented example has only
+# metric='' (then the value is named "value")
 _VALUE_STRING_PART = re.compile(
-    r"\[\s*(?:var|metric)='(?P<name>[^']*)'\s+labels=\{[^}]*\}\s+value=(?P<value>[^\s\]]+)\s*\]"
+    r"\[\s*(?:var|metric)='(?P<name>[^']*)'.*?\svalue=(?P<value>[^\s\]]+)\s*\]"
 )
 
 # longer ones are kept as text: a hostile body must not make the pattern above scan long

@@ -151,6 +151,12 @@ def test_values_read_like_the_rule_editor_shows_them() -> None:
         )
         == "B=44.2, C=1"
     )
+    classic = (
+        "[ var='B0' metric='{cluster=\"crdb\", instance=\"crdb-node02:8080\"}' "
+        "labels={cluster=crdb, instance=crdb-node02:8080} value=4299.282962962963 ], "
+        "[ var='A' labels={name=backups} type='query' value=0 ]"
+    )
+    assert format_value_string(classic) == "B0=4299.28, A=0"
     assert format_value_string("[ var='A' labels={} value=<nil> ]") == "A=<nil>"
     assert format_value_string("something  else\nentirely") == "something else entirely"
 
