@@ -64,3 +64,13 @@ def wait(failures: Failures | None, now: datetime) -> timedelta:
     if failures is None or failures.blocked_until is None or failures.blocked_until <= now:
         return timedelta(0)
     return failures.blocked_until - now
+
+
+def login_wait(by_address: Failures | None, by_name: Failures | None, now: datetime) -> timedelta:
+    """How long a login from this address as this name must wait. A blocked name holds
+    back only addresses that failed too: a guesser spread over many addresses gets one
+    try from each fresh one, while the right password from an address that has not
+    failed still logs in."""
+    address = live(by_address, now)
+    name_wait = wait(live(by_name, now), now) if address is not None else timedelta(0)
+    return max(wait(address, now), name_wait)

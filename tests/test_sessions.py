@@ -8,6 +8,7 @@ between the replicas as a browser would (cookies do not depend on the port).
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -20,7 +21,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from receiver.app import create_app
-from receiver.config import Settings
+from receiver.config import ConfigError, Settings, load_settings
 from receiver.throttle import (
     FIRST_BLOCK,
     FORGET_AFTER,
@@ -36,6 +37,7 @@ ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
 TOKEN, OTHER_TOKEN = "session-token-1f4c", "session-token-9a2e"
 USER, PASSWORD = "admin", "basic-pass-77d1"
 SECRET = "session-secret-5b0e"
+BURST = 24  # guesses sent at once
 
 
 class Visitor:
@@ -304,6 +306,36 @@ async def test_wrong_bearer_tokens_block_the_address_on_every_replica(
     assert (await visitors("127.0.0.2").api(b, TOKEN))[0] == 200  # another address
 
 
+async def test_a_burst_of_guesses_at_once_gets_no_more_checks_than_one_by_one(
+    replica: Callable[..., Awaitable[TestServer]], visitors: Callable[[str], Visitor]
+) -> None:
+    settings = {"basic_auth_user": USER, "basic_auth_password": PASSWORD}
+    a, b = await replica(**settings), await replica(**settings)
+    guesser = visitors("127.0.0.1")
+    async with guesser.http.get(a.make_url("/login")) as page:
+        csrf = csrf_of(await page.text())
+
+    async def guess_login(index: int) -> int:
+        async with guesser.http.post(
+            (a, b)[index % 2].make_url("/login"),
+            data={"csrf_token": csrf, "name": USER, "secret": f"guess-{index}"},
+        ) as answer:
+            return answer.status
+
+    statuses = await asyncio.gather(*(guess_login(index) for index in range(BURST)))
+    assert sorted(statuses) == [401] * FREE_FAILURES + [429] * (BURST - FREE_FAILURES)
+
+    script = visitors("127.0.0.2")
+    answers = await asyncio.gather(
+        *(script.api((a, b)[index % 2], f"wrong-{index}") for index in range(BURST))
+    )
+    statuses = [status for status, _, _ in answers]
+    assert sorted(statuses) == [401] * FREE_FAILURES + [429] * (BURST - FREE_FAILURES)
+    # each replica refused some, so each knows the block, even for the right token
+    for server in (a, b):
+        assert (await script.api(server, TOKEN))[0] == 429
+
+
 async def test_with_no_credentials_configured_nothing_is_counted(
     replica: Callable[..., Awaitable[TestServer]], visitors: Callable[[str], Visitor]
 ) -> None:
@@ -334,3 +366,11 @@ def test_blocks_double_up_to_a_cap_and_a_quiet_hour_forgets() -> None:
     assert wait(failures, start + FIRST_BLOCK) == timedelta(0)
     assert after_failure(failures, start + FIRST_BLOCK).count == FREE_FAILURES + 1
     assert after_failure(failures, start + FORGET_AFTER).count == 1  # a quiet hour
+
+
+def test_the_idle_timeout_is_a_duration_within_the_session_lifetime() -> None:
+    assert load_settings(session_idle_timeout="1h30m").session_idle_timeout == timedelta(minutes=90)
+    assert load_settings().session_idle_timeout == timedelta(hours=2)
+    for bad in ("30s", "13h", "soon"):
+        with pytest.raises(ConfigError, match="RECEIVER_SESSION_IDLE_TIMEOUT"):
+            load_settings(session_idle_timeout=bad)

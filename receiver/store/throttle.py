@@ -1,5 +1,5 @@
-"""The login_failures table's statements: counts per key, updated under a row lock so
-that replicas counting the same client at once add up (receiver.throttle decides)."""
+"""The login_failures table's statements: counts per key, read under a row lock so that
+replicas counting the same client at once add up (receiver.throttle decides)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from receiver.store.connection import Connection
 from receiver.store.schema import login_failures
-from receiver.throttle import FORGET_AFTER, Failures, after_failure
+from receiver.throttle import FORGET_AFTER, Failures
 
 
 class ThrottleStore:
@@ -35,26 +35,20 @@ class ThrottleStore:
         )
         return {row.key: row.blocked_until for row in rows}
 
-    async def record_failure(self, keys: Sequence[str], now: datetime) -> dict[str, Failures]:
-        """One more failure for each key; the counts as they are now. Two replicas
-        inserting the same new key at once: the loser's unique violation is retried."""
-        known = await self.of(keys, lock=True)
-        counted: dict[str, Failures] = {}
-        for key in keys:
-            failures = after_failure(known.get(key), now)
-            values = {
-                "failures": failures.count,
-                "last_failure_at": failures.last_at,
-                "blocked_until": failures.blocked_until,
-            }
-            if key in known:
-                await self.conn.execute(
-                    login_failures.update().where(login_failures.c.key == key).values(**values)
-                )
-            else:
-                await self.conn.execute(login_failures.insert().values(key=key, **values))
-            counted[key] = failures
-        return counted
+    async def save(self, key: str, failures: Failures, *, new: bool) -> None:
+        """A key's count as it now is. Two replicas inserting the same new key at once:
+        the loser's unique violation is a WriteConflict, and its retry finds the row."""
+        values = {
+            "failures": failures.count,
+            "last_failure_at": failures.last_at,
+            "blocked_until": failures.blocked_until,
+        }
+        if new:
+            await self.conn.execute(login_failures.insert().values(key=key, **values))
+        else:
+            await self.conn.execute(
+                login_failures.update().where(login_failures.c.key == key).values(**values)
+            )
 
     async def forget(self, keys: Sequence[str]) -> None:
         await self.conn.execute(login_failures.delete().where(login_failures.c.key.in_(list(keys))))

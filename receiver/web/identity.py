@@ -113,7 +113,7 @@ def _proxy_user(request: web.Request, settings: Settings) -> str | None:
 async def _api_identity(request: web.Request, settings: Settings) -> Identity | None:
     """Who an API request is: its credentials, the trusted proxy's word, or anyone when no
     credentials are configured; None when it proves nothing. An address that sent too
-    many wrong credentials gets a 429 before its credentials are even looked at."""
+    many wrong credentials gets a 429 whatever it sends."""
     header = request.headers.get("Authorization", "")
     if header:
         proven = await _checked_credentials(request, header, settings)
@@ -136,18 +136,20 @@ async def _checked_credentials(
 ) -> Proven | None:
     if not credentials_configured(settings):
         return None  # nothing to guess: no failure is counted
+    proven = check_credentials(header, settings)
     failures = request.app[AUTH_FAILURES]
     address = client_address(request)
-    blocked = await failures.api_wait(address)
+    # right or wrong, an address that sent too many wrong credentials gets the same 429
+    if proven is None:
+        blocked = await failures.api_failed(address)
+    else:
+        blocked = await failures.api_wait(address)
     if blocked:
         raise RateLimited(
             "too many wrong credentials from this address; "
             f"retry in {retry_after(blocked.total_seconds())}s",
             blocked.total_seconds(),
         )
-    proven = check_credentials(header, settings)
-    if proven is None:
-        await failures.api_failed(address)
     return proven
 
 

@@ -391,10 +391,11 @@ async def login(request: web.Request) -> web.Response:
     secret = str(form.get("secret", ""))
     failures = request.app[AUTH_FAILURES]
     address = client_address(request)
-    # with credentials to guess, a try with a name counts, per address and per name
+    # with credentials to guess, a try with a name counts, per address and per name,
+    # before it is checked: a burst of tries at once gets no more checks than one by one
     counted = credentials_configured(settings) and bool(name)
     if counted:
-        blocked = await failures.login_wait(address, name)
+        blocked = await failures.login_attempt(address, name)
         if blocked:
             seconds = retry_after(blocked.total_seconds())
             refused = await login_page(
@@ -404,15 +405,13 @@ async def login(request: web.Request) -> web.Response:
             return refused
     proof = login_proof(settings, name, secret)
     if proof is None:
-        if counted:
-            await failures.login_failed(address, name)
         if name:
             problem = "login_invalid"
         else:
             problem = "login_missing" if credentials_configured(settings) else "login_need_name"
         return await login_page(request, error=text[problem], status=401)
     if counted:
-        await failures.login_succeeded(address, name)
+        await failures.login_succeeded(address, name)  # the try counted: forgiven
     response = web.HTTPSeeOther(safe_next(str(form.get("next", "/"))))
     await request.app[SESSIONS].start(response, name, proof)
     raise response
