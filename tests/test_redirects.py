@@ -6,10 +6,13 @@ three ways: the function alone; the login form over HTTP (its Location header, a
 hidden field of the login page); and in Debian's Chromium, which confirms that the raw
 tricks marked as leaving do leave (so the table tests something) and follows the
 receiver's real redirects after a real login, ending on the receiver every time.
+Last, the redirect a trusted proxy's user gets when a session is made for them: the
+request target as sent (`GET /\\evil`, `GET //evil`) once came back as its Location.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 from collections.abc import Awaitable, Callable
@@ -183,3 +186,37 @@ async def test_a_real_browser_ends_on_the_receiver_after_every_trick(
         finally:
             await browser.close()
     assert left == []
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/\\evil.example", "/"),
+        ("//evil.example", "/"),
+        ("/\\/evil.example/x?y=1", "/"),
+        ("/incidents/1?revision=2", "/incidents/1?revision=2"),
+    ],
+)
+async def test_the_trusted_proxy_redirect_stays_on_this_site(
+    aiohttp_server: Callable[[web.Application], Awaitable[Any]],
+    make_settings: Callable[..., Settings],
+    target: str,
+    expected: str,
+) -> None:
+    """A proxied user without a session is sent back to the page asked for, once its
+    session is made: the request target, exactly as sent, must not name another host."""
+    settings = make_settings(
+        auth_token=TOKEN, trusted_proxy_header="X-Forwarded-User", reconcile_interval=0
+    )
+    server = await aiohttp_server(create_app(settings))
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    try:
+        writer.write(
+            f"GET {target} HTTP/1.1\r\nHost: receiver.example\r\n"
+            "X-Forwarded-User: alice\r\nConnection: close\r\n\r\n".encode()
+        )
+        head = (await reader.read()).split(b"\r\n\r\n", 1)[0].decode()
+    finally:
+        writer.close()
+    assert head.startswith("HTTP/1.1 303"), head
+    assert f"\r\nLocation: {expected}\r\n" in head, head
