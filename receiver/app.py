@@ -24,8 +24,10 @@ from receiver.reconciler import Reconciler
 from receiver.service import IncidentService, utcnow
 from receiver.store import open_configured_database
 from receiver.web import alerts, events, health, incidents, openapi, pages, review_api
+from receiver.web.auth_failures import AuthFailures
 from receiver.web.identity import authenticate, security_headers
 from receiver.web.keys import (
+    AUTH_FAILURES,
     DATABASE,
     EVENT_LIMITER,
     EVIDENCE,
@@ -53,7 +55,6 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
     )
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
-    app[SESSIONS] = Sessions(settings)
     app[EVENT_LIMITER] = RateLimiter(settings.event_rate)
     renderer = DraftRenderer(settings.template_dir)
     renderer.check(settings.language)
@@ -68,6 +69,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
                 database, settings, renderer, metrics=app[METRICS], clock=clock
             )
             app[SERVICE].defer_export_marks = True  # close() below lets them finish
+            app[SESSIONS] = Sessions(settings, database, clock)
+            app[AUTH_FAILURES] = AuthFailures(database, clock)
             yield
         finally:
             if SERVICE in app:

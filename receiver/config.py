@@ -19,6 +19,9 @@ from receiver.units import parse_duration, parse_size
 PRIORITIES = ("P0", "P1", "P2", "P3")
 BusinessFigureName = Literal["availability", "latency_p95", "error_rate"]
 DEFAULT_SEVERITY_MAP = {"critical": "P1", "warning": "P2", "info": "P3"}
+# a page session ends this long after its login, however busy
+SESSION_MAX_AGE = timedelta(hours=12)
+MIN_SESSION_IDLE = timedelta(minutes=1)
 
 
 class ConfigError(Exception):
@@ -64,6 +67,8 @@ class Settings(BaseSettings):
     basic_auth_password: SecretStr | None = None
     metrics_public: bool = True  # scrapers rarely carry the webhook token
     session_secret: SecretStr | None = None
+    # a page session unused this long is over (besides SESSION_MAX_AGE since the login)
+    session_idle_timeout: timedelta = timedelta(hours=2)
     trusted_proxy_header: str | None = None
     template_dir: Path | None = None
     language: Literal["zh", "en"] = "zh"
@@ -179,6 +184,18 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_window(cls, value: Any) -> timedelta:
         return parse_duration(value)
+
+    @field_validator("session_idle_timeout", mode="before")
+    @classmethod
+    def _parse_session_idle_timeout(cls, value: Any) -> timedelta:
+        return parse_duration(value)
+
+    @field_validator("session_idle_timeout")
+    @classmethod
+    def _check_session_idle_timeout(cls, value: timedelta) -> timedelta:
+        if not MIN_SESSION_IDLE <= value <= SESSION_MAX_AGE:
+            raise ValueError("use a duration from 1m to 12h, e.g. 30m or 2h")
+        return value
 
     @field_validator("max_body", mode="before")
     @classmethod

@@ -12,7 +12,8 @@ fuzzing phase (valid and invalid data). Checked on every answer:
 - a documented status has the documented body and Content-Type (schemathesis's
   response_schema_conformance and content_type_conformance).
 
-Without credentials every /api/ operation but the document itself answers a JSON 401.
+Without credentials every /api/ operation but the document itself answers a JSON 401
+(or 429, once made-up credentials from this address failed a few times).
 
 Bounded and reproducible for CI: a fixed seed, a fixed number of examples per operation,
 no example database, no shrinking (a failure shows the request as it was sent, with a curl
@@ -300,7 +301,8 @@ def test_api_needs_credentials(receiver: Service) -> None:
     schema = load_schema(receiver, config).include(path_regex=API_PATHS)
 
     def unauthenticated(ctx: CheckContext, response: Response, case: Case[Any]) -> None:
-        assert response.status_code == 401, (
+        # made-up credentials count as failures: after a few the address gets 429s
+        assert response.status_code in (401, 429), (
             f"HTTP {response.status_code} without valid credentials: {body_text(response)!r}\n"
             f"receiver log:\n{receiver_log_of(receiver, response)}"
         )

@@ -72,7 +72,11 @@ async def test_over_a_limit_is_refused_clearly_and_stores_nothing(
     assert within.status == 201
 
 
-async def test_manual_events_are_rate_limited_per_client(client: TestClient[Any, Any]) -> None:
+async def test_manual_events_are_rate_limited_per_credential_whatever_the_actor(
+    aiohttp_client: ClientFactory, make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings(auth_token="token-a,token-b", event_rate=3, reconcile_interval=0)
+    client = await aiohttp_client(create_app(settings))
     fields = {
         "type": "system-alert",
         "service": "orders",
@@ -82,8 +86,11 @@ async def test_manual_events_are_rate_limited_per_client(client: TestClient[Any,
     }
     statuses = []
     for index in range(5):
+        # a new X-Actor every time: the caller picks it, so it opens no bucket of its own
         response = await client.post(
-            "/api/v1/events", data={**fields, "idempotency_key": str(index)}
+            "/api/v1/events",
+            data={**fields, "idempotency_key": str(index)},
+            headers={"Authorization": "Bearer token-a", "X-Actor": f"actor-{index}"},
         )
         statuses.append(response.status)
         if response.status == 429:
@@ -93,9 +100,9 @@ async def test_manual_events_are_rate_limited_per_client(client: TestClient[Any,
     other = await client.post(
         "/api/v1/events",
         data={**fields, "idempotency_key": "x"},
-        headers={"X-Actor": "someone-else"},
+        headers={"Authorization": "Bearer token-b"},
     )
-    assert other.status == 201  # another client has its own bucket
+    assert other.status == 201  # another credential has its own bucket
 
 
 def test_bucket_refills_over_time() -> None:

@@ -34,6 +34,8 @@ from receiver.store.schema import (
     incidents,
     timeline,
 )
+from receiver.store.sessions import SessionStore
+from receiver.store.throttle import ThrottleStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,6 +330,8 @@ class Repository:
         self.conn = conn
         self.outbox = OutboxStore(conn)  # same connection: messages commit with the change
         self.evidence = EvidenceStore(conn)
+        self.sessions = SessionStore(conn)
+        self.throttle = ThrottleStore(conn)
 
     # -- finding the incident a webhook belongs to ---------------------------------
 

@@ -193,3 +193,30 @@ evidence = sa.Table(
     sa.Column("next_attempt_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# Page sessions (issue 15): the cookie carries a signed random id, the row says whose it
+# is. Logout deletes the row, so a saved cookie opens nothing on any replica.
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    # SHA-256 of the cookie's id: a copy of the table logs nobody in
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("user_name", sa.Text, nullable=False),
+    sa.Column("csrf", sa.String(64), nullable=False),
+    # what the login proved (receiver.web.session.Proof), keyed: a session whose token,
+    # user or password is no longer configured opens nothing
+    sa.Column("credential", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_seen_at", UTCDateTime, nullable=False, index=True),
+)
+
+# Failed logins and wrong API credentials per client address and per login name
+# (receiver.throttle), shared by the replicas.
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("last_failure_at", UTCDateTime, nullable=False),
+    sa.Column("blocked_until", UTCDateTime, nullable=True, index=True),
+)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from aiohttp import web
@@ -51,3 +52,20 @@ def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
         }
         for error in exc.errors(include_url=False, include_input=False)
     ]
+
+
+class RateLimited(ApiError):
+    """A 429 that says when to come back: Retry-After in whole seconds, rounded up."""
+
+    def __init__(self, message: str, wait_seconds: float) -> None:
+        super().__init__(429, "rate_limited", message)
+        self.retry_after = retry_after(wait_seconds)
+
+    def response(self) -> web.Response:
+        response = super().response()
+        response.headers["Retry-After"] = str(self.retry_after)
+        return response
+
+
+def retry_after(wait_seconds: float) -> int:
+    return max(1, math.ceil(wait_seconds))

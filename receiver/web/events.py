@@ -10,7 +10,13 @@ from pydantic import ValidationError
 
 from receiver.events import EventType, ManualEvent
 from receiver.web.body import read_json
-from receiver.web.errors import ApiError, invalid_input, validation_details
+from receiver.web.errors import (
+    ApiError,
+    RateLimited,
+    invalid_input,
+    retry_after,
+    validation_details,
+)
 from receiver.web.identity import IDENTITY
 from receiver.web.keys import EVENT_LIMITER, METRICS, SERVICE, SETTINGS
 from receiver.web.serialize import json_response
@@ -42,18 +48,14 @@ async def _read_fields(request: web.Request, max_body: int) -> dict[str, Any]:
 
 
 async def post_event(request: web.Request) -> web.Response:
-    client = f"{request[IDENTITY].user}@{request.remote}"
-    wait = request.app[EVENT_LIMITER].take(client)
+    # counted per credential: X-Actor names who acted, it opens no bucket of its own
+    wait = request.app[EVENT_LIMITER].take(request[IDENTITY].credential)
     if wait:
-        error = ApiError(
-            429,
-            "rate_limited",
-            f"more than {request.app[SETTINGS].event_rate} events a minute from "
-            f"{client}; retry in {wait:.0f}s (RECEIVER_EVENT_RATE)",
-        )
-        response = error.response()
-        response.headers["Retry-After"] = str(max(1, round(wait)))
-        return response
+        return RateLimited(
+            f"more than {request.app[SETTINGS].event_rate} events a minute with these "
+            f"credentials; retry in {retry_after(wait)}s (RECEIVER_EVENT_RATE)",
+            wait,
+        ).response()
     fields = await _read_fields(request, request.app[SETTINGS].max_body)
     header_key = request.headers.get("Idempotency-Key")
     if header_key and "idempotency_key" not in fields:

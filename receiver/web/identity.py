@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -12,9 +13,11 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from receiver.config import Settings
-from receiver.web.errors import ApiError
-from receiver.web.keys import SESSIONS, SETTINGS
-from receiver.web.session import Session, credentials_configured
+from receiver.web.auth_failures import client_address
+from receiver.web.errors import ApiError, RateLimited, retry_after
+from receiver.web.keys import AUTH_FAILURES, SESSIONS, SETTINGS
+from receiver.web.redirects import safe_next
+from receiver.web.session import Proof, Session, credentials_configured, proxy_proof
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -31,25 +34,55 @@ PUBLIC_PREFIXES = ("/static/",)
 class Identity:
     user: str
     via: str  # "credentials" | "proxy" | "session" | "open"
+    # what rate limits count: the token, the basic-auth user, the session, the proxy's
+    # user or (with no credentials configured) the address; never a header the caller
+    # picks, such as X-Actor
+    credential: str
     session: Session | None = None
 
 
 IDENTITY = web.RequestKey("identity", Identity)
 
 
-def check_credentials(header: str, settings: Settings) -> str | None:
-    """The user an Authorization header proves (basic auth: its user; bearer: "api")."""
+@dataclass(frozen=True, slots=True)
+class Proven:
+    user: str
+    credential: str
+
+
+def check_credentials(header: str, settings: Settings) -> Proven | None:
+    """Who an Authorization header proves to be (basic auth: its user; bearer: "api")."""
     scheme, _, value = header.partition(" ")
     value = value.strip()
     if scheme.lower() == "bearer" and settings.auth_token is not None:
-        return "api" if token_ok(value, settings) else None
+        if not token_ok(value, settings):
+            return None
+        return Proven("api", "token:" + hashlib.sha256(value.encode()).hexdigest()[:16])
     if scheme.lower() == "basic" and settings.basic_auth_password is not None:
         try:
             decoded = base64.b64decode(value, validate=True)
         except (binascii.Error, ValueError):
             return None
         user, sep, password = decoded.partition(b":")
-        return user.decode(errors="replace") if sep and basic_ok(user, password, settings) else None
+        if not (sep and basic_ok(user, password, settings)):
+            return None
+        name = user.decode(errors="replace")
+        return Proven(name, "basic:" + name)
+    return None
+
+
+def login_proof(settings: Settings, name: str, secret: str) -> Proof | None:
+    """What the login form's name and secret prove; None when they prove nothing."""
+    if not name:
+        return None
+    if not credentials_configured(settings):
+        return Proof("open")
+    if settings.basic_auth_password is not None and basic_ok(
+        name.encode(), secret.encode(), settings
+    ):
+        return Proof("basic", f"{name}\x00{settings.basic_auth_password.get_secret_value()}")
+    if token_ok(secret, settings):
+        return Proof("token", secret)
     return None
 
 
@@ -77,24 +110,47 @@ def _proxy_user(request: web.Request, settings: Settings) -> str | None:
     return value[:200] or None
 
 
-def _api_identity(request: web.Request, settings: Settings) -> Identity | None:
+async def _api_identity(request: web.Request, settings: Settings) -> Identity | None:
     """Who an API request is: its credentials, the trusted proxy's word, or anyone when no
-    credentials are configured; None when it proves nothing."""
+    credentials are configured; None when it proves nothing. An address that sent too
+    many wrong credentials gets a 429 whatever it sends."""
     header = request.headers.get("Authorization", "")
     if header:
-        user = check_credentials(header, settings)
-        if user is None:
+        proven = await _checked_credentials(request, header, settings)
+        if proven is None:
             return None
-        # a script may say on whose behalf it acts
-        actor = request.headers.get("X-Actor", "").strip()[:200] or user
-        return Identity(actor, "credentials")
+        # a script may say on whose behalf it acts; the rate limits still count the token
+        actor = request.headers.get("X-Actor", "").strip()[:200] or proven.user
+        return Identity(actor, "credentials", proven.credential)
     proxy_user = _proxy_user(request, settings)
     if proxy_user is not None:
-        return Identity(proxy_user, "proxy")
+        return Identity(proxy_user, "proxy", "proxy:" + proxy_user)
     if not credentials_configured(settings):
         actor = request.headers.get("X-Actor", "").strip()[:200] or "api"
-        return Identity(actor, "open")
+        return Identity(actor, "open", "address:" + client_address(request))
     return None
+
+
+async def _checked_credentials(
+    request: web.Request, header: str, settings: Settings
+) -> Proven | None:
+    if not credentials_configured(settings):
+        return None  # nothing to guess: no failure is counted
+    proven = check_credentials(header, settings)
+    failures = request.app[AUTH_FAILURES]
+    address = client_address(request)
+    # right or wrong, an address that sent too many wrong credentials gets the same 429
+    if proven is None:
+        blocked = await failures.api_failed(address)
+    else:
+        blocked = await failures.api_wait(address)
+    if blocked:
+        raise RateLimited(
+            "too many wrong credentials from this address; "
+            f"retry in {retry_after(blocked.total_seconds())}s",
+            blocked.total_seconds(),
+        )
+    return proven
 
 
 @web.middleware
@@ -106,14 +162,12 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     if public or (request.path == "/metrics" and settings.metrics_public):
         return await handler(request)
     if request.path in PROBE_PATHS:
-        identity = _api_identity(request, settings)
+        identity = await _api_identity(request, settings)
         if identity is not None:
             request[IDENTITY] = identity
         return await handler(request)
-    session = request.app[SESSIONS].read(request)
-    proxy_user = _proxy_user(request, settings)
     if request.path.startswith("/api/") or request.path == "/metrics":
-        identity = _api_identity(request, settings)
+        identity = await _api_identity(request, settings)
         if identity is None:
             if request.headers.get("Authorization"):
                 raise ApiError(401, "unauthenticated", "the credentials are not valid")
@@ -121,16 +175,23 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         request[IDENTITY] = identity
         return await handler(request)
     # pages
+    sessions = request.app[SESSIONS]
+    session = await sessions.read(request)
+    proxy_user = _proxy_user(request, settings)
     if proxy_user is not None and (session is None or session.user != proxy_user):
         # the proxy vouches for the user; a session still carries the CSRF token
-        response = web.HTTPSeeOther(request.rel_url)
-        request.app[SESSIONS].start(response, proxy_user)
+        assert settings.trusted_proxy_header is not None
+        response = web.HTTPSeeOther(safe_next(str(request.rel_url)))
+        await sessions.start(
+            response, proxy_user, proxy_proof(settings.trusted_proxy_header), replacing=session
+        )
         raise response
     if session is None:
         if request.method in ("GET", "HEAD"):
             raise web.HTTPSeeOther("/login?" + urlencode({"next": str(request.rel_url)}))
         raise ApiError(401, "unauthenticated", "log in first")
-    request[IDENTITY] = Identity(session.user, "proxy" if proxy_user else "session", session)
+    via = "proxy" if proxy_user else "session"
+    request[IDENTITY] = Identity(session.user, via, "session:" + session.id[:16], session)
     return await handler(request)
 
 

@@ -10,6 +10,7 @@ from receiver.limits import RateLimiter
 from receiver.metrics import Metrics
 from receiver.service import IncidentService
 from receiver.store import Database
+from receiver.web.auth_failures import AuthFailures
 from receiver.web.session import Sessions
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -17,5 +18,6 @@ DATABASE = web.AppKey("database", Database)
 SERVICE = web.AppKey("service", IncidentService)
 METRICS = web.AppKey("metrics", Metrics)
 SESSIONS = web.AppKey("sessions", Sessions)
+AUTH_FAILURES = web.AppKey("auth_failures", AuthFailures)
 EVENT_LIMITER = web.AppKey("event_limiter", RateLimiter)
 EVIDENCE = web.AppKey("evidence", EvidenceWorker)

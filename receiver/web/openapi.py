@@ -39,6 +39,8 @@ ERROR_TEXT: Final[Mapping[int, str]] = {
     413: "The body exceeds RECEIVER_MAX_BODY (`too_large`).",
     415: "The Content-Type is not JSON (`unsupported_media_type`).",
     422: "The body or query is well-formed but not valid; `details` names each field.",
+    429: "Too many wrong credentials from this address, or more manual events a minute "
+    "than RECEIVER_EVENT_RATE (`rate_limited`); `Retry-After` says when to try again.",
     503: "The database is unavailable; retry later (`store_unavailable`).",
 }
 
@@ -72,7 +74,15 @@ def errors(codes: tuple[int, ...], notes: Mapping[int, str] | None = None) -> di
         if code == 401:
             answer["headers"] = {"WWW-Authenticate": {"schema": STRING}}
         answers[str(code)] = answer
+    if 401 in codes:  # whatever checks credentials refuses an address that keeps failing
+        answers["429"] = rate_limited()
     return answers
+
+
+def rate_limited() -> Schema:
+    answer = json_body(ref("Error"), ERROR_TEXT[429])
+    answer["headers"] = {"Retry-After": {"schema": INTEGER, "description": "seconds"}}
+    return answer
 
 
 def model_schemas(*models: type[BaseModel]) -> dict[str, Schema]:
@@ -484,6 +494,7 @@ def paths() -> dict[str, Schema]:
                 "responses": {
                     "200": json_body(ref("Readiness"), "Ready."),
                     "503": json_body(ref("Readiness"), "Not ready; `checks` says why."),
+                    "429": rate_limited(),
                 },
             }
         },

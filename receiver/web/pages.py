@@ -26,12 +26,14 @@ from receiver.review import (
     ReviewLocked,
 )
 from receiver.service import EvidenceNotReady
+from receiver.web.auth_failures import client_address
 from receiver.web.body import is_number
-from receiver.web.errors import ApiError, validation_details
-from receiver.web.identity import IDENTITY, basic_ok, token_ok
+from receiver.web.errors import ApiError, retry_after, validation_details
+from receiver.web.identity import IDENTITY, login_proof
 from receiver.web.incidents import incident_id_of
-from receiver.web.keys import EVIDENCE, SERVICE, SESSIONS, SETTINGS
+from receiver.web.keys import AUTH_FAILURES, EVIDENCE, SERVICE, SESSIONS, SETTINGS
 from receiver.web.markdown import to_html
+from receiver.web.redirects import safe_next
 from receiver.web.review_api import require_evidence
 from receiver.web.session import LOGIN_CSRF_COOKIE, credentials_configured, csrf_ok
 from receiver.web.ui_text import FIELD_LABELS, KIND_LABELS, STATUS_LABELS, UI
@@ -362,10 +364,6 @@ async def refresh_evidence(request: web.Request) -> web.Response:
 # -- login --------------------------------------------------------------------------------
 
 
-def _safe_next(target: str) -> str:
-    return target if target.startswith("/") and not target.startswith("//") else "/"
-
-
 async def login_page(request: web.Request, *, error: str = "", status: int = 200) -> web.Response:
     settings = request.app[SETTINGS]
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
@@ -374,7 +372,7 @@ async def login_page(request: web.Request, *, error: str = "", status: int = 200
         "login.html",
         status=status,
         error=error,
-        next=_safe_next(request.query.get("next", "/")),
+        next=safe_next(request.query.get("next", "/")),
         login_csrf=token,
         needs_secret=credentials_configured(settings),
         basic=settings.basic_auth_password is not None,
@@ -388,21 +386,34 @@ async def login(request: web.Request) -> web.Response:
     if not csrf_ok(request.cookies.get(LOGIN_CSRF_COOKIE, ""), str(form.get("csrf_token", ""))):
         raise ApiError(403, "csrf", "the login form's CSRF token is missing or wrong; reload it")
     settings = request.app[SETTINGS]
+    text = UI[settings.language]
     name = str(form.get("name", "")).strip()[:200]
     secret = str(form.get("secret", ""))
-    user: str | None = None
-    if not credentials_configured(settings):
-        user = name or None
-    elif (
-        settings.basic_auth_password is not None
-        and basic_ok(name.encode(), secret.encode(), settings)
-    ) or (token_ok(secret, settings) and name):
-        user = name
-    if user is None:
-        message = "name and token or password, please" if not name else "not valid"
-        return await login_page(request, error=message, status=401)
-    response = web.HTTPSeeOther(_safe_next(str(form.get("next", "/"))))
-    request.app[SESSIONS].start(response, user)
+    failures = request.app[AUTH_FAILURES]
+    address = client_address(request)
+    # with credentials to guess, a try with a name counts, per address and per name,
+    # before it is checked: a burst of tries at once gets no more checks than one by one
+    counted = credentials_configured(settings) and bool(name)
+    if counted:
+        blocked = await failures.login_attempt(address, name)
+        if blocked:
+            seconds = retry_after(blocked.total_seconds())
+            refused = await login_page(
+                request, error=text["login_blocked"].format(seconds=seconds), status=429
+            )
+            refused.headers["Retry-After"] = str(seconds)
+            return refused
+    proof = login_proof(settings, name, secret)
+    if proof is None:
+        if name:
+            problem = "login_invalid"
+        else:
+            problem = "login_missing" if credentials_configured(settings) else "login_need_name"
+        return await login_page(request, error=text[problem], status=401)
+    if counted:
+        await failures.login_succeeded(address, name)  # the try counted: forgiven
+    response = web.HTTPSeeOther(safe_next(str(form.get("next", "/"))))
+    await request.app[SESSIONS].start(response, name, proof)
     raise response
 
 
@@ -410,5 +421,5 @@ async def logout(request: web.Request) -> web.Response:
     form = await request.post()
     _check_csrf(request, form)
     response = web.HTTPSeeOther("/login")
-    request.app[SESSIONS].end(response)
+    await request.app[SESSIONS].end(request, response)
     raise response
