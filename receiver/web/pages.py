@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from receiver.evidence.view import MAX_CHARTS, chart_file
 from receiver.incidents import PRIORITY_ORDER, STATUS_VALUES, Incident, IncidentStatus, Phase
+from receiver.moments import in_zone
 from receiver.postmortem import SHIPPED_TEMPLATES
 from receiver.review import (
     TRANSITIONS,
@@ -100,7 +101,7 @@ def _page(request: web.Request, template: str, status: int = 200, **values: Any)
 
 
 def _local(request: web.Request, moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    return moment.astimezone(request.app[SETTINGS].zone).strftime(fmt) if moment else ""
+    return in_zone(moment, request.app[SETTINGS].zone).strftime(fmt) if moment else ""
 
 
 def _duration(incident: Incident) -> str:
