@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -31,7 +28,6 @@ from aiohttp.test_utils import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from receiver.alertmanager import Webhook
 from receiver.app import create_app
 from receiver.config import Settings, load_settings
 from receiver.evidence.collect import window_of
@@ -42,12 +38,11 @@ from receiver.notify.message import Message, NotifyEvent
 from receiver.notify.platforms import ChannelKind, build_request
 from receiver.periods import month_bounds, quarter_bounds
 from receiver.web.keys import SERVICE
-from tests.conftest import REPO, as_group, capture
+from tests.conftest import as_group, capture
+from tests.hostile import CALENDAR_ENDS, EAST, PROXY, PROXY_HEADER, WEST, cli, legacy_hook
 
 Client = TestClient[Any, Any]
 ClientFactory = Callable[[web.Application], Awaitable[Client]]
-PROXY = {"X-Forwarded-User": "zhangsan"}  # pages trust this header: no login form needed
-EAST, WEST = "Asia/Shanghai", "America/Los_Angeles"
 # the zones at the ends of the offsets in use (+14:00 and -12:00), and the two above
 ZONES = ("Pacific/Kiritimati", "Asia/Shanghai", "UTC", "America/Los_Angeles", "Etc/GMT+12")
 NAIVE_MIN, NAIVE_MAX = datetime.min, datetime.max
@@ -178,12 +173,6 @@ def legacy_incident(started_at: datetime, ended_at: datetime | None) -> Incident
     )
 
 
-CALENDAR_ENDS = [
-    (EAST, datetime(9999, 12, 31, 21, 59, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, tzinfo=UTC)),
-    (WEST, datetime(1, 1, 1, 0, 10, tzinfo=UTC), datetime(1, 1, 1, 2, 10, tzinfo=UTC)),
-]
-
-
 @pytest.mark.parametrize(("zone", "started", "ended"), CALENDAR_ENDS)
 @pytest.mark.parametrize("language", ["zh", "en"])
 def test_chat_messages_of_a_stored_time_at_the_calendar_ends(
@@ -230,9 +219,7 @@ async def client(
     aiohttp_client: ClientFactory, make_settings: Callable[..., Settings], zone: str
 ) -> Client:
     app = create_app(
-        make_settings(
-            timezone=zone, reconcile_interval="0", trusted_proxy_header="X-Forwarded-User"
-        )
+        make_settings(timezone=zone, reconcile_interval="0", trusted_proxy_header=PROXY_HEADER)
     )
     return await aiohttp_client(app)
 
@@ -358,49 +345,14 @@ async def test_event_times_outside_the_span_are_422_naming_it(client: Client, mo
 # -- times stored before the span was enforced -------------------------------------------
 
 
-def legacy_hook(name: str, starts_at: datetime, ends_at: datetime | None) -> tuple[Webhook, str]:
-    """A capture as the receiver stored it before it checked the span: parsed with
-    in-span times, then given the old ones (as the models held them)."""
-    body = capture(name)
-    hook = Webhook.parse(body)
-    alerts = [
-        a.model_copy(update={"starts_at": starts_at, "ends_at": ends_at}) for a in hook.alerts
-    ]
-    for alert in body["alerts"]:
-        alert["startsAt"] = starts_at.isoformat()
-        alert["endsAt"] = (ends_at or datetime(1, 1, 1, tzinfo=UTC)).isoformat()
-    return hook.model_copy(update={"alerts": alerts}), json.dumps(body)
-
-
-def cli(settings: Settings, *args: str) -> str:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("RECEIVER_")}
-    env.update(
-        RECEIVER_DATABASE_URL=settings.database_url,
-        RECEIVER_TIMEZONE=settings.timezone,
-        RECEIVER_LOG_FORMAT="json",
-        PYTHONPATH=str(REPO),
-    )
-    done = subprocess.run(
-        [sys.executable, "-m", "receiver", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, f"{args}: exit {done.returncode}\n{done.stderr}"
-    return done.stdout
-
-
 @pytest.mark.parametrize(("zone", "started", "ended"), CALENDAR_ENDS, indirect=["zone"])
 async def test_stored_times_at_the_calendar_ends_resolve_and_show(
     client: Client, zone: str, started: datetime, ended: datetime
 ) -> None:
     service = client.app[SERVICE]
-    hook, text = legacy_hook("firing_single", started, None)
-    fired = await service.ingest_webhook(hook, text)
-    hook, text = legacy_hook("resolved_single", started, ended)
-    resolved = await service.ingest_webhook(hook, text)  # before: OverflowError, every retry
+    fired = await service.ingest_webhook(*legacy_hook("firing_single", "old", started, None))
+    # before the fix: OverflowError rendering the draft, so a 500 on every retry
+    resolved = await service.ingest_webhook(*legacy_hook("resolved_single", "old", started, ended))
     assert resolved.incident_id == fired.incident_id
     assert (resolved.status, resolved.draft_revision) == (IncidentStatus.DRAFTED, 1)
     await shown_everywhere(client, fired.incident_id, f"{started:%Y-%m-%d %H:%M:%S}")
