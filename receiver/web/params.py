@@ -75,7 +75,8 @@ class IntParam:
         return {"type": "integer", "minimum": self.low, "maximum": self.high, **extra}
 
 
-# Every integer of every route, so that the tests can send each of them everywhere.
+# Each integer a route reads, declared once: the handlers, the OpenAPI document and the
+# tests (which send every one of them to every route) share these ranges.
 LIMIT: Final = IntParam("limit", 1, MAX_PAGE)
 OFFSET: Final = IntParam("offset", 0, MAX_OFFSET)
 PAGE: Final = IntParam("page", 1, MAX_OFFSET // LIST_PAGE_SIZE)
