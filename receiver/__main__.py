@@ -8,7 +8,7 @@ import asyncio
 import gc
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from receiver.replay import ReplayClock, replay_inbox
 from receiver.service import IncidentNotFound, IncidentService, rules_from, utcnow
 from receiver.store import StoreUnavailable, open_configured_database, open_database
 from receiver.store.engine import SchemaError
+from receiver.web.params import MAX_ID, MAX_OFFSET, bounded_int
 from receiver.web.serialize import entry_json, episode_json, incident_summary
 
 
@@ -50,14 +51,16 @@ def _parser() -> argparse.ArgumentParser:
     incidents = commands.add_parser("incidents", help="look at stored incidents")
     which = incidents.add_subparsers(dest="action", required=True)
     listing = which.add_parser("list", help="newest incidents first")
-    listing.add_argument("--limit", type=int, default=20)
+    listing.add_argument("--limit", type=_bounded(1, MAX_OFFSET), default=20)
     listing.add_argument("--status")
     show = which.add_parser("show", help="one incident with its timeline, as JSON")
-    show.add_argument("incident_id", type=int)
+    show.add_argument("incident_id", type=_bounded(1, MAX_ID))
     show.add_argument("--markdown", action="store_true", help="print the current draft instead")
     replay = commands.add_parser("replay", help="re-apply stored webhooks and events (idempotent)")
     replay.add_argument("--since", type=_timestamp, help="only records received from then on")
-    replay.add_argument("--incident", type=int, dest="incident_id", help="only this incident's")
+    replay.add_argument(
+        "--incident", type=_bounded(1, MAX_ID), dest="incident_id", help="only this incident's"
+    )
     replay.add_argument(
         "--from-database",
         dest="from_database",
@@ -73,7 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     drafts_which = drafts.add_subparsers(dest="action", required=True)
     export = drafts_which.add_parser("export", help="write drafts from the database to files")
     chosen = export.add_mutually_exclusive_group(required=True)
-    chosen.add_argument("--id", type=int, dest="incident_id", help="one incident's current draft")
+    chosen.add_argument(
+        "--id", type=_bounded(1, MAX_ID), dest="incident_id", help="one incident's current draft"
+    )
     chosen.add_argument("--all", action="store_true", help="every incident's current draft")
     export.add_argument(
         "--out",
@@ -82,6 +87,19 @@ def _parser() -> argparse.ArgumentParser:
         help="directory (default: RECEIVER_DRAFTS_DIR, else ./drafts)",
     )
     return parser
+
+
+def _bounded(low: int, high: int) -> Callable[[str], int]:
+    """An integer argument in [low, high]: a 20-digit id is a usage error, not a query
+    the database refuses (which would read as "store unavailable")."""
+
+    def parse(value: str) -> int:
+        number = bounded_int(value, low, high)
+        if number is None:
+            raise argparse.ArgumentTypeError(f"give an integer from {low} to {high}")
+        return number
+
+    return parse
 
 
 def main(argv: Sequence[str] | None = None) -> int:

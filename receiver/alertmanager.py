@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, field_validator
 
+from receiver.moments import ACCEPTED_SPAN, accepted
 from receiver.text import Fingerprint, NonEmpty, Text
 
 # Alertmanager sends Go's zero time for "no end yet".
@@ -24,10 +25,7 @@ def _utc_or_none(value: datetime | None) -> datetime | None:
         return None
     if value.tzinfo is None:
         raise ValueError("timestamps need a time zone (Alertmanager sends RFC 3339)")
-    try:
-        return value.astimezone(UTC)
-    except OverflowError as exc:
-        raise ValueError("the time is out of range once in UTC") from exc
+    return accepted(value)
 
 
 def _rfc3339_text(value: Any) -> Any:
@@ -59,7 +57,7 @@ class Alert(BaseModel):
     def _starts_at_utc(cls, value: datetime) -> datetime:
         converted = _utc_or_none(value)
         if converted is None:
-            raise ValueError("startsAt must be a real time, not the zero time")
+            raise ValueError(f"startsAt must be a real time, not the zero time: {ACCEPTED_SPAN}")
         return converted
 
     @field_validator("ends_at")

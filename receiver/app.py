@@ -19,11 +19,11 @@ from receiver.evidence.worker import EvidenceWorker
 from receiver.limits import RateLimiter
 from receiver.metrics import Metrics
 from receiver.notify.sender import Sender
-from receiver.postmortem import SHIPPED_TEMPLATES, DraftRenderer
+from receiver.postmortem import DraftRenderer
 from receiver.reconciler import Reconciler
 from receiver.service import IncidentService, utcnow
 from receiver.store import open_configured_database
-from receiver.web import alerts, events, health, incidents, openapi, pages, review_api
+from receiver.web import alerts, events, health, incidents, openapi, pages, review_api, static
 from receiver.web.auth_failures import AuthFailures
 from receiver.web.identity import authenticate, security_headers
 from receiver.web.keys import (
@@ -156,7 +156,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
     app.router.add_get("/login", pages.login_page)
     app.router.add_post("/login", pages.login)
     app.router.add_post("/logout", pages.logout)
-    app.router.add_static("/static", SHIPPED_TEMPLATES / "static", append_version=False)
+    app.router.add_get("/static/{name}", static.static_file)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/readyz", health.readyz)
     app.router.add_get("/metrics", health.metrics)

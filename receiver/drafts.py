@@ -10,6 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from receiver.moments import in_zone
+
 _SLUG_MAX = 60
 
 
@@ -25,7 +27,7 @@ def slugify(*parts: str) -> str:
 def draft_file_name(
     incident_id: int, started_at: datetime, zone: ZoneInfo, service: str, alertname: str
 ) -> str:
-    day = started_at.astimezone(zone).strftime("%Y-%m-%d")
+    day = in_zone(started_at, zone).strftime("%Y-%m-%d")
     return f"{day}-{incident_id}-{slugify(service, alertname)}.md"
 
 

@@ -22,6 +22,7 @@ from receiver.incidents import (
     priority_of,
     recover,
 )
+from receiver.moments import accepted
 from receiver.text import Details, Key, Message, Name, Short
 
 
@@ -80,9 +81,11 @@ class ManualEvent(BaseModel):
     @field_validator("at")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
             raise ValueError("give a time zone, e.g. 2026-11-26T14:20:44+08:00")
-        return value
+        return accepted(value)
 
     @property
     def row(self) -> tuple[EntryKind, Phase]:

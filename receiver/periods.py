@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from receiver.moments import in_zone
+
+_START_OF_TIME = datetime.min.replace(tzinfo=UTC)
 _END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
 
@@ -18,14 +21,21 @@ def _next(start: datetime, month: int) -> datetime:
         return _END_OF_TIME  # the calendar ends in year 9999
 
 
+def _utc(start: datetime) -> datetime:
+    try:
+        return start.astimezone(UTC)
+    except OverflowError:
+        return _START_OF_TIME  # the calendar starts in year 1
+
+
 def month_bounds(moment: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    local = moment.astimezone(zone)
+    local = in_zone(moment, zone)
     start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    return start.astimezone(UTC), _next(start, start.month + 1)
+    return _utc(start), _next(start, start.month + 1)
 
 
 def quarter_bounds(moment: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    local = moment.astimezone(zone)
+    local = in_zone(moment, zone)
     first_month = 3 * ((local.month - 1) // 3) + 1
     start = local.replace(month=first_month, day=1, hour=0, minute=0, second=0, microsecond=0)
-    return start.astimezone(UTC), _next(start, first_month + 3)
+    return _utc(start), _next(start, first_month + 3)

@@ -35,6 +35,7 @@ from receiver.incidents import (
     highest_priority,
     priority_of,
 )
+from receiver.moments import in_zone
 from receiver.review import ActionItem, HumanFields, Improvement, as_markdown_block
 from receiver.store.repository import History
 
@@ -455,7 +456,7 @@ def _intervals(entries: Sequence[TimelineEntry], start: datetime) -> list[Interv
 
 
 def _local(moment: datetime, zone: ZoneInfo) -> datetime:
-    return moment.astimezone(zone)
+    return in_zone(moment, zone)
 
 
 def _format_offset(offset: timedelta) -> str:

@@ -18,6 +18,7 @@ from receiver.evidence.promql import expression_from_generator_url, split_compar
 from receiver.evidence.record import BusinessFigure, ChartEvidence, EvidenceRecord
 from receiver.evidence.summary import summarize
 from receiver.incidents import Episode, Incident
+from receiver.moments import shifted
 
 # the business figures' worst value: the lowest availability, the highest of the others
 _WORST_IS_LOWEST = {"availability"}
@@ -52,7 +53,10 @@ def expressions(episodes: Sequence[Episode], limit: int) -> list[tuple[str, str]
 def window_of(incident: Incident, settings: Settings, now: datetime) -> tuple[datetime, datetime]:
     """The incident plus margins, never past now: Prometheus has no future samples."""
     end = incident.ended_at or now
-    return incident.started_at - settings.evidence_before, min(end + settings.evidence_after, now)
+    return (
+        shifted(incident.started_at, -settings.evidence_before),
+        min(shifted(end, settings.evidence_after), now),
+    )
 
 
 async def collect(

@@ -8,6 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from receiver.evidence.record import BusinessFigure, ChartEvidence, StoredEvidence
+from receiver.moments import in_zone
 
 MAX_CHARTS = 20  # the most alert expressions charted (RECEIVER_EVIDENCE_MAX_EXPRESSIONS ≤ this)
 
@@ -62,7 +63,7 @@ def evidence_view(
         return EvidenceView(stored.state, "", "", "", [], {})
 
     def at(moment: datetime | None) -> str:
-        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if moment else "—"
+        return in_zone(moment, zone).strftime("%Y-%m-%d %H:%M:%S") if moment else "—"
 
     charts = [_chart_line(n, chart, draft_file, at) for n, chart in enumerate(record.charts, 1)]
     return EvidenceView(

@@ -5,10 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from receiver.incidents import PRIORITY_ORDER, IncidentStatus
-from receiver.service import IncidentNotFound
-from receiver.web.body import is_number
 from receiver.web.errors import ApiError
 from receiver.web.keys import SERVICE
+from receiver.web.params import LIMIT, OFFSET, REVISION, incident_id_of
 from receiver.web.serialize import (
     draft_json,
     entry_json,
@@ -17,38 +16,10 @@ from receiver.web.serialize import (
     json_response,
 )
 
-MAX_PAGE = 500
-
-
-def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    if not is_number(raw) or not low <= int(raw) <= high:
-        raise ApiError(
-            422,
-            "invalid_query",
-            f"{name} must be an integer from {low} to {high}",
-            [{"field": name, "message": f"got {raw[:40]!r}"}],
-        )
-    return int(raw)
-
-
-# the id column is a 32-bit integer on PostgreSQL; a larger id names no incident
-MAX_INCIDENT_ID = 2**31 - 1
-
-
-def incident_id_of(request: web.Request) -> int:
-    """The {incident_id} of the path; 404 for one no incident can have."""
-    incident_id = int(request.match_info["incident_id"])
-    if not 1 <= incident_id <= MAX_INCIDENT_ID:
-        raise IncidentNotFound(f"no incident with id {incident_id}")
-    return incident_id
-
 
 async def list_incidents(request: web.Request) -> web.Response:
-    limit = _int_param(request, "limit", 50, 1, MAX_PAGE)
-    offset = _int_param(request, "offset", 0, 0, 10**9)
+    limit = LIMIT.query(request, default=50)
+    offset = OFFSET.query(request, default=0)
     raw_status = request.query.get("status")
     status = None
     if raw_status:
@@ -93,8 +64,7 @@ async def get_postmortem(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     incident_id = incident_id_of(request)
     if "revision" in request.query:
-        revision = _int_param(request, "revision", 1, 1, 10**9)
-        draft = await service.draft_at(incident_id, revision)
+        draft = await service.draft_at(incident_id, REVISION.query(request, default=1))
     else:
         draft = await service.current_draft(incident_id)
     return web.Response(

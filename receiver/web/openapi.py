@@ -20,7 +20,7 @@ from receiver.events import ManualEvent
 from receiver.grafana import GrafanaWebhook
 from receiver.incidents import PRIORITY_ORDER, EntryKind, IncidentStatus, Phase, Source
 from receiver.review import HumanFields
-from receiver.web.incidents import MAX_PAGE
+from receiver.web import params
 
 Schema = dict[str, Any]
 
@@ -224,7 +224,7 @@ INCIDENT_ID: Final[Schema] = {
     "name": "incident_id",
     "in": "path",
     "required": True,
-    "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+    "schema": params.INCIDENT_ID.schema(),
 }
 
 
@@ -323,10 +323,8 @@ def paths() -> dict[str, Schema]:
                     query("status", enum(IncidentStatus), "only incidents in this status"),
                     query("service", STRING, "only incidents of this service"),
                     query("priority", enum(PRIORITY_ORDER), "only incidents of this priority"),
-                    query(
-                        "limit", {**INTEGER, "minimum": 1, "maximum": MAX_PAGE, "default": 50}, ""
-                    ),
-                    query("offset", {**INTEGER, "minimum": 0, "maximum": 10**9, "default": 0}, ""),
+                    query("limit", params.LIMIT.schema(default=50), ""),
+                    query("offset", params.OFFSET.schema(default=0), ""),
                 ],
                 "responses": {
                     "200": json_body(ref("IncidentList"), "One page and the total."),
@@ -441,9 +439,7 @@ def paths() -> dict[str, Schema]:
                 "summary": "The draft postmortem as Markdown",
                 "parameters": [
                     query(
-                        "revision",
-                        {**INTEGER, "minimum": 1, "maximum": 10**9},
-                        "this revision instead of the latest",
+                        "revision", params.REVISION.schema(), "this revision instead of the latest"
                     )
                 ],
                 "responses": {

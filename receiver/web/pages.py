@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from receiver.evidence.view import MAX_CHARTS, chart_file
 from receiver.incidents import PRIORITY_ORDER, STATUS_VALUES, Incident, IncidentStatus, Phase
+from receiver.moments import in_zone
 from receiver.postmortem import SHIPPED_TEMPLATES
 from receiver.review import (
     TRANSITIONS,
@@ -27,18 +28,24 @@ from receiver.review import (
 )
 from receiver.service import EvidenceNotReady
 from receiver.web.auth_failures import client_address
-from receiver.web.body import is_number
 from receiver.web.errors import ApiError, retry_after, validation_details
 from receiver.web.identity import IDENTITY, login_proof
-from receiver.web.incidents import incident_id_of
 from receiver.web.keys import AUTH_FAILURES, EVIDENCE, SERVICE, SESSIONS, SETTINGS
 from receiver.web.markdown import to_html
+from receiver.web.params import (
+    CHART,
+    FROM_REVISION,
+    LIST_PAGE_SIZE,
+    PAGE,
+    REVISION,
+    TO_REVISION,
+    incident_id_of,
+)
 from receiver.web.redirects import safe_next
 from receiver.web.review_api import require_evidence
 from receiver.web.session import LOGIN_CSRF_COOKIE, credentials_configured, csrf_ok
 from receiver.web.ui_text import FIELD_LABELS, KIND_LABELS, STATUS_LABELS, UI
 
-PAGE_SIZE = 50
 TEXT_FIELDS = (
     "owner",
     "participants",
@@ -102,7 +109,7 @@ def _page(request: web.Request, template: str, status: int = 200, **values: Any)
 
 
 def _local(request: web.Request, moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    return moment.astimezone(request.app[SETTINGS].zone).strftime(fmt) if moment else ""
+    return in_zone(moment, request.app[SETTINGS].zone).strftime(fmt) if moment else ""
 
 
 def _duration(incident: Incident) -> str:
@@ -128,10 +135,10 @@ async def list_page(request: web.Request) -> web.Response:
     status = IncidentStatus(status_value) if status_value in STATUS_VALUES else None
     priority = query.get("priority", "") if query.get("priority") in PRIORITY_ORDER else ""
     service = query.get("service", "").replace("\x00", "").strip()[:200]
-    page = int(query["page"]) if is_number(query.get("page", "")) and int(query["page"]) > 0 else 1
+    page = PAGE.query(request, default=1)
     incidents, total = await request.app[SERVICE].list_incidents(
-        limit=PAGE_SIZE,
-        offset=(page - 1) * PAGE_SIZE,
+        limit=LIST_PAGE_SIZE,
+        offset=(page - 1) * LIST_PAGE_SIZE,
         status=status,
         service=service or None,
         priority=priority or None,
@@ -141,7 +148,7 @@ async def list_page(request: web.Request) -> web.Response:
     def page_link(number: int) -> str:
         return "/?" + urlencode({**{k: v for k, v in filters.items() if v}, "page": number})
 
-    pages = max(1, math.ceil(total / PAGE_SIZE))
+    pages = max(1, math.ceil(total / LIST_PAGE_SIZE))
     return _page(
         request,
         "list.html",
@@ -173,9 +180,8 @@ async def incident_page(
     history = await service.audit_log(incident_id)
     drafts = detail.drafts
     shown = drafts[-1] if drafts else None
-    wanted = request.query.get("revision", "")
-    if is_number(wanted):
-        shown = next((d for d in drafts if d.revision == int(wanted)), shown)
+    wanted = REVISION.query(request, default=0)  # none: the latest
+    shown = next((d for d in drafts if d.revision == wanted), shown)
     phases = {
         phase.value: [
             {"time": _local(request, e.at, "%m-%d %H:%M:%S"), "entry": e}
@@ -283,11 +289,10 @@ async def set_status(request: web.Request) -> web.Response:
 async def diff_page(request: web.Request) -> web.Response:
     incident_id = incident_id_of(request)
     service = request.app[SERVICE]
-    query = request.query
-    if not (is_number(query.get("from", "")) and is_number(query.get("to", ""))):
+    if "from" not in request.query or "to" not in request.query:
         raise ApiError(422, "invalid_query", "from and to must be revision numbers")
-    older = await service.draft_at(incident_id, int(query["from"]))
-    newer = await service.draft_at(incident_id, int(query["to"]))
+    older = await service.draft_at(incident_id, FROM_REVISION.query(request, default=1))
+    newer = await service.draft_at(incident_id, TO_REVISION.query(request, default=1))
     lines = difflib.unified_diff(
         older.markdown.splitlines(),
         newer.markdown.splitlines(),
@@ -309,10 +314,9 @@ async def diff_page(request: web.Request) -> web.Response:
 async def download(request: web.Request) -> web.Response:
     incident_id = incident_id_of(request)
     service = request.app[SERVICE]
-    wanted = request.query.get("revision", "")
     draft = (
-        await service.draft_at(incident_id, int(wanted))
-        if is_number(wanted)
+        await service.draft_at(incident_id, REVISION.query(request, default=1))
+        if "revision" in request.query
         else await service.current_draft(incident_id)
     )
     return web.Response(
@@ -337,10 +341,7 @@ def _with_chart_urls(html: Markup, draft_file: str, incident_id: int) -> Markup:
 
 async def evidence_chart(request: web.Request) -> web.Response:
     """A chart of the incident's evidence, for the page's <img>; SVG that runs nothing."""
-    number = request.match_info["number"]
-    if not is_number(number):
-        raise ApiError(404, "not_found", "no such chart")
-    svg = await request.app[SERVICE].chart_svg(incident_id_of(request), int(number))
+    svg = await request.app[SERVICE].chart_svg(incident_id_of(request), CHART.path(request))
     return web.Response(
         text=svg,
         content_type="image/svg+xml",

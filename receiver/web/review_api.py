@@ -11,8 +11,8 @@ from receiver.review import HumanFields
 from receiver.web.body import read_json
 from receiver.web.errors import ApiError, invalid_input
 from receiver.web.identity import IDENTITY
-from receiver.web.incidents import incident_id_of
 from receiver.web.keys import EVIDENCE, SERVICE, SETTINGS
+from receiver.web.params import incident_id_of
 from receiver.web.serialize import json_response
 
 # the statuses people move a draft to; the others follow the alerts

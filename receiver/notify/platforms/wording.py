@@ -19,6 +19,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from receiver.moments import in_zone
 from receiver.notify.message import Message
 
 # A chat line is read at a glance; 10k characters of alert title help nobody.
@@ -151,7 +152,7 @@ def started(message: Message) -> str:
     when = message.started_at
     if when.tzinfo is None:  # the Message promises aware UTC; don't let a slip shift it
         when = when.replace(tzinfo=UTC)
-    return when.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    return in_zone(when, zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def duration(message: Message) -> str:
