@@ -19,6 +19,11 @@ from receiver.units import parse_duration, parse_size
 PRIORITIES = ("P0", "P1", "P2", "P3")
 BusinessFigureName = Literal["availability", "latency_p95", "error_rate"]
 DEFAULT_SEVERITY_MAP = {"critical": "P1", "warning": "P2", "info": "P3"}
+# Alertmanager gives a webhook 10 s: a slow database answers 503 (it retries) well before
+DATABASE_STATEMENT_TIMEOUT = timedelta(seconds=5)
+DATABASE_POOL_TIMEOUT = timedelta(seconds=3)
+# the longest either may be set to (PostgreSQL's own limit is about 24 days)
+_LONGEST_TIMEOUT = timedelta(hours=1)
 
 
 class ConfigError(Exception):
@@ -55,6 +60,8 @@ class Settings(BaseSettings):
     listen: str = "127.0.0.1:8080"
     database_url: str = "sqlite:///./data/receiver.db"
     database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_statement_timeout: timedelta = DATABASE_STATEMENT_TIMEOUT
+    database_pool_timeout: timedelta = DATABASE_POOL_TIMEOUT
     database_password: SecretStr | None = None
     database_password_file: Path | None = None
     auto_migrate: bool = True
@@ -165,11 +172,21 @@ class Settings(BaseSettings):
         "evidence_before",
         "evidence_after",
         "evidence_timeout",
+        "database_statement_timeout",
+        "database_pool_timeout",
         mode="before",
     )
     @classmethod
     def _parse_window(cls, value: Any) -> timedelta:
         return parse_duration(value)
+
+    @field_validator("database_statement_timeout", "database_pool_timeout")
+    @classmethod
+    def _check_timeout(cls, value: timedelta) -> timedelta:
+        # zero would mean "wait for ever" to PostgreSQL and "never wait" to SQLite
+        if not timedelta(milliseconds=1) <= value <= _LONGEST_TIMEOUT:
+            raise ValueError("must be between 1ms and 1h, e.g. 5s")
+        return value
 
     @field_validator("max_body", mode="before")
     @classmethod
