@@ -22,7 +22,7 @@ DEFAULT_SEVERITY_MAP = {"critical": "P1", "warning": "P2", "info": "P3"}
 # Alertmanager gives a webhook 10 s: a slow database answers 503 (it retries) well before
 DATABASE_STATEMENT_TIMEOUT = timedelta(seconds=5)
 DATABASE_POOL_TIMEOUT = timedelta(seconds=3)
-# the longest either may be set to (PostgreSQL's own limit is about 24 days)
+# the longest any of the three may be set to (PostgreSQL's own limit is about 24 days)
 _LONGEST_TIMEOUT = timedelta(hours=1)
 
 
@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     reopen_window: timedelta = timedelta(minutes=30)
     max_body: int = 8 * 1024 * 1024
+    body_read_timeout: timedelta = timedelta(seconds=10)
     max_alerts: int = Field(default=10_000, ge=1)
     max_labels: int = Field(default=200, ge=1)
     max_value_length: int = Field(default=16_384, ge=16)
@@ -174,13 +175,14 @@ class Settings(BaseSettings):
         "evidence_timeout",
         "database_statement_timeout",
         "database_pool_timeout",
+        "body_read_timeout",
         mode="before",
     )
     @classmethod
     def _parse_window(cls, value: Any) -> timedelta:
         return parse_duration(value)
 
-    @field_validator("database_statement_timeout", "database_pool_timeout")
+    @field_validator("database_statement_timeout", "database_pool_timeout", "body_read_timeout")
     @classmethod
     def _check_timeout(cls, value: timedelta) -> timedelta:
         # zero would mean "wait for ever" to PostgreSQL and "never wait" to SQLite

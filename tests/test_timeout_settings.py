@@ -10,7 +10,7 @@ import pytest
 
 from receiver.config import ConfigError, load_settings
 
-TIMEOUTS = ("database_statement_timeout", "database_pool_timeout")
+TIMEOUTS = ("database_statement_timeout", "database_pool_timeout", "body_read_timeout")
 
 
 def test_defaults_answer_inside_alertmanagers_ten_seconds() -> None:
@@ -18,6 +18,7 @@ def test_defaults_answer_inside_alertmanagers_ten_seconds() -> None:
     assert settings.database_statement_timeout + settings.database_pool_timeout < timedelta(
         seconds=10
     )
+    assert settings.body_read_timeout == timedelta(seconds=10)
 
 
 @pytest.mark.parametrize("name", TIMEOUTS)
