@@ -8,11 +8,13 @@ import asyncio
 import json
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from receiver.web.bounded_json import ArrayTooLong, loads_bounded
 from receiver.web.errors import ApiError
 from receiver.web.keys import METRICS, SETTINGS, WEBHOOK_ROUTE
 
@@ -22,6 +24,16 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True, slots=True)
+class ArrayLimit:
+    """At most `most` elements in the top-level object's array `key`; the parse stops
+    as soon as there are more."""
+
+    key: str
+    most: int
+    setting: str
 
 
 def is_number(raw: str) -> bool:
@@ -107,6 +119,8 @@ async def read_json(
     request: web.Request,
     max_body: int,
     accepted: str = "application/json",
+    *,
+    limit: ArrayLimit | None = None,
 ) -> tuple[Any, str]:
     """The parsed body and its text; 413, 415 or 400 when it cannot be one."""
     if request.content_length is not None and request.content_length > max_body:
@@ -128,7 +142,18 @@ async def read_json(
     except UnicodeDecodeError as exc:
         raise ApiError(400, "malformed", f"the body is not valid UTF-8 (byte {exc.start})") from exc
     try:
-        return _DECODER.decode(text), text
+        if limit is None:
+            return _DECODER.decode(text), text
+        try:
+            return await loads_bounded(text, limit.key, limit.most, _DECODER), text
+        except ArrayTooLong as exc:
+            message = f"more than {limit.most} {limit.key} ({limit.setting})"
+            raise ApiError(
+                413,
+                "too_large",
+                f"the body is over a limit: {limit.key}: {message}",
+                [{"field": limit.key, "message": message}],
+            ) from exc
     except RecursionError as exc:
         raise ApiError(400, "malformed", "the JSON body is nested too deeply") from exc
     except ValueError as exc:  # JSONDecodeError, NaN/Infinity, a 5,000-digit number
