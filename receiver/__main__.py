@@ -30,6 +30,7 @@ from receiver.store import StoreUnavailable, open_configured_database, open_data
 from receiver.store.engine import SchemaError
 from receiver.web.params import MAX_ID, MAX_OFFSET, bounded_int
 from receiver.web.serialize import entry_json, episode_json, incident_summary
+from receiver.web.server import run_app
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -132,14 +133,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve(settings: Settings) -> int:
     app = create_app(settings)
     app.on_startup.append(_freeze_startup_objects)
-    web.run_app(
+    # web.run_app's behaviour, with aiohttp's own 400s (request line or header too long…)
+    # answered as JSON like every other error
+    run_app(
         app,
         # SIGTERM: stop accepting, let in-flight requests finish, then close the store
         shutdown_timeout=settings.shutdown_grace.total_seconds(),
         host=settings.host,
         port=settings.port,
-        access_log=None,
-        print=lambda text: print(text, file=sys.stderr),
+        print_=lambda text: print(text, file=sys.stderr),
     )
     return 0
 

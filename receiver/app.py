@@ -25,6 +25,7 @@ from receiver.service import IncidentService, utcnow
 from receiver.store import open_configured_database
 from receiver.web import alerts, events, health, incidents, openapi, pages, review_api, static
 from receiver.web.auth_failures import AuthFailures
+from receiver.web.body import read_body
 from receiver.web.identity import authenticate, security_headers
 from receiver.web.keys import (
     AUTH_FAILURES,
@@ -35,6 +36,7 @@ from receiver.web.keys import (
     SERVICE,
     SESSIONS,
     SETTINGS,
+    WEBHOOK_ROUTE,
 )
 from receiver.web.middleware import json_errors, request_log
 from receiver.web.session import Sessions
@@ -51,7 +53,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
     # aiohttp's 1 MiB default would turn an alert storm into a 413 Alertmanager never retries
     app = web.Application(
         client_max_size=settings.max_body,
-        middlewares=[request_log, security_headers, json_errors, authenticate],
+        # bodies are read (bounded, errors as JSON) only once the caller is authenticated
+        middlewares=[request_log, security_headers, json_errors, authenticate, read_body],
     )
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
@@ -130,7 +133,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
     app.cleanup_ctx.append(reconciler_ctx)
     app.cleanup_ctx.append(notifier_ctx)
     app.cleanup_ctx.append(evidence_ctx)
-    app.router.add_post("/api/v1/alerts", alerts.receive_alerts)
+    app.router.add_post("/api/v1/alerts", alerts.receive_alerts, name=WEBHOOK_ROUTE)
     app.router.add_post("/api/v1/events", events.post_event)
     app.router.add_get("/api/v1/incidents", incidents.list_incidents)
     app.router.add_get(r"/api/v1/incidents/{incident_id:\d+}", incidents.get_incident)

@@ -22,6 +22,11 @@ DEFAULT_SEVERITY_MAP = {"critical": "P1", "warning": "P2", "info": "P3"}
 # a page session ends this long after its login, however busy
 SESSION_MAX_AGE = timedelta(hours=12)
 MIN_SESSION_IDLE = timedelta(minutes=1)
+# Alertmanager gives a webhook 10 s: a slow database answers 503 (it retries) well before
+DATABASE_STATEMENT_TIMEOUT = timedelta(seconds=5)
+DATABASE_POOL_TIMEOUT = timedelta(seconds=3)
+# the longest any of the three may be set to (PostgreSQL's own limit is about 24 days)
+_LONGEST_TIMEOUT = timedelta(hours=1)
 
 
 class ConfigError(Exception):
@@ -58,6 +63,8 @@ class Settings(BaseSettings):
     listen: str = "127.0.0.1:8080"
     database_url: str = "sqlite:///./data/receiver.db"
     database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_statement_timeout: timedelta = DATABASE_STATEMENT_TIMEOUT
+    database_pool_timeout: timedelta = DATABASE_POOL_TIMEOUT
     database_password: SecretStr | None = None
     database_password_file: Path | None = None
     auto_migrate: bool = True
@@ -77,6 +84,7 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     reopen_window: timedelta = timedelta(minutes=30)
     max_body: int = 8 * 1024 * 1024
+    body_read_timeout: timedelta = timedelta(seconds=10)
     max_alerts: int = Field(default=10_000, ge=1)
     max_labels: int = Field(default=200, ge=1)
     max_value_length: int = Field(default=16_384, ge=16)
@@ -179,15 +187,14 @@ class Settings(BaseSettings):
         "evidence_before",
         "evidence_after",
         "evidence_timeout",
+        "database_statement_timeout",
+        "database_pool_timeout",
+        "body_read_timeout",
+        "session_idle_timeout",
         mode="before",
     )
     @classmethod
     def _parse_window(cls, value: Any) -> timedelta:
-        return parse_duration(value)
-
-    @field_validator("session_idle_timeout", mode="before")
-    @classmethod
-    def _parse_session_idle_timeout(cls, value: Any) -> timedelta:
         return parse_duration(value)
 
     @field_validator("session_idle_timeout")
@@ -195,6 +202,14 @@ class Settings(BaseSettings):
     def _check_session_idle_timeout(cls, value: timedelta) -> timedelta:
         if not MIN_SESSION_IDLE <= value <= SESSION_MAX_AGE:
             raise ValueError("use a duration from 1m to 12h, e.g. 30m or 2h")
+        return value
+
+    @field_validator("database_statement_timeout", "database_pool_timeout", "body_read_timeout")
+    @classmethod
+    def _check_timeout(cls, value: timedelta) -> timedelta:
+        # zero would mean "wait for ever" to PostgreSQL and "never wait" to SQLite
+        if not timedelta(milliseconds=1) <= value <= _LONGEST_TIMEOUT:
+            raise ValueError("must be between 1ms and 1h, e.g. 5s")
         return value
 
     @field_validator("max_body", mode="before")

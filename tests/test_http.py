@@ -15,7 +15,6 @@ from aiohttp.test_utils import TestClient
 
 from receiver.app import create_app
 from receiver.config import Settings
-from receiver.store import engine as store_engine
 from tests.conftest import FIXTURES, Clock, capture, capture_text
 
 ClientFactory = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
@@ -245,10 +244,10 @@ async def test_auth_with_token_or_basic(
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_locked_sqlite_answers_503_and_keeps_serving(
-    aiohttp_client: ClientFactory, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    aiohttp_client: ClientFactory, make_settings: Callable[..., Settings]
 ) -> None:
-    # a short wait so the test is quick; the lock itself is real
-    monkeypatch.setattr(store_engine, "_SQLITE_BUSY_TIMEOUT_MS", 100)
+    # a short wait (SQLite's busy timeout) so the test is quick; the lock itself is real
+    settings = make_settings(database_statement_timeout="100ms")
     client = await aiohttp_client(create_app(settings))
     assert (await post(client, capture_text("firing_single"))).status == 201
     db_path = settings.database_url.removeprefix("sqlite:///")
@@ -258,6 +257,7 @@ async def test_locked_sqlite_answers_503_and_keeps_serving(
         response = await post(client, capture_text("firing_group_3"))
         assert response.status == 503
         assert (await response.json())["error"] == "store_unavailable"
+        assert int(response.headers["Retry-After"]) > 0
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()

@@ -8,6 +8,7 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,16 +22,16 @@ from alembic.util import CommandError
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from receiver.config import Settings
+from receiver.config import DATABASE_POOL_TIMEOUT, DATABASE_STATEMENT_TIMEOUT, Settings
 from receiver.store.group_commit import GroupCommitter
 from receiver.store.repository import Repository
 
 T = TypeVar("T")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
-_SQLITE_BUSY_TIMEOUT_MS = 10_000
 # a pooled PostgreSQL connection idle this long is pinged before it is used again
 _PING_IDLE_AFTER_S = 1.0
 _MIGRATION_LOCK = 0x706D72  # "pmr": one schema migration at a time per database
@@ -39,6 +40,9 @@ _MIGRATION_LOCK = 0x706D72  # "pmr": one schema migration at a time per database
 # unique_violation, serialization_failure, deadlock_detected: another writer won a race
 _CONFLICT_SQLSTATES = frozenset({"23505", "40001", "40P01"})
 _SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+# what a request may meet on the way to the database: the driver's errors, a lost socket,
+# the pool's checkout timeout (SQLAlchemy's own TimeoutError, not the builtin one)
+_STORE_ERRORS = (DBAPIError, OSError, TimeoutError, PoolTimeoutError)
 
 
 class StoreUnavailable(Exception):
@@ -117,7 +121,7 @@ class Database:
                     conn = await conn.execution_options(immediate=True)
                     async with conn.begin():
                         yield Repository(conn)
-            except (DBAPIError, OSError, TimeoutError) as exc:
+            except _STORE_ERRORS as exc:
                 raise translate_error(exc) from exc
 
     @contextlib.asynccontextmanager
@@ -125,7 +129,7 @@ class Database:
         try:
             async with self.engine.connect() as conn, conn.begin():
                 yield Repository(conn)
-        except (DBAPIError, OSError, TimeoutError) as exc:
+        except _STORE_ERRORS as exc:
             raise StoreUnavailable(_first_line(exc) or type(exc).__name__) from exc
 
     async def ping(self) -> None:
@@ -162,6 +166,9 @@ class Database:
         """
         async with self.write() as repo:
             if not self.is_sqlite:
+                # a migration may rewrite a large table, and waiting for the replica that
+                # migrates first is the point of the lock: no statement timeout here
+                await repo.conn.execute(sa.text("SET LOCAL statement_timeout = 0"))
                 await repo.conn.execute(
                     sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
                 )
@@ -206,10 +213,10 @@ def _sqlstate(exc: DBAPIError) -> str | None:
     return code if isinstance(code, str) else None
 
 
-def _switch_to_wal(cursor: Any) -> None:
+def _switch_to_wal(cursor: Any, busy_timeout_ms: int) -> None:
     """PRAGMA journal_mode=WAL, waiting out another process that is creating the same new
     file: SQLite answers that one 'locked' at once, without its busy handler."""
-    deadline = time.monotonic() + _SQLITE_BUSY_TIMEOUT_MS / 1000
+    deadline = time.monotonic() + busy_timeout_ms / 1000
     while True:
         try:
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -220,15 +227,17 @@ def _switch_to_wal(cursor: Any) -> None:
             time.sleep(0.02)  # only ever while a brand-new database file is set up
 
 
-def _install_sqlite_hooks(engine: sa.Engine) -> None:
+def _install_sqlite_hooks(engine: sa.Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # let SQLAlchemy, not the driver, decide where transactions begin
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        # first, so that even switching to WAL waits for another process's lock
-        cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
-        _switch_to_wal(cursor)
+        # first, so that even switching to WAL waits for another process's lock; a write
+        # that waits longer fails, and the request gets a 503 (like PostgreSQL's
+        # statement_timeout)
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        _switch_to_wal(cursor, busy_timeout_ms)
         # FULL: a 2xx promises the webhook survives a power cut, not just a crash
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -242,19 +251,33 @@ def _install_sqlite_hooks(engine: sa.Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def open_database(url: str, *, pool_size: int = 10, password: str | None = None) -> Database:
+def open_database(
+    url: str,
+    *,
+    pool_size: int = 10,
+    password: str | None = None,
+    statement_timeout: timedelta = DATABASE_STATEMENT_TIMEOUT,
+    pool_timeout: timedelta = DATABASE_POOL_TIMEOUT,
+) -> Database:
+    """`statement_timeout`: how long one statement may run or wait for a lock (on SQLite,
+    for another process's write lock); `pool_timeout`: how long a request may wait for a
+    connection. Past either the request fails with StoreUnavailable, a 503."""
     target = async_url(url)
+    statement_ms = max(1, round(statement_timeout.total_seconds() * 1000))
     if target.drivername.startswith("sqlite"):
+        pooled: dict[str, Any] = {}
         if target.database and target.database != ":memory:":
             Path(target.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(target)
-        _install_sqlite_hooks(engine.sync_engine)
+            pooled["pool_timeout"] = pool_timeout.total_seconds()  # a file has a queue pool
+        engine = create_async_engine(target, **pooled)
+        _install_sqlite_hooks(engine.sync_engine, statement_ms)
         # the writer's connections are used by the loop and by worker threads in turn
         writer = sa.create_engine(
             target.set(drivername="sqlite+pysqlite"),
             connect_args={"check_same_thread": False},
+            **pooled,
         )
-        _install_sqlite_hooks(writer)
+        _install_sqlite_hooks(writer, statement_ms)
         return Database(engine, writer)
     if password is not None:
         target = target.set(password=password)
@@ -263,8 +286,15 @@ def open_database(url: str, *, pool_size: int = 10, password: str | None = None)
         target,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_timeout=10,
-        connect_args=connect_args,
+        # waiting for a free connection, and (asyncpg's `timeout`) for a new one to open
+        pool_timeout=pool_timeout.total_seconds(),
+        connect_args={
+            **connect_args,
+            "timeout": pool_timeout.total_seconds(),
+            # set once per connection, so it costs no round trip per transaction; a
+            # statement held up by a lock (LOCK TABLE, a long migration) is cancelled
+            "server_settings": {"statement_timeout": str(statement_ms)},
+        },
     )
     _install_postgres_liveness(engine.sync_engine)
     return Database(engine)
@@ -303,6 +333,8 @@ def open_configured_database(settings: Settings) -> Database:
         settings.database_url,
         pool_size=settings.database_pool_size,
         password=settings.database_secret(),
+        statement_timeout=settings.database_statement_timeout,
+        pool_timeout=settings.database_pool_timeout,
     )
 
 

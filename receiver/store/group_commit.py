@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from receiver.store.connection import InlineConnection
 from receiver.store.repository import Repository
@@ -98,7 +99,7 @@ class GroupCommitter:
                         await _in_thread(conn.commit)
                 finally:
                     conn.close()
-        except (DBAPIError, OSError, TimeoutError) as exc:
+        except (DBAPIError, OSError, TimeoutError, PoolTimeoutError) as exc:
             self._fail(batch, self.translate(exc))
             return
         # committed: only now may the callers answer

@@ -12,7 +12,7 @@ from receiver.alertmanager import Webhook
 from receiver.grafana import GrafanaWebhook, is_grafana_body
 from receiver.limits import Limits, webhook_problems
 from receiver.store import StoreUnavailable
-from receiver.web.body import read_json
+from receiver.web.body import ArrayLimit, read_json
 from receiver.web.errors import ApiError, invalid_input
 from receiver.web.keys import METRICS, SERVICE, SETTINGS
 from receiver.web.serialize import json_response
@@ -23,11 +23,13 @@ async def receive_alerts(request: web.Request) -> web.Response:
     metrics = request.app[METRICS]
     started = time.perf_counter()
     try:
-        data, text = await read_json(request, request.app[SETTINGS].max_body)
+        settings = request.app[SETTINGS]
+        # a storm's worth of alerts is refused while parsing, before any is validated
+        too_many = ArrayLimit("alerts", settings.max_alerts, "RECEIVER_MAX_ALERTS")
+        data, text = await read_json(request, settings.max_body, limit=too_many)
         if not isinstance(data, dict):
             raise ApiError(422, "invalid_webhook", "the body must be a JSON object")
         hook, kind = _recognise(request, data, text)
-        settings = request.app[SETTINGS]
         problems = webhook_problems(
             hook, Limits(settings.max_alerts, settings.max_labels, settings.max_value_length)
         )

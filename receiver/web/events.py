@@ -9,7 +9,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from receiver.events import EventType, ManualEvent
-from receiver.web.body import read_json
+from receiver.web.body import FORM_TYPES, read_json
 from receiver.web.errors import (
     ApiError,
     RateLimited,
@@ -21,21 +21,10 @@ from receiver.web.identity import IDENTITY
 from receiver.web.keys import EVENT_LIMITER, METRICS, SERVICE, SETTINGS
 from receiver.web.serialize import json_response
 
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-
 
 async def _read_fields(request: web.Request, max_body: int) -> dict[str, Any]:
     if request.content_type in FORM_TYPES:
-        if request.content_length is not None and request.content_length > max_body:
-            raise ApiError(413, "too_large", f"body exceeds the limit of {max_body} bytes")
-        try:
-            form = await request.post()
-        except web.HTTPRequestEntityTooLarge as exc:
-            raise ApiError(413, "too_large", f"body exceeds the limit of {max_body} bytes") from exc
-        except UnicodeDecodeError as exc:
-            raise ApiError(400, "malformed", "the form is not valid UTF-8") from exc
-        except ValueError as exc:  # e.g. multipart/form-data without a boundary
-            raise ApiError(400, "malformed", f"the form cannot be read: {exc}") from exc
+        form = await request.post()  # read_body has read and parsed it, or answered 4xx
         fields = {name: value for name, value in form.items() if isinstance(value, str)}
         # empty form fields mean "not given" (the script always sends every field)
         return {name: value for name, value in fields.items() if value != ""}

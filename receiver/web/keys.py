@@ -21,3 +21,6 @@ SESSIONS = web.AppKey("sessions", Sessions)
 AUTH_FAILURES = web.AppKey("auth_failures", AuthFailures)
 EVENT_LIMITER = web.AppKey("event_limiter", RateLimiter)
 EVIDENCE = web.AppKey("evidence", EvidenceWorker)
+# the Alertmanager webhook's route: its refusals, its body's included, are counted as
+# rejected webhooks (postmortem_receiver_webhooks_received_total)
+WEBHOOK_ROUTE = "webhook"

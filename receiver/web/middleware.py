@@ -17,6 +17,9 @@ from receiver.web.keys import METRICS
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 log = structlog.get_logger("receiver.http")
+# seconds a client is asked to wait after a 503 from the database: a lock or a full pool
+# usually clears within them (Alertmanager keeps its own backoff either way)
+STORE_RETRY_AFTER_S = 5
 
 
 @web.middleware
@@ -62,9 +65,11 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except StoreUnavailable as exc:
         request.app[METRICS].store_errors.labels(where="http").inc()
         log.error("store.unavailable", error=str(exc))
-        return ApiError(
+        response = ApiError(
             503, "store_unavailable", "the database is unavailable; retry later"
         ).response()
+        response.headers["Retry-After"] = str(STORE_RETRY_AFTER_S)
+        return response
     except web.HTTPRequestEntityTooLarge as exc:
         return ApiError(413, "too_large", exc.text or "request body too large").response()
     except web.HTTPException as exc:

@@ -32,16 +32,19 @@ LABELS: Final[Schema] = {"type": "object", "additionalProperties": STRING}
 PUBLIC: Final[list[Schema]] = []
 
 ERROR_TEXT: Final[Mapping[int, str]] = {
-    400: "The body is empty, not UTF-8 or not JSON (`malformed`).",
+    400: "The body is empty, not UTF-8 or not JSON, or cannot be read: a broken chunk or "
+    "compressed stream, a malformed form (`malformed`).",
     401: "Credentials are configured and the request has none or wrong ones (`unauthenticated`).",
     404: "No such incident (`not_found`).",
+    408: "The body did not arrive within RECEIVER_BODY_READ_TIMEOUT (`body_timeout`).",
     409: "The review lifecycle does not allow this (`conflict`).",
     413: "The body exceeds RECEIVER_MAX_BODY (`too_large`).",
-    415: "The Content-Type is not JSON (`unsupported_media_type`).",
+    415: "The Content-Type is not JSON, or names an unknown charset (`unsupported_media_type`).",
     422: "The body or query is well-formed but not valid; `details` names each field.",
     429: "Too many wrong credentials from this address, or more manual events a minute "
     "than RECEIVER_EVENT_RATE (`rate_limited`); `Retry-After` says when to try again.",
-    503: "The database is unavailable; retry later (`store_unavailable`).",
+    503: "The database is unavailable or too slow; retry after `Retry-After` seconds "
+    "(`store_unavailable`).",
 }
 
 
@@ -73,6 +76,8 @@ def errors(codes: tuple[int, ...], notes: Mapping[int, str] | None = None) -> di
         answer = json_body(ref("Error"), (notes or {}).get(code, ERROR_TEXT[code]))
         if code == 401:
             answer["headers"] = {"WWW-Authenticate": {"schema": STRING}}
+        if code == 503:
+            answer["headers"] = {"Retry-After": {"schema": INTEGER}}
         answers[str(code)] = answer
     if 401 in codes:  # whatever checks credentials refuses an address that keeps failing
         answers["429"] = rate_limited()
@@ -256,11 +261,13 @@ def paths() -> dict[str, Schema]:
                         "body was already received (`duplicate`).",
                     ),
                     **errors(
-                        (400, 401, 413, 415, 422, 503),
+                        (400, 401, 408, 413, 415, 422, 503),
                         notes={
                             401: "Credentials are configured and the request has none or "
                             "wrong ones (`unauthenticated`), or a Grafana body's signature "
                             "is missing or wrong (`invalid_signature`).",
+                            413: "The body exceeds RECEIVER_MAX_BODY, or holds more alerts "
+                            "than RECEIVER_MAX_ALERTS (`too_large`).",
                             422: "Neither an Alertmanager version 4 webhook nor a Grafana "
                             "webhook (`invalid_webhook`).",
                         },
@@ -303,11 +310,12 @@ def paths() -> dict[str, Schema]:
                         ref("EventResult"), "Already recorded under this idempotency key."
                     ),
                     **errors(
-                        (400, 401, 404, 413, 415, 422, 503),
+                        (400, 401, 404, 408, 413, 415, 422, 503),
                         notes={
                             404: "No incident with that `incident_id` (`not_found`), or no "
                             "open or recent incident of the service (`no_open_incident`).",
-                            415: "Neither JSON nor a form (`unsupported_media_type`).",
+                            415: "Neither JSON nor a form, or an unknown charset "
+                            "(`unsupported_media_type`).",
                             422: "Not a valid event, e.g. an unknown type (`invalid_event`).",
                         },
                     ),
@@ -357,7 +365,7 @@ def paths() -> dict[str, Schema]:
                 "responses": {
                     "200": json_body(ref("FieldsSaved"), "Saved; all fields as they are now."),
                     **errors(
-                        (400, 401, 404, 409, 413, 415, 422, 503),
+                        (400, 401, 404, 408, 409, 413, 415, 422, 503),
                         notes={
                             409: "The postmortem is approved (`conflict`).",
                             422: "Unknown or invalid fields (`invalid_fields`).",
@@ -391,7 +399,7 @@ def paths() -> dict[str, Schema]:
                 "responses": {
                     "200": json_body(ref("StatusChanged"), "Moved."),
                     **errors(
-                        (400, 401, 404, 409, 413, 415, 422, 503),
+                        (400, 401, 404, 408, 409, 413, 415, 422, 503),
                         notes={
                             409: "Not a move the lifecycle allows from here (`conflict`).",
                             422: "No known status given (`invalid_status`).",
