@@ -18,6 +18,7 @@ draft all still answer.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -37,7 +38,7 @@ from receiver.config import load_settings
 from receiver.moments import EARLIEST, END
 from receiver.web import openapi, params
 from receiver.web.params import bounded_int
-from tests.conftest import BACKENDS, as_group, capture, fresh_postgres_database
+from tests.conftest import BACKENDS, FIXTURES, as_group, capture, fresh_postgres_database
 from tests.hostile import (
     EAST,
     SEEDED_INCIDENTS,
@@ -327,6 +328,33 @@ def alerts_with(receiver: Receiver, starts: Sent, ends: Sent) -> None:
         shown(receiver, int(result["incident_id"]), result["incident_status"] == "drafted")
 
 
+def grafana_with(receiver: Receiver, starts: Sent, ends: Sent) -> None:
+    """Grafana's documented group fires at `starts` and resolves at `ends`."""
+    tag = f"t{next(tags)}"
+    firing = json.loads((FIXTURES / "grafana" / "webhook_values.json").read_text("utf-8"))
+    firing["groupKey"] = f"{firing['groupKey']}{tag}"
+    for alert in firing["alerts"]:
+        alert["fingerprint"] = hashlib.sha256(f"{alert['fingerprint']}{tag}".encode()).hexdigest()[
+            :16
+        ]
+        alert["status"], alert["startsAt"] = "firing", starts.text
+    resolved = json.loads(json.dumps(firing))
+    resolved["status"] = "resolved"
+    for alert in resolved["alerts"]:
+        alert["status"], alert["endsAt"] = "resolved", ends.text
+    fired = receiver.post_json("/api/v1/alerts", firing)
+    assert_json_error(fired, "POST", f"Grafana firing at {starts.text}")
+    assert (fired.status == 201) == starts.in_span, f"startsAt {starts}: {fired}"
+    answer = receiver.post_json("/api/v1/alerts", resolved)
+    assert_json_error(answer, "POST", f"Grafana resolved at {ends.text}")
+    accepted = starts.in_span and (ends.in_span or ends.zero)
+    assert (answer.status in (200, 201)) == accepted, f"{starts} … {ends}: {answer}"
+    if accepted:
+        result = answer.json()
+        assert isinstance(result, dict)
+        shown(receiver, int(result["incident_id"]), result["incident_status"] == "drafted")
+
+
 def events_with(receiver: Receiver, opened: Sent, closed: Sent) -> None:
     """A person reports an incident at `opened` and closes it at `closed`."""
     event = {"service": f"t{next(tags)}", "message": "手动上报", "actor": "zhangsan"}
@@ -363,7 +391,10 @@ def fields_with(receiver: Receiver, due: date) -> None:
 
 # Each operation whose body carries a time, and the body fields the test fills.
 TIME_BODIES: dict[tuple[str, str], tuple[set[str], Callable[..., None]]] = {
-    ("POST", "/api/v1/alerts"): ({"Alert.startsAt", "Alert.endsAt"}, alerts_with),
+    ("POST", "/api/v1/alerts"): (
+        {"Alert.startsAt", "Alert.endsAt", "GrafanaAlert.startsAt", "GrafanaAlert.endsAt"},
+        alerts_with,
+    ),
     ("POST", "/api/v1/events"): ({"ManualEvent.at"}, events_with),
     ("PATCH", "/api/v1/incidents/{incident_id}"): (
         {"ActionItem.due", "Improvement.due"},
@@ -418,6 +449,15 @@ def test_alert_times_across_the_calendar(receiver: Receiver) -> None:
     @given(times, times)
     def check(starts: Sent, ends: Sent) -> None:
         alerts_with(receiver, starts, ends)
+
+    check()
+
+
+def test_grafana_alert_times_across_the_calendar(receiver: Receiver) -> None:
+    @DATE_EXAMPLES
+    @given(times, times)
+    def check(starts: Sent, ends: Sent) -> None:
+        grafana_with(receiver, starts, ends)
 
     check()
 
