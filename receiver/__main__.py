@@ -206,7 +206,7 @@ async def _incidents(settings: Settings, args: argparse.Namespace) -> int:
         await database.migrate() if settings.auto_migrate else None
         service = IncidentService(database, settings, DraftRenderer(settings.template_dir))
         if args.action == "list":
-            from receiver.incidents import IncidentStatus
+            from receiver.domain.incident import IncidentStatus
 
             status = IncidentStatus(args.status) if args.status else None
             rows, total = await service.list_incidents(limit=args.limit, offset=0, status=status)

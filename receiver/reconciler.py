@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from receiver.alertmanager_api import AlertmanagerClient, AlertmanagerUnreachable
-from receiver.incidents import Incident
+from receiver.domain.incident import Incident
 from receiver.metrics import Metrics
 from receiver.presence import AnswerWindow
 from receiver.service import AlertmanagerView, IncidentService

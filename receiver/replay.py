@@ -11,10 +11,10 @@ import structlog
 from pydantic import ValidationError
 
 from receiver.alertmanager import Webhook
-from receiver.events import ManualEvent
 from receiver.grafana import GrafanaWebhook
 from receiver.service import IncidentNotFound, IncidentService
 from receiver.store import InboxRecord
+from receiver.usecases.record_event import ManualEvent
 
 log = structlog.get_logger(__name__)
 _PAGE = 500

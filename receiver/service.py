@@ -16,12 +16,9 @@ import structlog
 
 from receiver.alertmanager import Webhook
 from receiver.config import Settings
-from receiver.drafts import draft_file_name, write_atomically
-from receiver.events import EventType, ManualEvent, apply_event, open_manual_incident
-from receiver.evidence.collect import collect, evidence_wanted, next_attempt
-from receiver.evidence.record import EvidenceRecord
-from receiver.evidence.view import chart_file, evidence_view
-from receiver.incidents import (
+from receiver.domain.acknowledgements import acknowledge_from_silences
+from receiver.domain.events import EventType, apply_event, open_manual_incident
+from receiver.domain.incident import (
     Change,
     Episode,
     Incident,
@@ -29,6 +26,8 @@ from receiver.incidents import (
     IncidentStatus,
     Rules,
     TimelineEntry,
+)
+from receiver.domain.lifecycle import (
     apply_webhook,
     can_reopen,
     incident_key,
@@ -37,14 +36,18 @@ from receiver.incidents import (
     open_incident,
     reconcile,
 )
+from receiver.domain.periods import month_bounds, quarter_bounds
+from receiver.domain.review import HumanFields, check_editable, move
+from receiver.drafts import draft_file_name, write_atomically
+from receiver.evidence.collect import collect, evidence_wanted, next_attempt
+from receiver.evidence.record import EvidenceRecord
+from receiver.evidence.view import chart_file, evidence_view
 from receiver.metrics import Metrics
 from receiver.notify.compose import compose
 from receiver.notify.events import events_of
 from receiver.notify.routing import channels_for, route_labels
-from receiver.periods import month_bounds, quarter_bounds
 from receiver.postmortem import DraftInput, DraftRenderer, RenderOptions
-from receiver.review import HumanFields, check_editable, move
-from receiver.silences import Silence, acknowledge_from_silences
+from receiver.silences import Silence
 from receiver.store import (
     AuditRecord,
     Database,
@@ -55,6 +58,7 @@ from receiver.store import (
     WriteConflict,
 )
 from receiver.store.outbox import NewMessage
+from receiver.usecases.record_event import ManualEvent
 
 log = structlog.get_logger(__name__)
 

@@ -12,6 +12,7 @@ import pytest
 
 from receiver.alertmanager import Webhook
 from receiver.config import ConfigError, Settings, load_settings
+from receiver.domain.incident import Episode, Incident, IncidentStatus
 from receiver.evidence.collect import collect, expressions, prometheus_for, window_of
 from receiver.evidence.record import (
     PARTIAL,
@@ -21,7 +22,6 @@ from receiver.evidence.record import (
     StoredEvidence,
 )
 from receiver.evidence.view import chart_file, evidence_view
-from receiver.incidents import Episode, Incident, IncidentStatus
 from receiver.postmortem import DraftRenderer
 from receiver.service import IncidentService
 from receiver.store import open_configured_database

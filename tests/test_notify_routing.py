@@ -9,15 +9,8 @@ from typing import Any
 import pytest
 
 from receiver.config import ConfigError, load_settings
-from receiver.incidents import (
-    Change,
-    EntryKind,
-    IncidentStatus,
-    apply_webhook,
-    incident_key,
-    mark_stale,
-    open_incident,
-)
+from receiver.domain.incident import Change, EntryKind, IncidentStatus
+from receiver.domain.lifecycle import apply_webhook, incident_key, mark_stale, open_incident
 from receiver.notify.compose import compose
 from receiver.notify.events import events_of
 from receiver.notify.message import Message, NotifyEvent

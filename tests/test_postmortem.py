@@ -240,7 +240,7 @@ def test_sandbox_refuses_internals_of_the_view_and_unsafe_callables(source: str)
     from jinja2.sandbox import unsafe
 
     from receiver.config import DEFAULT_SEVERITY_MAP
-    from receiver.incidents import Rules
+    from receiver.domain.incident import Rules
     from receiver.postmortem import RenderOptions, build_view
     from receiver.sample import sample_draft_input
 
@@ -255,7 +255,7 @@ def test_sandbox_short_ways_give_what_the_generic_checks_give() -> None:
     from zoneinfo import ZoneInfo
 
     from receiver.config import DEFAULT_SEVERITY_MAP
-    from receiver.incidents import Rules
+    from receiver.domain.incident import Rules
     from receiver.postmortem import RenderOptions, build_view
     from receiver.sample import sample_draft_input
 
@@ -287,9 +287,9 @@ async def test_alert_silence_and_manual_rows_in_their_tables_in_time_order(
 ) -> None:
     from datetime import timedelta
 
-    from receiver.events import ManualEvent
     from receiver.service import AlertmanagerView
     from receiver.silences import Silence
+    from receiver.usecases.record_event import ManualEvent
     from tests.conftest import shifted
 
     database = open_configured_database(settings)

@@ -14,11 +14,11 @@ import sqlalchemy as sa
 
 from receiver.alertmanager import Webhook
 from receiver.config import Settings
-from receiver.events import ManualEvent
 from receiver.postmortem import DraftRenderer
 from receiver.service import IncidentService
 from receiver.store import open_configured_database
 from receiver.store.schema import inbox, timeline
+from receiver.usecases.record_event import ManualEvent
 from tests.conftest import REPO, Clock, capture, capture_text
 
 

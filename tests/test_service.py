@@ -13,7 +13,7 @@ import pytest
 
 from receiver.alertmanager import Webhook
 from receiver.config import Settings
-from receiver.incidents import IncidentStatus
+from receiver.domain.incident import IncidentStatus
 from receiver.postmortem import DraftRenderer
 from receiver.service import IncidentService
 from receiver.store import open_configured_database

@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from receiver.incidents import (
+from receiver.domain.incident import (
     EntryKind,
     Episode,
     Incident,
@@ -20,7 +20,7 @@ from receiver.incidents import (
     Source,
     TimelineEntry,
 )
-from receiver.review import HumanFields
+from receiver.domain.review import HumanFields
 from receiver.store.connection import Connection
 from receiver.store.evidence import EvidenceStore
 from receiver.store.outbox import OutboxStore

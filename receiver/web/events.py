@@ -8,7 +8,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from receiver.events import EventType, ManualEvent
+from receiver.domain.events import EventType
+from receiver.usecases.record_event import ManualEvent
 from receiver.web.body import FORM_TYPES, read_json
 from receiver.web.errors import (
     ApiError,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from receiver.incidents import PRIORITY_ORDER, IncidentStatus
+from receiver.domain.incident import PRIORITY_ORDER, IncidentStatus
 from receiver.web.errors import ApiError
 from receiver.web.keys import SERVICE
 from receiver.web.params import LIMIT, OFFSET, REVISION, incident_id_of

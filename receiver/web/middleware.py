@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 from aiohttp import web
 
-from receiver.review import InvalidTransition, ReviewLocked
+from receiver.domain.review import InvalidTransition, ReviewLocked
 from receiver.service import EvidenceNotReady, IncidentNotFound, NoOpenIncident
 from receiver.store import StoreUnavailable
 from receiver.web.errors import ApiError

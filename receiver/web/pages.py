@@ -15,17 +15,17 @@ from aiohttp import web
 from markupsafe import Markup
 from pydantic import ValidationError
 
-from receiver.evidence.view import MAX_CHARTS, chart_file
-from receiver.incidents import PRIORITY_ORDER, STATUS_VALUES, Incident, IncidentStatus, Phase
-from receiver.moments import in_zone
-from receiver.postmortem import SHIPPED_TEMPLATES
-from receiver.review import (
+from receiver.domain.incident import PRIORITY_ORDER, STATUS_VALUES, Incident, IncidentStatus, Phase
+from receiver.domain.moments import in_zone
+from receiver.domain.review import (
     TRANSITIONS,
     ActionHorizon,
     ImprovementArea,
     InvalidTransition,
     ReviewLocked,
 )
+from receiver.evidence.view import MAX_CHARTS, chart_file
+from receiver.postmortem import SHIPPED_TEMPLATES
 from receiver.service import EvidenceNotReady
 from receiver.web.auth_failures import client_address
 from receiver.web.errors import ApiError, retry_after, validation_details

@@ -5,9 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import ValidationError
 
+from receiver.domain.incident import IncidentStatus
+from receiver.domain.review import HumanFields
 from receiver.evidence.worker import EvidenceWorker
-from receiver.incidents import IncidentStatus
-from receiver.review import HumanFields
 from receiver.web.body import read_json
 from receiver.web.errors import ApiError, invalid_input
 from receiver.web.identity import IDENTITY

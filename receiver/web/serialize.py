@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from receiver.incidents import Episode, Incident, TimelineEntry
+from receiver.domain.incident import Episode, Incident, TimelineEntry
 from receiver.store import StoredDraft
 
 # UTF-8 JSON: Chinese titles stay readable in curl output

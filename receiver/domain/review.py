@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from receiver.incidents import Incident, IncidentStatus
+from receiver.domain.incident import Incident, IncidentStatus
 from receiver.text import ItemText, Line, Paragraphs
 
 
