@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -17,7 +16,14 @@ import structlog
 from receiver.alertmanager import Webhook
 from receiver.config import Settings
 from receiver.domain.acknowledgements import acknowledge_from_silences
-from receiver.domain.events import EventType, apply_event, open_manual_incident
+from receiver.domain.drafting import (
+    Revision,
+    draft_wanted,
+    evidence_stored,
+    mark_drafted,
+    next_revision,
+)
+from receiver.domain.events import EventType, apply_event, event_dedup_key, open_manual_incident
 from receiver.domain.incident import (
     Change,
     Episode,
@@ -29,14 +35,13 @@ from receiver.domain.incident import (
 )
 from receiver.domain.lifecycle import (
     apply_webhook,
-    can_reopen,
     incident_key,
-    mark_drafted,
-    mark_stale,
     open_incident,
     reconcile,
+    stale_if_silent,
 )
 from receiver.domain.periods import month_bounds, quarter_bounds
+from receiver.domain.placement import place
 from receiver.domain.review import HumanFields, check_editable, move
 from receiver.drafts import draft_file_name, write_atomically
 from receiver.evidence.collect import collect, evidence_wanted, next_attempt
@@ -260,20 +265,7 @@ class IncidentService:
                 # fetched after commit (Prometheus may be slow); the draft says it is coming
                 await repo.evidence.want(incident_id, now)
             incident = change.state.incident
-            new_revision = change.recovered or change.revision_by is not None
-            draft = None
-            if (
-                new_revision
-                or change.refresh_draft
-                or (
-                    change.touched
-                    and not incident.is_open
-                    and incident.status is not IncidentStatus.APPROVED
-                )
-            ):
-                draft = await self._render_draft(
-                    repo, change, now, new_revision, by=change.revision_by
-                )
+            draft = await self._render_draft(repo, change, now) if draft_wanted(change) else None
             if not change.created or draft is not None:
                 # once per change, after the draft moved its status; a repeat still moves
                 # last_delivery_at
@@ -345,39 +337,23 @@ class IncidentService:
 
         async def step(repo: Repository, now: datetime) -> Change:
             key = incident_key(hook, self.rules.key_labels)
-            change, own_hook = await self._webhook_target(repo, hook, key, now)
+            match = await repo.series_matches([(a.fingerprint, a.starts_at) for a in hook.alerts])
+            placement = place(hook, match, await repo.latest_incident_by_key(key), now, self.rules)
+            own_hook = hook
+            if placement.foreign:
+                kept = [
+                    a for a in hook.alerts if (a.fingerprint, a.starts_at) not in placement.foreign
+                ]
+                own_hook = hook.model_copy(update={"alerts": kept})
+            if placement.incident_id is None:
+                change = open_incident(own_hook, key, now, self.rules)
+            else:
+                change = Change(state=await repo.load_state(placement.incident_id))
             return apply_webhook(change, own_hook, now, self.rules)
 
         return await self._apply(
             "webhook", step, (kind, raw_body) if keep_body else None, notify=keep_body
         )
-
-    async def _webhook_target(
-        self, repo: Repository, hook: Webhook, key: str, now: datetime
-    ) -> tuple[Change, Webhook]:
-        """The incident this webhook belongs to, in the model's order of precedence:
-        the one holding its episodes, the open one of its key, the open one firing any
-        of its series, a recent one of its key to reopen; else a new one. With it, the
-        webhook less the alerts other incidents already hold (a regrouping in
-        Alertmanager can merge two groups; each episode stays where it is)."""
-        match = await repo.series_matches([(a.fingerprint, a.starts_at) for a in hook.alerts])
-        found = match.exact
-        if found is None:
-            # the newest incident of the key is the open one, when there is one
-            latest = await repo.latest_incident_by_key(key)
-            if latest is not None and latest.is_open:
-                found = latest.id
-            elif match.open_firing is not None:
-                found = match.open_firing
-            elif latest is not None and can_reopen(latest, hook, now, self.rules):
-                found = latest.id
-        foreign = {k for k, holder in match.holders.items() if holder != found}
-        if foreign:
-            kept = [a for a in hook.alerts if (a.fingerprint, a.starts_at) not in foreign]
-            hook = hook.model_copy(update={"alerts": kept})
-        if found is None:
-            return open_incident(hook, key, now, self.rules), hook
-        return Change(state=await repo.load_state(found)), hook
 
     # -- manual events ----------------------------------------------------------------
 
@@ -388,10 +364,7 @@ class IncidentService:
         the open or recent incident of its service); `system-alert` may open one."""
 
         async def step(repo: Repository, now: datetime) -> Change:
-            # without a key the event is itself at its receipt time: replaying the inbox
-            # finds the same key, a later identical post does not
-            digest = hashlib.sha256(f"{now.isoformat()}\x00{raw_body}".encode()).hexdigest()
-            dedup_key = f"event:{event.idempotency_key or digest[:32]}"
+            dedup_key = event_dedup_key(event.idempotency_key, raw_body, now)
             change = await self._event_target(repo, event, now)
             return apply_event(change, event, dedup_key, now)
 
@@ -454,11 +427,9 @@ class IncidentService:
         stale_after = self.settings.stale_after
 
         async def step(repo: Repository, now: datetime) -> Change:
-            change = Change(state=await self._load(repo, incident_id))
-            last = change.state.incident.last_delivery_at or change.state.incident.updated_at
-            if now - last >= stale_after:
-                mark_stale(change, now, now - last)
-            return change
+            return stale_if_silent(
+                Change(state=await self._load(repo, incident_id)), now, stale_after
+            )
 
         return await self._apply("stale", step)
 
@@ -479,8 +450,7 @@ class IncidentService:
             if changed:
                 await repo.save_human_fields(incident_id, after, actor, now)
                 await repo.record_audit(incident_id, actor, "edit", {"fields": changed}, now)
-                state.incident.updated_at = now
-                change.revision_by = actor
+                change.revise(actor, now)
             return change
 
         return await self._apply("edit", step)
@@ -494,9 +464,7 @@ class IncidentService:
             state = await self._load(repo, incident_id)
             incident = state.incident
             before = incident.status
-            move(incident, target, now)
-            if target is IncidentStatus.APPROVED:
-                incident.approved_by, incident.approved_at = actor, now
+            move(incident, target, actor, now)
             await repo.record_audit(
                 incident_id, actor, "status", {"from": before.value, "to": target.value}, now
             )
@@ -608,13 +576,9 @@ class IncidentService:
             await repo.evidence.save(
                 incident_id, record, attempts + 1, now + next_attempt(attempts), now
             )
-            change = Change(state=state)
-            if force or attempts > 0:
-                change.revision_by = "Prometheus"
-                state.incident.updated_at = now
-            else:
-                change.refresh_draft = True
-            return change
+            return evidence_stored(
+                Change(state=state), now, forced=force, earlier_attempts=attempts
+            )
 
         result = await self._apply("evidence", step)
         log.info(
@@ -655,20 +619,11 @@ class IncidentService:
     # -- drafts ---------------------------------------------------------------------
 
     async def _render_draft(
-        self,
-        repo: Repository,
-        change: Change,
-        now: datetime,
-        new_revision: bool,
-        *,
-        by: str | None = None,
+        self, repo: Repository, change: Change, now: datetime
     ) -> StoredDraft | None:
-        """Render and store the draft: a new revision on recovery or a person's save,
-        else refresh the last one. Never for an incident still firing."""
+        """Render and store the draft revision the domain asks for (`draft_wanted`)."""
         incident = change.state.incident
         assert incident.id is not None
-        if incident.is_open:
-            return None
         zone = self.settings.zone
         context = await repo.draft_context(
             incident,
@@ -676,10 +631,11 @@ class IncidentService:
             quarter_bounds(incident.started_at, zone),
         )
         latest = context.latest
-        if new_revision or latest is None:
-            revision, created_at = (latest.revision + 1 if latest else 1), now
-        else:
-            revision, created_at = latest.revision, latest.created_at
+        revision = next_revision(
+            Revision(latest.revision, latest.created_at, latest.created_by) if latest else None,
+            change,
+            now,
+        )
         episodes = list(change.state.episodes.values())  # loaded already, all of them
         alertname = episodes[0].labels.get("alertname", "") if episodes else "manual"
         file_name = draft_file_name(
@@ -695,8 +651,8 @@ class IncidentService:
             episodes=episodes,
             timeline=await repo.timeline_of(incident.id),
             history=context.history,
-            revision=revision,
-            created_at=created_at,
+            revision=revision.number,
+            created_at=revision.created_at,
             now=now,
             human=context.human,
             evidence=evidence,
@@ -713,16 +669,16 @@ class IncidentService:
         self.metrics.drafts_rendered.labels(result="stored").inc()
         draft = StoredDraft(
             incident_id=incident.id,
-            revision=revision,
+            revision=revision.number,
             language=self.settings.language,
             file_name=file_name,
             markdown=markdown,
-            created_at=created_at,
+            created_at=revision.created_at,
             updated_at=now,
-            created_by=by if new_revision else (latest.created_by if latest else None),
+            created_by=revision.created_by,
         )
         export = self.settings.drafts_dir is not None
-        if latest is not None and latest.revision == revision:
+        if latest is not None and latest.revision == revision.number:
             await repo.update_draft(draft, export=export)
         else:
             await repo.insert_draft(draft, export=export)

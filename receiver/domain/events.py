@@ -78,6 +78,15 @@ class EventReport(Protocol):
     def at(self) -> datetime | None: ...
 
 
+def event_dedup_key(idempotency_key: str | None, raw_body: str, received_at: datetime) -> str:
+    """The event's timeline key. Without an idempotency key the event is itself at its
+    receipt time: replaying the inbox finds the same key, a later identical post does not."""
+    if idempotency_key:
+        return f"event:{idempotency_key}"
+    digest = hashlib.sha256(f"{received_at.isoformat()}\x00{raw_body}".encode()).hexdigest()
+    return f"event:{digest[:32]}"
+
+
 def manual_key(service: str) -> str:
     return hashlib.sha256(f"manual\x00{service}".encode()).hexdigest()[:32]
 

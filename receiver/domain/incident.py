@@ -176,6 +176,11 @@ class Change:
     def touched(self) -> bool:
         return bool(self.created or self.new_episodes or self.changed_episodes or self.new_entries)
 
+    def revise(self, by: str, now: datetime) -> None:
+        """Someone changed what the draft says: a new revision, by them."""
+        self.revision_by = by
+        self.state.incident.updated_at = now
+
     def add_entry(self, entry: TimelineEntry) -> None:
         if entry.dedup_key not in self.state.entry_keys:
             self.state.entry_keys.add(entry.dedup_key)

@@ -354,6 +354,15 @@ def reconcile(change: Change, present: set[str], asked_at: datetime, now: dateti
     return change
 
 
+def stale_if_silent(change: Change, now: datetime, stale_after: timedelta) -> Change:
+    """Alertmanager cannot be asked: an incident unheard of for `stale_after` goes stale."""
+    incident = change.state.incident
+    last = incident.last_delivery_at or incident.updated_at
+    if now - last >= stale_after:
+        mark_stale(change, now, now - last)
+    return change
+
+
 def mark_stale(change: Change, now: datetime, silent_for: timedelta) -> Change:
     """No delivery for too long and Alertmanager cannot be asked: say so, never close."""
     incident = change.state.incident
@@ -371,10 +380,3 @@ def mark_stale(change: Change, now: datetime, silent_for: timedelta) -> Change:
             )
         )
     return change
-
-
-def mark_drafted(incident: Incident, now: datetime) -> None:
-    """A draft revision was written for a recovered incident."""
-    if incident.status is IncidentStatus.RECOVERED:
-        incident.status = IncidentStatus.DRAFTED
-        incident.updated_at = now

@@ -20,6 +20,7 @@ from receiver.domain.incident import (
     Source,
     TimelineEntry,
 )
+from receiver.domain.placement import SeriesMatch
 from receiver.domain.review import HumanFields
 from receiver.store.connection import Connection
 from receiver.store.evidence import EvidenceStore
@@ -63,17 +64,6 @@ class DraftContext:
     history: History
     latest: DraftHead | None
     human: HumanFields
-
-
-@dataclass(frozen=True, slots=True)
-class SeriesMatch:
-    holders: dict[tuple[str, datetime], int]  # episode key → the incident holding it
-    open_firing: int | None  # open, and still firing one of the webhook's series
-
-    @property
-    def exact(self) -> int | None:
-        """The incident holding the first of the webhook's episodes that one holds."""
-        return min(self.holders.values(), default=None)
 
 
 @dataclass(frozen=True, slots=True)
