@@ -16,7 +16,7 @@ from receiver.notify.events import events_of
 from receiver.notify.message import Message, NotifyEvent
 from receiver.notify.routing import channels_for, route_labels
 from receiver.notify.settings import Matcher, NotifySettings
-from receiver.service import rules_from
+from receiver.usecases.service import rules_from
 from tests.conftest import hook
 
 URL = "https://open.feishu.cn/open-apis/bot/v2/hook/abc"

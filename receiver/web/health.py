@@ -43,7 +43,7 @@ async def readyz(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     registry = request.app[METRICS]
     try:
-        counts = await request.app[SERVICE].unapproved_counts()
+        counts = await request.app[SERVICE].queries.unapproved_counts()
     except StoreUnavailable:
         registry.store_errors.labels(where="metrics").inc()
     else:

@@ -33,7 +33,7 @@ async def list_incidents(request: web.Request) -> web.Response:
     priority = request.query.get("priority") or None
     if priority is not None and priority not in PRIORITY_ORDER:
         raise ApiError(422, "invalid_query", f"priority must be one of {', '.join(PRIORITY_ORDER)}")
-    incidents, total = await request.app[SERVICE].list_incidents(
+    incidents, total = await request.app[SERVICE].queries.list_incidents(
         limit=limit,
         offset=offset,
         status=status,
@@ -51,7 +51,7 @@ async def list_incidents(request: web.Request) -> web.Response:
 
 
 async def get_incident(request: web.Request) -> web.Response:
-    detail = await request.app[SERVICE].incident_detail(incident_id_of(request))
+    detail = await request.app[SERVICE].queries.incident_detail(incident_id_of(request))
     body = incident_summary(detail.incident)
     body["alerts"] = [episode_json(episode) for episode in detail.episodes]
     body["timeline"] = [entry_json(entry) for entry in detail.timeline]
@@ -64,9 +64,9 @@ async def get_postmortem(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     incident_id = incident_id_of(request)
     if "revision" in request.query:
-        draft = await service.draft_at(incident_id, REVISION.query(request, default=1))
+        draft = await service.queries.draft_at(incident_id, REVISION.query(request, default=1))
     else:
-        draft = await service.current_draft(incident_id)
+        draft = await service.queries.current_draft(incident_id)
     return web.Response(
         text=draft.markdown,
         content_type="text/markdown",

@@ -10,8 +10,8 @@ import structlog
 from aiohttp import web
 
 from receiver.domain.review import InvalidTransition, ReviewLocked
-from receiver.service import EvidenceNotReady, IncidentNotFound, NoOpenIncident
 from receiver.store import StoreUnavailable
+from receiver.usecases.errors import EvidenceNotReady, IncidentNotFound, NoOpenIncident
 from receiver.web.errors import ApiError
 from receiver.web.keys import METRICS
 

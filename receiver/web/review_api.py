@@ -20,7 +20,7 @@ REVIEW_STATUSES = (IncidentStatus.IN_REVIEW.value, IncidentStatus.APPROVED.value
 
 
 async def get_fields(request: web.Request) -> web.Response:
-    fields = await request.app[SERVICE].human_fields(incident_id_of(request))
+    fields = await request.app[SERVICE].review.human_fields(incident_id_of(request))
     return json_response(fields.model_dump(mode="json"))
 
 
@@ -40,10 +40,10 @@ async def patch_fields(request: web.Request) -> web.Response:
     incident_id = incident_id_of(request)
     service = request.app[SERVICE]
     try:
-        result = await service.update_human_fields(incident_id, data, request[IDENTITY].user)
+        result = await service.review.update_human_fields(incident_id, data, request[IDENTITY].user)
     except ValidationError as exc:
         raise invalid_input("invalid_fields", "the fields are not valid", exc) from exc
-    fields = await service.human_fields(incident_id)
+    fields = await service.review.human_fields(incident_id)
     return json_response(
         {
             "incident_id": incident_id,
@@ -59,7 +59,7 @@ async def post_status(request: web.Request) -> web.Response:
     if target not in REVIEW_STATUSES:
         valid = ", ".join(REVIEW_STATUSES)
         raise ApiError(422, "invalid_status", f'give {{"status": …}}, one of {valid}')
-    result = await request.app[SERVICE].change_status(
+    result = await request.app[SERVICE].review.change_status(
         incident_id_of(request), IncidentStatus(str(target)), request[IDENTITY].user
     )
     return json_response(
@@ -72,7 +72,7 @@ async def post_status(request: web.Request) -> web.Response:
 
 
 async def list_revisions(request: web.Request) -> web.Response:
-    detail = await request.app[SERVICE].incident_detail(incident_id_of(request))
+    detail = await request.app[SERVICE].queries.incident_detail(incident_id_of(request))
     return json_response(
         {
             "incident_id": detail.incident.id,
@@ -95,7 +95,7 @@ async def refresh_evidence(request: web.Request) -> web.Response:
     incident_id = incident_id_of(request)
     worker = require_evidence(request)
     await worker.refresh(incident_id)
-    draft = await request.app[SERVICE].current_draft(incident_id)
+    draft = await request.app[SERVICE].queries.current_draft(incident_id)
     return json_response({"incident_id": incident_id, "draft_revision": draft.revision})
 
 
