@@ -23,6 +23,7 @@ from pydantic import BaseModel
 
 from receiver import grafana
 from receiver.config import DEFAULT_SEVERITY_MAP
+from receiver.domain.history import History
 from receiver.domain.incident import (
     EntryKind,
     Episode,
@@ -37,7 +38,6 @@ from receiver.domain.incident import (
 from receiver.domain.moments import in_zone
 from receiver.domain.review import ActionItem, HumanFields, Improvement, as_markdown_block
 from receiver.evidence.view import BusinessLine, ChartLine, EvidenceView
-from receiver.store.repository import History
 
 SHIPPED_TEMPLATES = next(
     (

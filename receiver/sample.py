@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from receiver.domain.history import History
 from receiver.domain.incident import (
     EntryKind,
     Episode,
@@ -16,7 +17,6 @@ from receiver.domain.incident import (
 )
 from receiver.domain.review import ActionItem, HumanFields, Improvement
 from receiver.postmortem import DraftInput
-from receiver.store.repository import History
 
 _START = datetime(2026, 1, 5, 6, 2, 10, tzinfo=UTC)
 

@@ -12,7 +12,7 @@ import jinja2
 import structlog
 
 from receiver.config import Settings
-from receiver.domain.drafting import Revision, mark_drafted, next_revision
+from receiver.domain.drafting import mark_drafted, next_revision
 from receiver.domain.incident import Change
 from receiver.domain.periods import month_bounds, quarter_bounds
 from receiver.drafts import draft_file_name, write_atomically
@@ -63,11 +63,7 @@ class Drafts:
             quarter_bounds(incident.started_at, zone),
         )
         latest = context.latest
-        revision = next_revision(
-            Revision(latest.revision, latest.created_at, latest.created_by) if latest else None,
-            change,
-            now,
-        )
+        revision = next_revision(latest, change, now)
         episodes = list(change.state.episodes.values())  # loaded already, all of them
         alertname = episodes[0].labels.get("alertname", "") if episodes else "manual"
         file_name = draft_file_name(
@@ -110,7 +106,7 @@ class Drafts:
             created_by=revision.created_by,
         )
         export = self.settings.drafts_dir is not None
-        if latest is not None and latest.revision == revision.number:
+        if latest is not None and latest.number == revision.number:
             await repo.update_draft(draft, export=export)
         else:
             await repo.insert_draft(draft, export=export)
