@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from receiver.domain.incident import PRIORITY_ORDER, IncidentStatus
@@ -20,6 +22,21 @@ from receiver.web.serialize import (
 async def list_incidents(request: web.Request) -> web.Response:
     limit = LIMIT.query(request, default=50)
     offset = OFFSET.query(request, default=0)
+    found, total = await request.app[SERVICE].queries.list_incidents(
+        limit=limit, offset=offset, **_filters(request)
+    )
+    return json_response(
+        {
+            "incidents": [incident_summary(incident) for incident in found],
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+        }
+    )
+
+
+def _filters(request: web.Request) -> dict[str, Any]:
+    """?status=, ?service= and ?priority=, checked; else a 422."""
     raw_status = request.query.get("status")
     status = None
     if raw_status:
@@ -33,21 +50,7 @@ async def list_incidents(request: web.Request) -> web.Response:
     priority = request.query.get("priority") or None
     if priority is not None and priority not in PRIORITY_ORDER:
         raise ApiError(422, "invalid_query", f"priority must be one of {', '.join(PRIORITY_ORDER)}")
-    incidents, total = await request.app[SERVICE].queries.list_incidents(
-        limit=limit,
-        offset=offset,
-        status=status,
-        service=request.query.get("service") or None,
-        priority=priority,
-    )
-    return json_response(
-        {
-            "incidents": [incident_summary(incident) for incident in incidents],
-            "total": total,
-            "limit": limit,
-            "offset": offset,
-        }
-    )
+    return {"status": status, "service": request.query.get("service") or None, "priority": priority}
 
 
 async def get_incident(request: web.Request) -> web.Response:
