@@ -238,14 +238,21 @@ def _resolve_episode(change: Change, episode: Episode, alert: AlertReport, now: 
     _add_resolved_entry(change, episode)
 
 
-def _add_resolved_entry(change: Change, episode: Episode) -> None:
+def _add_resolved_entry(
+    change: Change,
+    episode: Episode,
+    kind: EntryKind = EntryKind.ALERT_RESOLVED,
+    source: Source = Source.ALERTMANAGER,
+) -> None:
+    """The episode's resolve row, at its end. One key whoever saw it first (a webhook, or
+    reconciliation finding it gone): a late report adds no second row."""
     assert episode.ends_at is not None
     change.add_entry(
         TimelineEntry(
             at=episode.ends_at,
             phase=Phase.RECOVER,
-            kind=EntryKind.ALERT_RESOLVED,
-            source=Source.ALERTMANAGER,
+            kind=kind,
+            source=source,
             dedup_key=f"resolved:{episode.fingerprint}:{episode.starts_at.isoformat()}",
             subject=episode.subject,
         )
@@ -335,17 +342,7 @@ def reconcile(change: Change, present: set[str], asked_at: datetime, now: dateti
         episode.resolved = True
         episode.ends_at = asked_at  # the moment Alertmanager no longer had it
         change.changed_episodes.append(episode)
-        change.add_entry(
-            TimelineEntry(
-                at=asked_at,
-                phase=Phase.RECOVER,
-                kind=EntryKind.ALERT_GONE,
-                source=Source.RECONCILE,
-                # the same key as a webhook's resolve: a late one adds no second row
-                dedup_key=f"resolved:{episode.fingerprint}:{episode.starts_at.isoformat()}",
-                subject=episode.subject,
-            )
-        )
+        _add_resolved_entry(change, episode, EntryKind.ALERT_GONE, Source.RECONCILE)
     incident = state.incident
     if change.changed_episodes:
         incident.updated_at = now
