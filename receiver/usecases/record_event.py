@@ -7,13 +7,12 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from receiver.domain.events import (
-    EVENT_ROWS,
     EventType,
     apply_event,
     event_dedup_key,
     open_manual_incident,
 )
-from receiver.domain.incident import Change, EntryKind, Phase, Rules
+from receiver.domain.incident import Change, Rules
 from receiver.domain.moments import accepted
 from receiver.store import Repository
 from receiver.text import Details, Key, Message, Name, Short
@@ -46,10 +45,6 @@ class ManualEvent(BaseModel):
         if value.tzinfo is None:
             raise ValueError("give a time zone, e.g. 2026-11-26T14:20:44+08:00")
         return accepted(value)
-
-    @property
-    def row(self) -> tuple[EntryKind, Phase]:
-        return EVENT_ROWS[self.type]
 
 
 class RecordEvent:
