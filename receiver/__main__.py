@@ -25,9 +25,11 @@ from receiver.notify.compose import sample_message
 from receiver.notify.sender import deliver
 from receiver.postmortem import DraftRenderer
 from receiver.replay import ReplayClock, replay_inbox
-from receiver.service import IncidentNotFound, IncidentService, rules_from, utcnow
 from receiver.store import StoreUnavailable, open_configured_database, open_database
 from receiver.store.engine import SchemaError
+from receiver.usecases.errors import IncidentNotFound
+from receiver.usecases.service import IncidentService, rules_from
+from receiver.usecases.unit_of_work import utcnow
 from receiver.web.params import MAX_ID, MAX_OFFSET, bounded_int
 from receiver.web.serialize import entry_json, episode_json, incident_summary
 from receiver.web.server import run_app
@@ -206,10 +208,12 @@ async def _incidents(settings: Settings, args: argparse.Namespace) -> int:
         await database.migrate() if settings.auto_migrate else None
         service = IncidentService(database, settings, DraftRenderer(settings.template_dir))
         if args.action == "list":
-            from receiver.incidents import IncidentStatus
+            from receiver.domain.incident import IncidentStatus
 
             status = IncidentStatus(args.status) if args.status else None
-            rows, total = await service.list_incidents(limit=args.limit, offset=0, status=status)
+            rows, total = await service.queries.list_incidents(
+                limit=args.limit, offset=0, status=status
+            )
             for incident in rows:
                 print(
                     f"#{incident.id}\t{incident.status.value}\t{incident.priority}\t"
@@ -219,9 +223,9 @@ async def _incidents(settings: Settings, args: argparse.Namespace) -> int:
             return 0
         try:
             if args.markdown:
-                print((await service.current_draft(args.incident_id)).markdown, end="")
+                print((await service.queries.current_draft(args.incident_id)).markdown, end="")
                 return 0
-            detail = await service.incident_detail(args.incident_id)
+            detail = await service.queries.incident_detail(args.incident_id)
         except IncidentNotFound as exc:
             print(f"postmortem-receiver: {exc}", file=sys.stderr)
             return 1
@@ -284,13 +288,13 @@ async def _export_drafts(settings: Settings, args: argparse.Namespace) -> int:
     try:
         service = IncidentService(database, settings, DraftRenderer(settings.template_dir))
         if args.all:
-            ids = await service.incident_ids_with_drafts()
+            ids = await service.queries.incident_ids_with_drafts()
         else:
             ids = [args.incident_id]
         written = 0
         for incident_id in ids:
             try:
-                draft = await service.current_draft(incident_id)
+                draft = await service.queries.current_draft(incident_id)
             except IncidentNotFound as exc:
                 print(f"postmortem-receiver: {exc}", file=sys.stderr)
                 return 1

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, field_validator
 
-from receiver.moments import ACCEPTED_SPAN, accepted
+from receiver.domain.moments import ACCEPTED_SPAN, accepted
 from receiver.text import Fingerprint, NonEmpty, Text
 
 # Alertmanager sends Go's zero time for "no end yet".

@@ -21,8 +21,9 @@ from receiver.metrics import Metrics
 from receiver.notify.sender import Sender
 from receiver.postmortem import DraftRenderer
 from receiver.reconciler import Reconciler
-from receiver.service import IncidentService, utcnow
 from receiver.store import open_configured_database
+from receiver.usecases.service import IncidentService
+from receiver.usecases.unit_of_work import utcnow
 from receiver.web import alerts, events, health, incidents, openapi, pages, review_api, static
 from receiver.web.auth_failures import AuthFailures
 from receiver.web.body import read_body
@@ -61,6 +62,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
     app[EVENT_LIMITER] = RateLimiter(settings.event_rate)
     renderer = DraftRenderer(settings.template_dir)
     renderer.check(settings.language)
+    # the workers' wake-ups exist before the service that rings them and the workers that
+    # wait on them, so no order of setup matters
+    messages_queued, evidence_due = asyncio.Event(), asyncio.Event()
 
     async def database_ctx(app: web.Application) -> AsyncIterator[None]:
         database = open_configured_database(settings)
@@ -69,9 +73,15 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
                 await database.migrate()
             app[DATABASE] = database
             app[SERVICE] = IncidentService(
-                database, settings, renderer, metrics=app[METRICS], clock=clock
+                database,
+                settings,
+                renderer,
+                metrics=app[METRICS],
+                clock=clock,
+                defer_export_marks=True,  # close() below lets them finish
+                messages_queued=messages_queued.set,
+                evidence_wanted=evidence_due.set,
             )
-            app[SERVICE].defer_export_marks = True  # close() below lets them finish
             app[SESSIONS] = Sessions(settings, database, clock)
             app[AUTH_FAILURES] = AuthFailures(database, clock)
             yield
@@ -112,22 +122,25 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
             yield
             return
         async with aiohttp.ClientSession() as session:
-            sender = Sender(app[DATABASE], settings.notify, app[METRICS], session, clock=clock)
-            app[SERVICE].on_messages_queued = sender.wake
+            sender = Sender(
+                app[DATABASE],
+                settings.notify,
+                app[METRICS],
+                session,
+                clock=clock,
+                wake=messages_queued,
+            )
             async with running(sender, NOTIFY_POLL_SECONDS):
                 yield
-            app[SERVICE].on_messages_queued = None
 
     async def evidence_ctx(app: web.Application) -> AsyncIterator[None]:
         if not evidence_wanted(settings):
             yield
             return
         async with aiohttp.ClientSession() as session:
-            worker = app[EVIDENCE] = EvidenceWorker(app[SERVICE], session)
-            app[SERVICE].on_evidence_wanted = worker.wake
+            worker = app[EVIDENCE] = EvidenceWorker(app[SERVICE].evidence, session, evidence_due)
             async with running(worker, EVIDENCE_POLL_SECONDS):
                 yield
-            app[SERVICE].on_evidence_wanted = None
 
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(reconciler_ctx)

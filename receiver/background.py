@@ -17,8 +17,9 @@ log = structlog.get_logger(__name__)
 class BackgroundPass:
     name = "background"
 
-    def __init__(self) -> None:
-        self._wake = asyncio.Event()
+    def __init__(self, wake: asyncio.Event | None = None) -> None:
+        # given by the owner when others must ring it before the pass exists
+        self._wake = wake or asyncio.Event()
 
     def wake(self) -> None:
         """Work was committed: run the pass now rather than at the next poll."""

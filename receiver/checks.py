@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from receiver.config import Settings
-from receiver.incidents import Rules
+from receiver.domain.incident import Rules
 from receiver.postmortem import DraftRenderer, RenderOptions
 from receiver.sample import sample_draft_input
 

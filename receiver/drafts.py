@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from receiver.moments import in_zone
+from receiver.domain.moments import in_zone
 
 _SLUG_MAX = 60
 

@@ -18,12 +18,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, Strict, StrictInt
 
 from receiver.alertmanager import Alert, AlertStatus, Labels, Webhook
+from receiver.domain.lifecycle import FIRING_VALUES
 from receiver.text import NonEmpty, Text
 
 # Where Grafana serves its built-in Alertmanager's v2 API (silences, alerts, status).
 ALERTMANAGER_PATH = "/api/alertmanager/grafana"
 # Grafana's extras on each alert, as annotations of the episode
-VALUES = "__grafana_values__"  # the rule's query results when it fired, e.g. "B=44.24, C=1"
+VALUES = FIRING_VALUES  # the rule's query results when it fired, e.g. "B=44.24, C=1"
 DASHBOARD_URL = "__grafana_dashboard_url__"
 PANEL_URL = "__grafana_panel_url__"
 IMAGE_URL = "__grafana_image_url__"

@@ -23,8 +23,8 @@ from pydantic import BaseModel
 
 from receiver import grafana
 from receiver.config import DEFAULT_SEVERITY_MAP
-from receiver.evidence.view import BusinessLine, ChartLine, EvidenceView
-from receiver.incidents import (
+from receiver.domain.history import History
+from receiver.domain.incident import (
     EntryKind,
     Episode,
     Incident,
@@ -35,9 +35,9 @@ from receiver.incidents import (
     highest_priority,
     priority_of,
 )
-from receiver.moments import in_zone
-from receiver.review import ActionItem, HumanFields, Improvement, as_markdown_block
-from receiver.store.repository import History
+from receiver.domain.moments import in_zone
+from receiver.domain.review import ActionItem, HumanFields, Improvement, as_markdown_block
+from receiver.evidence.view import BusinessLine, ChartLine, EvidenceView
 
 SHIPPED_TEMPLATES = next(
     (

@@ -11,11 +11,12 @@ from datetime import datetime, timedelta
 import structlog
 
 from receiver.alertmanager_api import AlertmanagerClient, AlertmanagerUnreachable
-from receiver.incidents import Incident
+from receiver.domain.incident import Incident
 from receiver.metrics import Metrics
 from receiver.presence import AnswerWindow
-from receiver.service import AlertmanagerView, IncidentService
 from receiver.store import StoreUnavailable
+from receiver.usecases.reconcile import AlertmanagerView
+from receiver.usecases.service import IncidentService
 
 log = structlog.get_logger(__name__)
 
@@ -46,13 +47,13 @@ class Reconciler:
 
     async def run_once(self) -> None:
         if self.inbox_retention.total_seconds() > 0:
-            pruned = await self.service.prune_inbox(self.clock() - self.inbox_retention)
+            pruned = await self.service.queries.prune_inbox(self.clock() - self.inbox_retention)
             if pruned:
                 log.info("inbox.pruned", rows=pruned)
-        retried = await self.service.retry_exports()
+        retried = await self.service.drafts.retry_exports()
         if retried:
             log.info("draft.exports_retried", written=retried)
-        incidents = await self.service.open_incidents()
+        incidents = await self.service.reconcile.open_incidents()
         by_url: dict[str, list[Incident]] = defaultdict(list)
         for incident in incidents:
             by_url[self._url_of(incident)].append(incident)
@@ -61,9 +62,9 @@ class Reconciler:
             for incident in group:
                 assert incident.id is not None
                 if view is None:
-                    await self.service.mark_stale_if_silent(incident.id)
+                    await self.service.reconcile.mark_stale_if_silent(incident.id)
                 else:
-                    await self.service.apply_alertmanager_view(incident.id, view)
+                    await self.service.reconcile.apply_alertmanager_view(incident.id, view)
 
     async def _ask(self, url: str) -> AlertmanagerView | None:
         asked_at = self.clock()

@@ -11,10 +11,11 @@ import structlog
 from pydantic import ValidationError
 
 from receiver.alertmanager import Webhook
-from receiver.events import ManualEvent
 from receiver.grafana import GrafanaWebhook
-from receiver.service import IncidentNotFound, IncidentService
 from receiver.store import InboxRecord
+from receiver.usecases.errors import IncidentNotFound
+from receiver.usecases.record_event import ManualEvent
+from receiver.usecases.service import IncidentService
 
 log = structlog.get_logger(__name__)
 _PAGE = 500
@@ -49,7 +50,7 @@ async def replay_inbox(
     `clock`), in receipt order. Source and target may be the same database."""
     report = ReplayReport()
     after = 0
-    while records := await source.inbox(
+    while records := await source.queries.inbox(
         since=since, incident_id=incident_id, after_id=after, limit=_PAGE
     ):
         for record in records:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from receiver.incidents import (
+from receiver.domain.history import History
+from receiver.domain.incident import (
     EntryKind,
     Episode,
     Incident,
@@ -14,9 +15,8 @@ from receiver.incidents import (
     Source,
     TimelineEntry,
 )
+from receiver.domain.review import ActionItem, HumanFields, Improvement
 from receiver.postmortem import DraftInput
-from receiver.review import ActionItem, HumanFields, Improvement
-from receiver.store.repository import History
 
 _START = datetime(2026, 1, 5, 6, 2, 10, tzinfo=UTC)
 

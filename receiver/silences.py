@@ -1,14 +1,13 @@
-"""Alertmanager silences as acknowledgements: who silenced an incident's alerts, and when. Pure."""
+"""A silence as Alertmanager's API returns it; the domain reads it as an acknowledgement."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from receiver.incidents import Change, EntryKind, Phase, Source, TimelineEntry
 from receiver.text import Text
 
 
@@ -52,31 +51,9 @@ class Silence(BaseModel):
     comment: Text = ""
     status: SilenceStatus
 
+    @property
+    def state(self) -> str:
+        return self.status.state
+
     def matches(self, labels: Mapping[str, str]) -> bool:
         return bool(self.matchers) and all(m.matches(labels) for m in self.matchers)
-
-
-def acknowledge_from_silences(change: Change, silences: Iterable[Silence]) -> Change:
-    """One `事故确认` row per silence (active or already expired) that was created after
-    the incident started and matches one of its firing alerts; the silence's author acks."""
-    state = change.state
-    incident = state.incident
-    firing = [e.labels for e in state.episodes.values() if not e.resolved]
-    for silence in silences:
-        if silence.status.state == "pending" or silence.starts_at < incident.started_at:
-            continue
-        if not any(silence.matches(labels) for labels in firing):
-            continue
-        change.add_entry(
-            TimelineEntry(
-                at=silence.starts_at,
-                phase=Phase.DETECT,
-                kind=EntryKind.ACK,
-                source=Source.SILENCE,
-                dedup_key=f"silence:{silence.id}",
-                actor=silence.created_by or None,
-                subject=silence.id,
-                note=silence.comment,
-            )
-        )
-    return change

@@ -362,7 +362,7 @@ def render_benchmark() -> float:
     from zoneinfo import ZoneInfo
 
     from receiver.config import DEFAULT_SEVERITY_MAP
-    from receiver.incidents import EntryKind, Phase, Rules, Source, TimelineEntry
+    from receiver.domain.incident import EntryKind, Phase, Rules, Source, TimelineEntry
     from receiver.postmortem import DraftInput, DraftRenderer, RenderOptions
     from receiver.sample import sample_draft_input
 

@@ -20,8 +20,8 @@ from pathlib import Path
 from receiver.alertmanager import Webhook
 from receiver.config import load_settings
 from receiver.postmortem import DraftRenderer
-from receiver.service import IncidentService
 from receiver.store import open_configured_database
+from receiver.usecases.service import IncidentService
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -50,7 +50,7 @@ async def render(language: str) -> str:
                 moments = [a.ends_at or a.starts_at for a in hook.alerts]
                 now[0] = max(moments) + timedelta(seconds=1)
                 incident_id = (await service.ingest_webhook(hook, text)).incident_id
-            return (await service.current_draft(incident_id)).markdown
+            return (await service.queries.current_draft(incident_id)).markdown
         finally:
             await database.close()
 

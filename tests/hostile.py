@@ -20,8 +20,8 @@ import pytest
 from receiver.alertmanager import Webhook
 from receiver.config import Settings, load_settings
 from receiver.postmortem import DraftRenderer
-from receiver.service import IncidentService
 from receiver.store import open_database
+from receiver.usecases.service import IncidentService
 from tests.conftest import REPO, as_group, capture, capture_text
 from tests.processes import AUTH, Service, start_receiver
 

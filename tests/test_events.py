@@ -14,21 +14,18 @@ from pydantic import ValidationError
 
 from receiver.app import create_app
 from receiver.config import DEFAULT_SEVERITY_MAP, Settings
-from receiver.events import EVENT_ROWS, EventType, ManualEvent, apply_event, open_manual_incident
-from receiver.incidents import (
-    Change,
-    EntryKind,
-    IncidentStatus,
-    Phase,
-    Rules,
-    Source,
+from receiver.domain.acknowledgements import acknowledge_from_silences
+from receiver.domain.events import EVENT_ROWS, EventType, apply_event, open_manual_incident
+from receiver.domain.incident import Change, EntryKind, IncidentStatus, Phase, Rules, Source
+from receiver.domain.lifecycle import (
     apply_webhook,
     incident_key,
     mark_stale,
     open_incident,
     reconcile,
 )
-from receiver.silences import Silence, acknowledge_from_silences
+from receiver.silences import Silence
+from receiver.usecases.record_event import ManualEvent
 from tests.conftest import FIXTURES, Clock, capture_text, hook
 
 RULES = Rules(severity_map=DEFAULT_SEVERITY_MAP)

@@ -12,6 +12,7 @@ import pytest
 
 from receiver.alertmanager import Webhook
 from receiver.config import ConfigError, Settings, load_settings
+from receiver.domain.incident import Episode, Incident, IncidentStatus
 from receiver.evidence.collect import collect, expressions, prometheus_for, window_of
 from receiver.evidence.record import (
     PARTIAL,
@@ -21,10 +22,9 @@ from receiver.evidence.record import (
     StoredEvidence,
 )
 from receiver.evidence.view import chart_file, evidence_view
-from receiver.incidents import Episode, Incident, IncidentStatus
 from receiver.postmortem import DraftRenderer
-from receiver.service import IncidentService
 from receiver.store import open_configured_database
+from receiver.usecases.service import IncidentService
 from tests.conftest import Clock, capture_text, hook
 from tests.processes import free_port
 
@@ -179,12 +179,12 @@ async def test_one_replica_fetches_a_due_incident(make_settings: Callable[..., S
         for body in (firing, resolved):
             result = await services[0].ingest_webhook(Webhook.parse(json.loads(body)), body)
         assert result.recovered
-        assert await services[1].evidence_due() == [result.incident_id]
-        claims = [await service.claim_evidence(result.incident_id) for service in services]
+        assert await services[1].evidence.due() == [result.incident_id]
+        claims = [await service.evidence.claim(result.incident_id) for service in services]
         assert claims == [True, False]
-        assert await services[1].evidence_due() == []  # leased, until it saves or expires
+        assert await services[1].evidence.due() == []  # leased, until it saves or expires
         clock.now += timedelta(minutes=6)
-        assert await services[1].claim_evidence(result.incident_id)  # the lease ran out
+        assert await services[1].evidence.claim(result.incident_id)  # the lease ran out
     finally:
         for database in replicas:
             await database.close()

@@ -40,8 +40,8 @@ from receiver.postmortem import DraftRenderer
 from receiver.presence import AnswerWindow
 from receiver.reconciler import Reconciler
 from receiver.replay import ReplayClock, replay_inbox
-from receiver.service import IncidentService
 from receiver.store import open_configured_database
+from receiver.usecases.service import IncidentService
 from receiver.web.keys import METRICS, SERVICE
 from tests.conftest import FIXTURES, Clock, capture_text
 from tests.grafana_fake import FakeGrafana, gettable_alert, gettable_silence
@@ -204,7 +204,7 @@ async def test_firing_then_resolved_gives_one_incident_and_a_draft_with_grafanas
     assert settings.drafts_dir is not None
     assert [path.read_text(encoding="utf-8") for path in settings.drafts_dir.iterdir()] == [draft]
 
-    inbox = await client.app[SERVICE].inbox(since=None, incident_id=1, after_id=0, limit=10)
+    inbox = await client.app[SERVICE].queries.inbox(since=None, incident_id=1, after_id=0, limit=10)
     assert [record.kind for record in inbox] == ["grafana", "grafana"]
 
 
@@ -540,7 +540,7 @@ async def test_grafana_bodies_replay_into_a_fresh_database(
     try:
         report = await replay_inbox(client.app[SERVICE], target, replay_clock)
         assert (report.applied, report.failed) == (2, 0)
-        replayed = await target.incident_detail(1)
+        replayed = await target.queries.incident_detail(1)
     finally:
         await database.close()
     assert [(e.kind.value, e.detail) for e in replayed.timeline] == [

@@ -12,7 +12,7 @@ incident stored at each end of the calendar, as a receiver that did not yet chec
 span of times could have stored them (tests/hostile.py). Asserted on every answer: no
 5xx, and every error a JSON object with `error` and `message`; an integer outside the
 range the document gives is a 4xx; a time is accepted exactly when it lies in the span
-(receiver/moments.py), and once accepted the list, the incident page, the API and the
+(receiver/domain/moments.py), and once accepted the list, the incident page, the API and the
 draft all still answer.
 """
 
@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 from receiver.__main__ import main as cli_main
 from receiver.app import create_app
 from receiver.config import load_settings
-from receiver.moments import EARLIEST, END
+from receiver.domain.moments import EARLIEST, END
 from receiver.web import openapi, params
 from receiver.web.params import bounded_int
 from tests.conftest import BACKENDS, FIXTURES, as_group, capture, fresh_postgres_database

@@ -1,7 +1,7 @@
 """Issue 15: times at the edges of the calendar.
 
 Alertmanager takes any RFC 3339 time: year 1 to 9999, offsets from -14:00 to +14:00. The
-receiver keeps a time only inside its accepted span (receiver/moments.py: from 1970 up to,
+receiver keeps a time only inside its accepted span (receiver/domain/moments.py: from 1970 up to,
 not including, year 9000, in UTC) and answers any other with a 422 that names the span:
 so no later step (the zone of RECEIVER_TIMEZONE, durations, evidence windows, calendar
 quarters) can leave Python's calendar. Times stored before the span was enforced are still
@@ -30,13 +30,13 @@ from hypothesis import strategies as st
 
 from receiver.app import create_app
 from receiver.config import Settings, load_settings
+from receiver.domain.incident import Incident, IncidentStatus
+from receiver.domain.moments import ACCEPTED_SPAN, EARLIEST, END, accepted, in_zone, shifted
+from receiver.domain.periods import month_bounds, quarter_bounds
 from receiver.evidence.collect import window_of
-from receiver.incidents import Incident, IncidentStatus
-from receiver.moments import ACCEPTED_SPAN, EARLIEST, END, accepted, in_zone, shifted
 from receiver.notify.compose import compose
 from receiver.notify.message import Message, NotifyEvent
 from receiver.notify.platforms import ChannelKind, build_request
-from receiver.periods import month_bounds, quarter_bounds
 from receiver.web.keys import SERVICE
 from tests.conftest import as_group, capture
 from tests.hostile import CALENDAR_ENDS, EAST, PROXY, PROXY_HEADER, WEST, cli, legacy_hook

@@ -8,20 +8,17 @@ import pytest
 
 from receiver.alertmanager import Webhook
 from receiver.config import DEFAULT_SEVERITY_MAP
-from receiver.incidents import (
+from receiver.domain.incident import (
     Change,
     EntryKind,
     IncidentState,
     IncidentStatus,
     Phase,
     Rules,
-    apply_webhook,
-    can_reopen,
-    incident_key,
-    open_incident,
     priority_of,
     title_of,
 )
+from receiver.domain.lifecycle import apply_webhook, can_reopen, incident_key, open_incident
 from tests.conftest import capture, hook, shifted
 
 RULES = Rules(severity_map=DEFAULT_SEVERITY_MAP)

@@ -20,9 +20,9 @@ from alembic.runtime.migration import MigrationContext
 from receiver.alertmanager import Webhook
 from receiver.config import Settings
 from receiver.postmortem import DraftRenderer
-from receiver.service import IncidentService
 from receiver.store import SchemaError, open_configured_database
 from receiver.store.schema import metadata
+from receiver.usecases.service import IncidentService
 from tests.conftest import REPO, capture_text
 
 # the newest migration's revision: the files are numbered like their revisions

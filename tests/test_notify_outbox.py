@@ -26,9 +26,9 @@ from receiver.metrics import Metrics
 from receiver.notify.platforms import ChannelKind
 from receiver.notify.sender import Sender
 from receiver.postmortem import DraftRenderer
-from receiver.service import IncidentService
 from receiver.store import Database, open_configured_database
 from receiver.store.schema import outbox
+from receiver.usecases.service import IncidentService
 from tests.conftest import Clock, as_group, capture, capture_text
 from tests.notify_fakes import FakePlatform
 from tests.processes import AUTH, poll, start_receiver

@@ -9,21 +9,14 @@ from typing import Any
 import pytest
 
 from receiver.config import ConfigError, load_settings
-from receiver.incidents import (
-    Change,
-    EntryKind,
-    IncidentStatus,
-    apply_webhook,
-    incident_key,
-    mark_stale,
-    open_incident,
-)
+from receiver.domain.incident import Change, EntryKind, IncidentStatus
+from receiver.domain.lifecycle import apply_webhook, incident_key, mark_stale, open_incident
 from receiver.notify.compose import compose
 from receiver.notify.events import events_of
 from receiver.notify.message import Message, NotifyEvent
 from receiver.notify.routing import channels_for, route_labels
 from receiver.notify.settings import Matcher, NotifySettings
-from receiver.service import rules_from
+from receiver.usecases.service import rules_from
 from tests.conftest import hook
 
 URL = "https://open.feishu.cn/open-apis/bot/v2/hook/abc"

@@ -16,7 +16,7 @@ from openapi_spec_validator import validate
 
 from receiver.app import create_app
 from receiver.config import Settings
-from receiver.events import EventType
+from receiver.domain.events import EventType
 from tests.conftest import FIXTURES, capture
 
 ClientFactory = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]

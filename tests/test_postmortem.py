@@ -16,8 +16,8 @@ from receiver.alertmanager import Webhook
 from receiver.config import Settings
 from receiver.drafts import draft_file_name, slugify, write_atomically
 from receiver.postmortem import DraftRenderer, md_code, md_inline
-from receiver.service import IncidentService
 from receiver.store import open_configured_database
+from receiver.usecases.service import IncidentService
 from tests.conftest import REPO, Clock, capture
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "postmortem-template.zh.md"
@@ -86,7 +86,7 @@ async def render_incident(
             result = await service.ingest_webhook(Webhook.parse(body), json.dumps(body))
             clock.advance(seconds=1)
         assert result is not None
-        draft = await service.current_draft(result.incident_id)
+        draft = await service.queries.current_draft(result.incident_id)
         return draft.markdown, draft.file_name
     finally:
         await database.close()
@@ -240,7 +240,7 @@ def test_sandbox_refuses_internals_of_the_view_and_unsafe_callables(source: str)
     from jinja2.sandbox import unsafe
 
     from receiver.config import DEFAULT_SEVERITY_MAP
-    from receiver.incidents import Rules
+    from receiver.domain.incident import Rules
     from receiver.postmortem import RenderOptions, build_view
     from receiver.sample import sample_draft_input
 
@@ -255,7 +255,7 @@ def test_sandbox_short_ways_give_what_the_generic_checks_give() -> None:
     from zoneinfo import ZoneInfo
 
     from receiver.config import DEFAULT_SEVERITY_MAP
-    from receiver.incidents import Rules
+    from receiver.domain.incident import Rules
     from receiver.postmortem import RenderOptions, build_view
     from receiver.sample import sample_draft_input
 
@@ -287,9 +287,9 @@ async def test_alert_silence_and_manual_rows_in_their_tables_in_time_order(
 ) -> None:
     from datetime import timedelta
 
-    from receiver.events import ManualEvent
-    from receiver.service import AlertmanagerView
     from receiver.silences import Silence
+    from receiver.usecases.reconcile import AlertmanagerView
+    from receiver.usecases.record_event import ManualEvent
     from tests.conftest import shifted
 
     database = open_configured_database(settings)
@@ -320,7 +320,9 @@ async def test_alert_silence_and_manual_rows_in_their_tables_in_time_order(
             }
         )
         clock.now = start + timedelta(minutes=8)
-        await service.apply_alertmanager_view(1, AlertmanagerView([silenced], None, clock.now))
+        await service.reconcile.apply_alertmanager_view(
+            1, AlertmanagerView([silenced], None, clock.now)
+        )
         await post_event("assemble", "lisi", "拉起 payments 值班群", 10)
         await post_event("rollback", "wangwu", "回滚 payments-api 到 v2.31.4", 18)
         resolved = shifted(capture("resolved_group_3"), timedelta())
@@ -329,7 +331,7 @@ async def test_alert_silence_and_manual_rows_in_their_tables_in_time_order(
         clock.now = start + later + timedelta(seconds=30)
         await service.ingest_webhook(Webhook.parse(resolved), json.dumps(resolved))
         await post_event("verify", "zhangsan", "支付成功率恢复到 99.95%", 30)
-        markdown = (await service.current_draft(1)).markdown
+        markdown = (await service.queries.current_draft(1)).markdown
     finally:
         await database.close()
 

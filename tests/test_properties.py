@@ -13,14 +13,8 @@ from hypothesis import strategies as st
 
 from receiver.alertmanager import Webhook
 from receiver.config import DEFAULT_SEVERITY_MAP
-from receiver.incidents import (
-    Change,
-    IncidentState,
-    Rules,
-    apply_webhook,
-    incident_key,
-    open_incident,
-)
+from receiver.domain.incident import Change, IncidentState, Rules
+from receiver.domain.lifecycle import apply_webhook, incident_key, open_incident
 from tests.conftest import capture
 
 RULES = Rules(severity_map=DEFAULT_SEVERITY_MAP)

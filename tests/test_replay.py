@@ -14,11 +14,11 @@ import sqlalchemy as sa
 
 from receiver.alertmanager import Webhook
 from receiver.config import Settings
-from receiver.events import ManualEvent
 from receiver.postmortem import DraftRenderer
-from receiver.service import IncidentService
 from receiver.store import open_configured_database
 from receiver.store.schema import inbox, timeline
+from receiver.usecases.record_event import ManualEvent
+from receiver.usecases.service import IncidentService
 from tests.conftest import REPO, Clock, capture, capture_text
 
 
@@ -122,7 +122,10 @@ async def test_retention_prunes_old_bodies(settings: Settings, clock: Clock) -> 
     database = open_configured_database(settings)
     service = IncidentService(database, settings, DraftRenderer(), clock=clock)
     try:
-        assert await service.prune_inbox(clock.now - timedelta(minutes=3)) == 3
-        assert len(await service.inbox(since=None, incident_id=None, after_id=0, limit=10)) == 2
+        assert await service.queries.prune_inbox(clock.now - timedelta(minutes=3)) == 3
+        assert (
+            len(await service.queries.inbox(since=None, incident_id=None, after_id=0, limit=10))
+            == 2
+        )
     finally:
         await database.close()

@@ -362,8 +362,8 @@ async def test_trusted_proxy_header_names_the_user(
 async def test_drafts_export_command(settings: Settings, tmp_path: Path, clock: Clock) -> None:
     from receiver.alertmanager import Webhook
     from receiver.postmortem import DraftRenderer
-    from receiver.service import IncidentService
     from receiver.store import open_configured_database
+    from receiver.usecases.service import IncidentService
 
     database = open_configured_database(settings)
     await database.migrate()
@@ -372,7 +372,7 @@ async def test_drafts_export_command(settings: Settings, tmp_path: Path, clock: 
         await service.ingest_webhook(Webhook.parse(capture(name)), capture_text(name))
     expected = {
         d.file_name: d.markdown
-        for d in [await service.current_draft(1), await service.current_draft(2)]
+        for d in [await service.queries.current_draft(1), await service.queries.current_draft(2)]
     }
     await database.close()
     out = tmp_path / "export"

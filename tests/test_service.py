@@ -13,10 +13,10 @@ import pytest
 
 from receiver.alertmanager import Webhook
 from receiver.config import Settings
-from receiver.incidents import IncidentStatus
+from receiver.domain.incident import IncidentStatus
 from receiver.postmortem import DraftRenderer
-from receiver.service import IncidentService
 from receiver.store import open_configured_database
+from receiver.usecases.service import IncidentService
 from tests.conftest import Clock, capture, shifted
 
 ServiceFactory = Callable[..., Any]
@@ -53,7 +53,7 @@ async def test_concurrent_ha_duplicates_make_one_incident(make_service: ServiceF
     )
     assert {r.incident_id for r in results} == {1}
     assert sorted(r.changed for r in results) == [False, True]
-    detail = await service.incident_detail(1)
+    detail = await service.queries.incident_detail(1)
     assert len(detail.episodes) == 3
     assert len(detail.timeline) == 4
 
@@ -68,7 +68,7 @@ async def test_two_processes_sharing_the_file_make_one_incident(
     )
     # one incident (its id may be 2 on PostgreSQL: the loser's insert used a sequence value)
     assert len({r.incident_id for r in results}) == 1
-    _, total = await first.list_incidents(limit=10, offset=0)
+    _, total = await first.queries.list_incidents(limit=10, offset=0)
     assert total == 1
 
 
@@ -86,13 +86,13 @@ async def test_refire_within_window_reopens_and_writes_revision_two(
     refire = await ingest(service, shifted(capture("firing_group_3"), timedelta(minutes=10)))
     assert refire.incident_id == first.incident_id
     assert refire.status is IncidentStatus.FIRING
-    detail = await service.incident_detail(first.incident_id)
+    detail = await service.queries.incident_detail(first.incident_id)
     assert [e.kind.value for e in detail.timeline].count("refired") == 1
 
     clock.advance(minutes=5)
     second = await ingest(service, shifted(capture("resolved_group_3"), timedelta(minutes=10)))
     assert second.draft_revision == 2
-    detail = await service.incident_detail(first.incident_id)
+    detail = await service.queries.incident_detail(first.incident_id)
     assert [d.revision for d in detail.drafts] == [1, 2]
     assert "修订 2" in detail.drafts[1].markdown
     assert "告警再次触发" in detail.drafts[1].markdown
@@ -113,7 +113,7 @@ async def test_refire_after_window_opens_new_incident_with_mtbf(
     assert second.incident_id == 2
     assert second.created
     result = await ingest(service, shifted(capture("resolved_group_3"), later))
-    draft = (await service.current_draft(result.incident_id)).markdown
+    draft = (await service.queries.current_draft(result.incident_id)).markdown
     assert "同一告警组上次事故结束于 2026-11-26 19:11" in draft
     assert "payments 服务本月至今 2 次" in draft
 
@@ -125,14 +125,14 @@ async def test_kpi_counts_include_the_incident_itself_with_its_priority_at_recov
     service = await make_service(severity_map={"warning": "P1"})
     await ingest(service, capture("firing_group_3"))
     first = await ingest(service, capture("resolved_group_3"))
-    first_draft = (await service.current_draft(first.incident_id)).markdown
+    first_draft = (await service.queries.current_draft(first.incident_id)).markdown
     assert "payments 服务本月至今 1 次" in first_draft
     assert "payments 服务本季度 P0/P1 1 次（本次为 P1）" in first_draft
     clock.advance(hours=3)
     later = timedelta(hours=3)
     await ingest(service, shifted(capture("firing_group_3"), later))
     second = await ingest(service, shifted(capture("resolved_group_3"), later))
-    draft = (await service.current_draft(second.incident_id)).markdown
+    draft = (await service.queries.current_draft(second.incident_id)).markdown
     assert "payments 服务本月至今 2 次" in draft
     assert "payments 服务本季度 P0/P1 2 次（本次为 P1）" in draft
 
@@ -146,20 +146,20 @@ async def test_export_failure_keeps_webhook_and_draft_and_is_retried(
     await ingest(service, capture("firing_single"))
     result = await ingest(service, capture("resolved_single"))
     assert result.draft_revision == 1
-    markdown = (await service.current_draft(1)).markdown
+    markdown = (await service.queries.current_draft(1)).markdown
     assert "checkout 服务 5xx 错误率过高" in markdown
     assert not_a_directory.read_text() == "occupied"
-    assert await service.retry_exports() == 0  # still not a directory: still pending
+    assert await service.drafts.retry_exports() == 0  # still not a directory: still pending
     failed = service.metrics.registry.get_sample_value(
         "postmortem_receiver_draft_exports_total", {"result": "failed"}
     )
     assert failed == 2
 
     not_a_directory.unlink()  # someone fixes the volume
-    assert await service.retry_exports() == 1
+    assert await service.drafts.retry_exports() == 1
     (written,) = not_a_directory.iterdir()
     assert written.read_text(encoding="utf-8") == markdown
-    assert await service.retry_exports() == 0  # done: nothing pending any more
+    assert await service.drafts.retry_exports() == 0  # done: nothing pending any more
 
 
 async def test_data_survives_a_new_engine_on_the_same_file(
@@ -169,7 +169,7 @@ async def test_data_survives_a_new_engine_on_the_same_file(
     await ingest(service, capture("firing_group_3"))
     await service.db.close()
     reopened = await make_service()
-    detail = await reopened.incident_detail(1)
+    detail = await reopened.queries.incident_detail(1)
     assert detail.incident.status is IncidentStatus.FIRING
     assert len(detail.episodes) == 3
     again = await ingest(reopened, capture("firing_group_3"))

@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 import aiohttp
 
 from receiver.config import Settings
+from receiver.domain.incident import Episode, Incident
+from receiver.domain.moments import shifted
 from receiver.evidence.prometheus import EvidenceUnavailable, QueryResult, query_range, redacted
 from receiver.evidence.promql import expression_from_generator_url, split_comparison
 from receiver.evidence.record import BusinessFigure, ChartEvidence, EvidenceRecord
 from receiver.evidence.summary import summarize
-from receiver.incidents import Episode, Incident
-from receiver.moments import shifted
 
 # the business figures' worst value: the lowest availability, the highest of the others
 _WORST_IS_LOWEST = {"availability"}

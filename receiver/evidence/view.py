@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from receiver.domain.moments import in_zone
 from receiver.evidence.record import BusinessFigure, ChartEvidence, StoredEvidence
-from receiver.moments import in_zone
 
 MAX_CHARTS = 20  # the most alert expressions charted (RECEIVER_EVIDENCE_MAX_EXPRESSIONS ≤ this)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from receiver.config import Settings
-from receiver.incidents import Incident
+from receiver.domain.incident import Incident
 from receiver.notify.message import Message, NotifyEvent
 
 HEADLINES: dict[str, dict[NotifyEvent, str]] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from receiver.incidents import Change, EntryKind, IncidentStatus
+from receiver.domain.incident import Change, EntryKind, IncidentStatus
 from receiver.notify.message import NotifyEvent
 
 

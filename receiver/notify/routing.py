@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from receiver.incidents import Incident
+from receiver.domain.incident import Incident
 from receiver.notify.message import NotifyEvent
 from receiver.notify.settings import NotifySettings
 

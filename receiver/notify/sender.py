@@ -103,8 +103,9 @@ class Sender(BackgroundPass):
         clock: Callable[[], datetime],
         lease: timedelta = timedelta(minutes=2),
         batch: int = 100,
+        wake: asyncio.Event | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(wake)
         self.db = db
         self.settings = settings
         self.metrics = metrics

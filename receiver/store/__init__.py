@@ -8,18 +8,12 @@ from receiver.store.engine import (
     open_configured_database,
     open_database,
 )
-from receiver.store.repository import (
-    AuditRecord,
-    History,
-    InboxRecord,
-    Repository,
-    StoredDraft,
-)
+from receiver.store.records import AuditRecord, InboxRecord, StoredDraft
+from receiver.store.repository import Repository
 
 __all__ = [
     "AuditRecord",
     "Database",
-    "History",
     "InboxRecord",
     "Repository",
     "SchemaError",

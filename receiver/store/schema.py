@@ -122,7 +122,7 @@ drafts = sa.Table(
     sa.UniqueConstraint("incident_id", "revision", name="uq_drafts_incident_revision"),
 )
 
-# What people wrote into the draft, as data (receiver.review.HumanFields).
+# What people wrote into the draft, as data (receiver.domain.review.HumanFields).
 human_fields = sa.Table(
     "human_fields",
     metadata,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from aiohttp import web
@@ -11,6 +13,7 @@ from pydantic import ValidationError
 from receiver.alertmanager import Webhook
 from receiver.grafana import GrafanaWebhook, is_grafana_body
 from receiver.limits import Limits, webhook_problems
+from receiver.metrics import Metrics
 from receiver.store import StoreUnavailable
 from receiver.web.body import ArrayLimit, read_json
 from receiver.web.errors import ApiError, invalid_input
@@ -21,28 +24,30 @@ from receiver.web.signature import check_grafana_signature
 
 async def receive_alerts(request: web.Request) -> web.Response:
     metrics = request.app[METRICS]
+    with _counted(metrics):
+        hook, text, kind = await _parse(request)
+        # answered only after the transaction holding the body and its effects committed
+        result = await request.app[SERVICE].ingest_webhook(hook, text, kind=kind)
+    status = "accepted" if result.changed else "duplicate"
+    metrics.webhooks.labels(result=status, reason="").inc()
+    return json_response(
+        {
+            "status": status,
+            "incident_id": result.incident_id,
+            "incident_status": result.status.value,
+            "created": result.created,
+            "draft_revision": result.draft_revision,
+        },
+        status=201 if result.created else 200,
+    )
+
+
+@contextlib.contextmanager
+def _counted(metrics: Metrics) -> Iterator[None]:
+    """Count refusals and store failures, and time every webhook."""
     started = time.perf_counter()
     try:
-        settings = request.app[SETTINGS]
-        # a storm's worth of alerts is refused while parsing, before any is validated
-        too_many = ArrayLimit("alerts", settings.max_alerts, "RECEIVER_MAX_ALERTS")
-        data, text = await read_json(request, settings.max_body, limit=too_many)
-        if not isinstance(data, dict):
-            raise ApiError(422, "invalid_webhook", "the body must be a JSON object")
-        hook, kind = _recognise(request, data, text)
-        problems = webhook_problems(
-            hook, Limits(settings.max_alerts, settings.max_labels, settings.max_value_length)
-        )
-        if problems:
-            raise ApiError(
-                problems[0].status,
-                "too_large" if problems[0].status == 413 else "invalid_webhook",
-                f"the webhook is over a limit: {problems[0].field}: {problems[0].message}",
-                [{"field": p.field, "message": p.message} for p in problems],
-            )
-        service = request.app[SERVICE]
-        # answered only after the transaction holding the body and its effects committed
-        result = await service.ingest_webhook(hook, text, kind=kind)
+        yield
     except ApiError as exc:
         metrics.webhooks.labels(result="rejected", reason=exc.code).inc()
         raise
@@ -51,17 +56,28 @@ async def receive_alerts(request: web.Request) -> web.Response:
         raise
     finally:
         metrics.webhook_seconds.observe(time.perf_counter() - started)
-    metrics.webhooks.labels(result="accepted" if result.changed else "duplicate", reason="").inc()
-    return json_response(
-        {
-            "status": "accepted" if result.changed else "duplicate",
-            "incident_id": result.incident_id,
-            "incident_status": result.status.value,
-            "created": result.created,
-            "draft_revision": result.draft_revision,
-        },
-        status=201 if result.created else 200,
+
+
+async def _parse(request: web.Request) -> tuple[Webhook, str, str]:
+    """The webhook within the limits, its text, and whose it is; else a 4xx."""
+    settings = request.app[SETTINGS]
+    # a storm's worth of alerts is refused while parsing, before any is validated
+    too_many = ArrayLimit("alerts", settings.max_alerts, "RECEIVER_MAX_ALERTS")
+    data, text = await read_json(request, settings.max_body, limit=too_many)
+    if not isinstance(data, dict):
+        raise ApiError(422, "invalid_webhook", "the body must be a JSON object")
+    hook, kind = _recognise(request, data, text)
+    problems = webhook_problems(
+        hook, Limits(settings.max_alerts, settings.max_labels, settings.max_value_length)
     )
+    if problems:
+        raise ApiError(
+            problems[0].status,
+            "too_large" if problems[0].status == 413 else "invalid_webhook",
+            f"the webhook is over a limit: {problems[0].field}: {problems[0].message}",
+            [{"field": p.field, "message": p.message} for p in problems],
+        )
+    return hook, text, kind
 
 
 def _recognise(request: web.Request, data: dict[str, Any], text: str) -> tuple[Webhook, str]:

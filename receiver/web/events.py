@@ -8,7 +8,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from receiver.events import EventType, ManualEvent
+from receiver.domain.events import EventType
+from receiver.usecases.record_event import ManualEvent
 from receiver.web.body import FORM_TYPES, read_json
 from receiver.web.errors import (
     ApiError,
@@ -37,30 +38,8 @@ async def _read_fields(request: web.Request, max_body: int) -> dict[str, Any]:
 
 
 async def post_event(request: web.Request) -> web.Response:
-    # counted per credential: X-Actor names who acted, it opens no bucket of its own
-    wait = request.app[EVENT_LIMITER].take(request[IDENTITY].credential)
-    if wait:
-        return RateLimited(
-            f"more than {request.app[SETTINGS].event_rate} events a minute with these "
-            f"credentials; retry in {retry_after(wait)}s (RECEIVER_EVENT_RATE)",
-            wait,
-        ).response()
-    fields = await _read_fields(request, request.app[SETTINGS].max_body)
-    header_key = request.headers.get("Idempotency-Key")
-    if header_key and "idempotency_key" not in fields:
-        fields["idempotency_key"] = header_key
-    # stored as the fields themselves, key included: a replay is the same event
-    raw = json.dumps(fields, ensure_ascii=False)
-    try:
-        event = ManualEvent.model_validate(fields)
-    except ValidationError as exc:
-        details = validation_details(exc)
-        if any(detail["field"] == "type" for detail in details):
-            valid = ", ".join(t.value for t in EventType)
-            raise ApiError(
-                422, "invalid_event", f"unknown event type; valid types: {valid}", details
-            ) from exc
-        raise invalid_input("invalid_event", "the event is not valid", exc) from exc
+    _take_rate(request)
+    event, raw = await _parse(request)
     result = await request.app[SERVICE].record_event(event, raw)
     request.app[METRICS].manual_events.labels(type=event.type.value).inc()
     base = request.app[SETTINGS].public_url or f"{request.scheme}://{request.host}"
@@ -75,3 +54,35 @@ async def post_event(request: web.Request) -> web.Response:
         },
         status=201 if result.changed else 200,
     )
+
+
+def _take_rate(request: web.Request) -> None:
+    """A 429 past the event rate, counted per credential: X-Actor names who acted, it
+    opens no bucket of its own."""
+    wait = request.app[EVENT_LIMITER].take(request[IDENTITY].credential)
+    if wait:
+        raise RateLimited(
+            f"more than {request.app[SETTINGS].event_rate} events a minute with these "
+            f"credentials; retry in {retry_after(wait)}s (RECEIVER_EVENT_RATE)",
+            wait,
+        )
+
+
+async def _parse(request: web.Request) -> tuple[ManualEvent, str]:
+    """The event, and the text it is stored as (the fields themselves, key included: a
+    replay is the same event); else a 4xx."""
+    fields = await _read_fields(request, request.app[SETTINGS].max_body)
+    header_key = request.headers.get("Idempotency-Key")
+    if header_key and "idempotency_key" not in fields:
+        fields["idempotency_key"] = header_key
+    raw = json.dumps(fields, ensure_ascii=False)
+    try:
+        return ManualEvent.model_validate(fields), raw
+    except ValidationError as exc:
+        details = validation_details(exc)
+        if any(detail["field"] == "type" for detail in details):
+            valid = ", ".join(t.value for t in EventType)
+            raise ApiError(
+                422, "invalid_event", f"unknown event type; valid types: {valid}", details
+            ) from exc
+        raise invalid_input("invalid_event", "the event is not valid", exc) from exc

@@ -8,7 +8,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from receiver.checks import drafts_dir_problem
-from receiver.incidents import PRIORITY_ORDER, IncidentStatus
+from receiver.domain.incident import PRIORITY_ORDER, IncidentStatus
 from receiver.store import StoreUnavailable
 from receiver.web.identity import IDENTITY
 from receiver.web.keys import DATABASE, METRICS, SERVICE, SETTINGS
@@ -43,7 +43,7 @@ async def readyz(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     registry = request.app[METRICS]
     try:
-        counts = await request.app[SERVICE].unapproved_counts()
+        counts = await request.app[SERVICE].queries.unapproved_counts()
     except StoreUnavailable:
         registry.store_errors.labels(where="metrics").inc()
     else:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
-from receiver.incidents import PRIORITY_ORDER, IncidentStatus
+from receiver.domain.incident import PRIORITY_ORDER, IncidentStatus
 from receiver.web.errors import ApiError
 from receiver.web.keys import SERVICE
 from receiver.web.params import LIMIT, OFFSET, REVISION, incident_id_of
@@ -20,6 +22,21 @@ from receiver.web.serialize import (
 async def list_incidents(request: web.Request) -> web.Response:
     limit = LIMIT.query(request, default=50)
     offset = OFFSET.query(request, default=0)
+    found, total = await request.app[SERVICE].queries.list_incidents(
+        limit=limit, offset=offset, **_filters(request)
+    )
+    return json_response(
+        {
+            "incidents": [incident_summary(incident) for incident in found],
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+        }
+    )
+
+
+def _filters(request: web.Request) -> dict[str, Any]:
+    """?status=, ?service= and ?priority=, checked; else a 422."""
     raw_status = request.query.get("status")
     status = None
     if raw_status:
@@ -33,25 +50,11 @@ async def list_incidents(request: web.Request) -> web.Response:
     priority = request.query.get("priority") or None
     if priority is not None and priority not in PRIORITY_ORDER:
         raise ApiError(422, "invalid_query", f"priority must be one of {', '.join(PRIORITY_ORDER)}")
-    incidents, total = await request.app[SERVICE].list_incidents(
-        limit=limit,
-        offset=offset,
-        status=status,
-        service=request.query.get("service") or None,
-        priority=priority,
-    )
-    return json_response(
-        {
-            "incidents": [incident_summary(incident) for incident in incidents],
-            "total": total,
-            "limit": limit,
-            "offset": offset,
-        }
-    )
+    return {"status": status, "service": request.query.get("service") or None, "priority": priority}
 
 
 async def get_incident(request: web.Request) -> web.Response:
-    detail = await request.app[SERVICE].incident_detail(incident_id_of(request))
+    detail = await request.app[SERVICE].queries.incident_detail(incident_id_of(request))
     body = incident_summary(detail.incident)
     body["alerts"] = [episode_json(episode) for episode in detail.episodes]
     body["timeline"] = [entry_json(entry) for entry in detail.timeline]
@@ -64,9 +67,9 @@ async def get_postmortem(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     incident_id = incident_id_of(request)
     if "revision" in request.query:
-        draft = await service.draft_at(incident_id, REVISION.query(request, default=1))
+        draft = await service.queries.draft_at(incident_id, REVISION.query(request, default=1))
     else:
-        draft = await service.current_draft(incident_id)
+        draft = await service.queries.current_draft(incident_id)
     return web.Response(
         text=draft.markdown,
         content_type="text/markdown",

@@ -8,8 +8,8 @@ from receiver.config import Settings
 from receiver.evidence.worker import EvidenceWorker
 from receiver.limits import RateLimiter
 from receiver.metrics import Metrics
-from receiver.service import IncidentService
 from receiver.store import Database
+from receiver.usecases.service import IncidentService
 from receiver.web.auth_failures import AuthFailures
 from receiver.web.session import Sessions
 

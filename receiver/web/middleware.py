@@ -9,9 +9,9 @@ from collections.abc import Awaitable, Callable
 import structlog
 from aiohttp import web
 
-from receiver.review import InvalidTransition, ReviewLocked
-from receiver.service import EvidenceNotReady, IncidentNotFound, NoOpenIncident
+from receiver.domain.review import InvalidTransition, ReviewLocked
 from receiver.store import StoreUnavailable
+from receiver.usecases.errors import EvidenceNotReady, IncidentNotFound, NoOpenIncident
 from receiver.web.errors import ApiError
 from receiver.web.keys import METRICS
 

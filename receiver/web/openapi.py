@@ -16,10 +16,10 @@ from pydantic import BaseModel
 
 from receiver import __version__
 from receiver.alertmanager import Webhook
-from receiver.events import ManualEvent
+from receiver.domain.incident import PRIORITY_ORDER, EntryKind, IncidentStatus, Phase, Source
+from receiver.domain.review import HumanFields
 from receiver.grafana import GrafanaWebhook
-from receiver.incidents import PRIORITY_ORDER, EntryKind, IncidentStatus, Phase, Source
-from receiver.review import HumanFields
+from receiver.usecases.record_event import ManualEvent
 from receiver.web import params
 
 Schema = dict[str, Any]

@@ -15,18 +15,18 @@ from aiohttp import web
 from markupsafe import Markup
 from pydantic import ValidationError
 
-from receiver.evidence.view import MAX_CHARTS, chart_file
-from receiver.incidents import PRIORITY_ORDER, STATUS_VALUES, Incident, IncidentStatus, Phase
-from receiver.moments import in_zone
-from receiver.postmortem import SHIPPED_TEMPLATES
-from receiver.review import (
+from receiver.domain.incident import PRIORITY_ORDER, STATUS_VALUES, Incident, IncidentStatus, Phase
+from receiver.domain.moments import in_zone
+from receiver.domain.review import (
     TRANSITIONS,
     ActionHorizon,
     ImprovementArea,
     InvalidTransition,
     ReviewLocked,
 )
-from receiver.service import EvidenceNotReady
+from receiver.evidence.view import MAX_CHARTS, chart_file
+from receiver.postmortem import SHIPPED_TEMPLATES
+from receiver.usecases.errors import EvidenceNotReady
 from receiver.web.auth_failures import client_address
 from receiver.web.errors import ApiError, retry_after, validation_details
 from receiver.web.identity import IDENTITY, login_proof
@@ -136,7 +136,7 @@ async def list_page(request: web.Request) -> web.Response:
     priority = query.get("priority", "") if query.get("priority") in PRIORITY_ORDER else ""
     service = query.get("service", "").replace("\x00", "").strip()[:200]
     page = PAGE.query(request, default=1)
-    incidents, total = await request.app[SERVICE].list_incidents(
+    incidents, total = await request.app[SERVICE].queries.list_incidents(
         limit=LIST_PAGE_SIZE,
         offset=(page - 1) * LIST_PAGE_SIZE,
         status=status,
@@ -175,9 +175,9 @@ async def incident_page(
 ) -> web.Response:
     service = request.app[SERVICE]
     incident_id = incident_id_of(request)
-    detail = await service.incident_detail(incident_id)
-    fields = await service.human_fields(incident_id)
-    history = await service.audit_log(incident_id)
+    detail = await service.queries.incident_detail(incident_id)
+    fields = await service.review.human_fields(incident_id)
+    history = await service.review.audit_log(incident_id)
     drafts = detail.drafts
     shown = drafts[-1] if drafts else None
     wanted = REVISION.query(request, default=0)  # none: the latest
@@ -259,7 +259,9 @@ async def save_fields(request: web.Request) -> web.Response:
     patch["actions"] = _items(form, "act", "horizon")
     incident_id = incident_id_of(request)
     try:
-        await request.app[SERVICE].update_human_fields(incident_id, patch, request[IDENTITY].user)
+        await request.app[SERVICE].review.update_human_fields(
+            incident_id, patch, request[IDENTITY].user
+        )
     except ValidationError as exc:
         problems = "; ".join(f"{d['field']}: {d['message']}" for d in validation_details(exc))
         return await incident_page(request, error=problems, status=422, form=patch)
@@ -278,7 +280,7 @@ async def set_status(request: web.Request) -> web.Response:
     if target not in STATUS_VALUES:
         raise ApiError(422, "invalid_status", f"unknown status {target[:40]!r}")
     try:
-        await request.app[SERVICE].change_status(
+        await request.app[SERVICE].review.change_status(
             incident_id, IncidentStatus(target), request[IDENTITY].user
         )
     except InvalidTransition as exc:
@@ -291,8 +293,8 @@ async def diff_page(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     if "from" not in request.query or "to" not in request.query:
         raise ApiError(422, "invalid_query", "from and to must be revision numbers")
-    older = await service.draft_at(incident_id, FROM_REVISION.query(request, default=1))
-    newer = await service.draft_at(incident_id, TO_REVISION.query(request, default=1))
+    older = await service.queries.draft_at(incident_id, FROM_REVISION.query(request, default=1))
+    newer = await service.queries.draft_at(incident_id, TO_REVISION.query(request, default=1))
     lines = difflib.unified_diff(
         older.markdown.splitlines(),
         newer.markdown.splitlines(),
@@ -315,9 +317,9 @@ async def download(request: web.Request) -> web.Response:
     incident_id = incident_id_of(request)
     service = request.app[SERVICE]
     draft = (
-        await service.draft_at(incident_id, REVISION.query(request, default=1))
+        await service.queries.draft_at(incident_id, REVISION.query(request, default=1))
         if "revision" in request.query
-        else await service.current_draft(incident_id)
+        else await service.queries.current_draft(incident_id)
     )
     return web.Response(
         text=draft.markdown,
@@ -341,7 +343,9 @@ def _with_chart_urls(html: Markup, draft_file: str, incident_id: int) -> Markup:
 
 async def evidence_chart(request: web.Request) -> web.Response:
     """A chart of the incident's evidence, for the page's <img>; SVG that runs nothing."""
-    svg = await request.app[SERVICE].chart_svg(incident_id_of(request), CHART.path(request))
+    svg = await request.app[SERVICE].evidence.chart_svg(
+        incident_id_of(request), CHART.path(request)
+    )
     return web.Response(
         text=svg,
         content_type="image/svg+xml",

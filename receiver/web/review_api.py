@@ -2,30 +2,51 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 from pydantic import ValidationError
 
+from receiver.domain.incident import IncidentStatus
+from receiver.domain.review import HumanFields
 from receiver.evidence.worker import EvidenceWorker
-from receiver.incidents import IncidentStatus
-from receiver.review import HumanFields
 from receiver.web.body import read_json
 from receiver.web.errors import ApiError, invalid_input
 from receiver.web.identity import IDENTITY
 from receiver.web.keys import EVIDENCE, SERVICE, SETTINGS
 from receiver.web.params import incident_id_of
-from receiver.web.serialize import json_response
+from receiver.web.serialize import json_response, revision_json
 
 # the statuses people move a draft to; the others follow the alerts
 REVIEW_STATUSES = (IncidentStatus.IN_REVIEW.value, IncidentStatus.APPROVED.value)
 
 
 async def get_fields(request: web.Request) -> web.Response:
-    fields = await request.app[SERVICE].human_fields(incident_id_of(request))
+    fields = await request.app[SERVICE].review.human_fields(incident_id_of(request))
     return json_response(fields.model_dump(mode="json"))
 
 
 async def patch_fields(request: web.Request) -> web.Response:
     """Replace the given human fields (lists whole); a new draft revision by the caller."""
+    patch = await _fields_patch(request)
+    incident_id = incident_id_of(request)
+    review = request.app[SERVICE].review
+    try:
+        result = await review.update_human_fields(incident_id, patch, request[IDENTITY].user)
+    except ValidationError as exc:
+        raise invalid_input("invalid_fields", "the fields are not valid", exc) from exc
+    fields = await review.human_fields(incident_id)
+    return json_response(
+        {
+            "incident_id": incident_id,
+            "draft_revision": result.draft_revision,
+            "fields": fields.model_dump(mode="json"),
+        }
+    )
+
+
+async def _fields_patch(request: web.Request) -> dict[str, Any]:
+    """A JSON object of human fields, none unknown; else a 422."""
     data, _ = await read_json(request, request.app[SETTINGS].max_body)
     if not isinstance(data, dict):
         raise ApiError(422, "invalid_fields", "the body must be a JSON object of fields")
@@ -37,20 +58,7 @@ async def patch_fields(request: web.Request) -> web.Response:
             f"unknown fields: {', '.join(unknown)}",
             [{"field": name, "message": "not a human field"} for name in unknown],
         )
-    incident_id = incident_id_of(request)
-    service = request.app[SERVICE]
-    try:
-        result = await service.update_human_fields(incident_id, data, request[IDENTITY].user)
-    except ValidationError as exc:
-        raise invalid_input("invalid_fields", "the fields are not valid", exc) from exc
-    fields = await service.human_fields(incident_id)
-    return json_response(
-        {
-            "incident_id": incident_id,
-            "draft_revision": result.draft_revision,
-            "fields": fields.model_dump(mode="json"),
-        }
-    )
+    return data
 
 
 async def post_status(request: web.Request) -> web.Response:
@@ -59,7 +67,7 @@ async def post_status(request: web.Request) -> web.Response:
     if target not in REVIEW_STATUSES:
         valid = ", ".join(REVIEW_STATUSES)
         raise ApiError(422, "invalid_status", f'give {{"status": …}}, one of {valid}')
-    result = await request.app[SERVICE].change_status(
+    result = await request.app[SERVICE].review.change_status(
         incident_id_of(request), IncidentStatus(str(target)), request[IDENTITY].user
     )
     return json_response(
@@ -72,20 +80,11 @@ async def post_status(request: web.Request) -> web.Response:
 
 
 async def list_revisions(request: web.Request) -> web.Response:
-    detail = await request.app[SERVICE].incident_detail(incident_id_of(request))
+    detail = await request.app[SERVICE].queries.incident_detail(incident_id_of(request))
     return json_response(
         {
             "incident_id": detail.incident.id,
-            "revisions": [
-                {
-                    "revision": d.revision,
-                    "created_at": d.created_at.isoformat().replace("+00:00", "Z"),
-                    "updated_at": d.updated_at.isoformat().replace("+00:00", "Z"),
-                    "created_by": d.created_by,
-                    "file_name": d.file_name,
-                }
-                for d in detail.drafts
-            ],
+            "revisions": [revision_json(draft) for draft in detail.drafts],
         }
     )
 
@@ -95,7 +94,7 @@ async def refresh_evidence(request: web.Request) -> web.Response:
     incident_id = incident_id_of(request)
     worker = require_evidence(request)
     await worker.refresh(incident_id)
-    draft = await request.app[SERVICE].current_draft(incident_id)
+    draft = await request.app[SERVICE].queries.current_draft(incident_id)
     return json_response({"incident_id": incident_id, "draft_revision": draft.revision})
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import functools
 import json
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from aiohttp import web
 
-from receiver.incidents import Episode, Incident, TimelineEntry
+from receiver.domain.incident import Episode, Incident, TimelineEntry
 from receiver.store import StoredDraft
 
 # UTF-8 JSON: Chinese titles stay readable in curl output
@@ -22,55 +23,58 @@ def _time(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
+def _value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return _time(value)
+    return value.value if isinstance(value, Enum) else value
+
+
+def _pick(item: object, names: tuple[str, ...]) -> dict[str, Any]:
+    """The named fields, in this order, as JSON values (times in UTC with Z, enums as
+    their values): each shape below is only its list of fields."""
+    return {name: _value(getattr(item, name)) for name in names}
+
+
+INCIDENT_SUMMARY = (
+    "id",
+    "title",
+    "priority",
+    "status",
+    "service",
+    "receiver",
+    "group_key",
+    "group_labels",
+    "started_at",
+    "ended_at",
+    "opened_at",
+    "updated_at",
+    "cycle",
+)
+EPISODE_REST = ("starts_at", "ends_at", "labels", "annotations", "generator_url")
+ENTRY = ("at", "phase", "kind", "source", "actor", "subject", "note", "detail")
+DRAFT = ("revision", "language", "file_name", "created_at", "updated_at", "created_by")
+REVISION = ("revision", "created_at", "updated_at", "created_by", "file_name")
+
+
 def incident_summary(incident: Incident) -> dict[str, Any]:
-    return {
-        "id": incident.id,
-        "title": incident.title,
-        "priority": incident.priority,
-        "status": incident.status.value,
-        "service": incident.service,
-        "receiver": incident.receiver,
-        "group_key": incident.group_key,
-        "group_labels": incident.group_labels,
-        "started_at": _time(incident.started_at),
-        "ended_at": _time(incident.ended_at),
-        "opened_at": _time(incident.opened_at),
-        "updated_at": _time(incident.updated_at),
-        "cycle": incident.cycle,
-    }
+    return _pick(incident, INCIDENT_SUMMARY)
 
 
 def episode_json(episode: Episode) -> dict[str, Any]:
     return {
         "fingerprint": episode.fingerprint,
         "status": "resolved" if episode.resolved else "firing",
-        "starts_at": _time(episode.starts_at),
-        "ends_at": _time(episode.ends_at),
-        "labels": episode.labels,
-        "annotations": episode.annotations,
-        "generator_url": episode.generator_url,
+        **_pick(episode, EPISODE_REST),
     }
 
 
 def entry_json(entry: TimelineEntry) -> dict[str, Any]:
-    return {
-        "at": _time(entry.at),
-        "phase": entry.phase.value,
-        "kind": entry.kind.value,
-        "source": entry.source.value,
-        "actor": entry.actor,
-        "subject": entry.subject,
-        "note": entry.note,
-        "detail": entry.detail,
-    }
+    return _pick(entry, ENTRY)
 
 
 def draft_json(draft: StoredDraft) -> dict[str, Any]:
-    return {
-        "revision": draft.revision,
-        "language": draft.language,
-        "file_name": draft.file_name,
-        "created_at": _time(draft.created_at),
-        "updated_at": _time(draft.updated_at),
-        "created_by": draft.created_by,
-    }
+    return _pick(draft, DRAFT)
+
+
+def revision_json(draft: StoredDraft) -> dict[str, Any]:
+    return _pick(draft, REVISION)

@@ -19,7 +19,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from receiver.moments import in_zone
+from receiver.domain.moments import in_zone
 from receiver.notify.message import Message
 
 # A chat line is read at a glance; 10k characters of alert title help nobody.

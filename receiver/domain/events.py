@@ -1,14 +1,13 @@
-"""Manual events — what people did — as alert-webhook.sh and the API post them. Pure."""
+"""Manual events — what people did — as rows of the incident's timeline. Pure."""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from receiver.incidents import (
+from receiver.domain.incident import (
     PRIORITY_LABEL,
     Change,
     EntryKind,
@@ -20,10 +19,8 @@ from receiver.incidents import (
     Source,
     TimelineEntry,
     priority_of,
-    recover,
 )
-from receiver.moments import accepted
-from receiver.text import Details, Key, Message, Name, Short
+from receiver.domain.lifecycle import recover
 
 
 class EventType(StrEnum):
@@ -62,41 +59,39 @@ EVENT_ROWS: dict[EventType, tuple[EntryKind, Phase]] = {
 }
 
 
-class ManualEvent(BaseModel):
-    """One event as posted (form fields or JSON)."""
-
-    # Message and details keep their edges: people's text arrives as it was written.
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    type: EventType
-    service: Name
-    message: Message
-    actor: Name
-    severity: Short = ""
-    details: Details = ""
-    incident_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    idempotency_key: Key | None = None
-    at: datetime | None = None
-
-    @field_validator("at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("give a time zone, e.g. 2026-11-26T14:20:44+08:00")
-        return accepted(value)
+class EventReport(Protocol):
+    """What the domain reads of a person's event."""
 
     @property
-    def row(self) -> tuple[EntryKind, Phase]:
-        return EVENT_ROWS[self.type]
+    def type(self) -> EventType: ...
+    @property
+    def service(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def actor(self) -> str: ...
+    @property
+    def severity(self) -> str: ...
+    @property
+    def details(self) -> str: ...
+    @property
+    def at(self) -> datetime | None: ...
+
+
+def event_dedup_key(idempotency_key: str | None, raw_body: str, received_at: datetime) -> str:
+    """The event's timeline key. Without an idempotency key the event is itself at its
+    receipt time: replaying the inbox finds the same key, a later identical post does not."""
+    if idempotency_key:
+        return f"event:{idempotency_key}"
+    digest = hashlib.sha256(f"{received_at.isoformat()}\x00{raw_body}".encode()).hexdigest()
+    return f"event:{digest[:32]}"
 
 
 def manual_key(service: str) -> str:
     return hashlib.sha256(f"manual\x00{service}".encode()).hexdigest()[:32]
 
 
-def open_manual_incident(event: ManualEvent, now: datetime, rules: Rules) -> Change:
+def open_manual_incident(event: EventReport, now: datetime, rules: Rules) -> Change:
     """`system-alert` with no open incident for the service: a person opens one."""
     at = event.at or now
     labels = {"service": event.service, "severity": event.severity}
@@ -133,12 +128,12 @@ def open_manual_incident(event: ManualEvent, now: datetime, rules: Rules) -> Cha
     return change
 
 
-def apply_event(change: Change, event: ManualEvent, dedup_key: str, now: datetime) -> Change:
+def apply_event(change: Change, event: EventReport, dedup_key: str, now: datetime) -> Change:
     """Record the event as a row in its phase; `resolve` ends an incident with no firing alert.
 
     An incident whose alerts still fire stays open: alerts, not people, decide that.
     """
-    kind, phase = event.row
+    kind, phase = EVENT_ROWS[event.type]
     at = event.at or now
     change.add_entry(
         TimelineEntry(

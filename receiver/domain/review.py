@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from receiver.incidents import Incident, IncidentStatus
+from receiver.domain.incident import Incident, IncidentStatus
 from receiver.text import ItemText, Line, Paragraphs
 
 
@@ -100,7 +100,8 @@ TRANSITIONS: dict[IncidentStatus, frozenset[IncidentStatus]] = {
 }
 
 
-def move(incident: Incident, target: IncidentStatus, now: datetime) -> None:
+def move(incident: Incident, target: IncidentStatus, actor: str, now: datetime) -> None:
+    """Move along the review lifecycle; an approval records who and when."""
     allowed = TRANSITIONS.get(incident.status, frozenset())
     if target not in allowed:
         options = ", ".join(sorted(s.value for s in allowed)) or "none until it is drafted"
@@ -109,6 +110,8 @@ def move(incident: Incident, target: IncidentStatus, now: datetime) -> None:
         )
     incident.status = target
     incident.updated_at = now
+    if target is IncidentStatus.APPROVED:
+        incident.approved_by, incident.approved_at = actor, now
 
 
 def check_editable(incident: Incident) -> None:

@@ -1,0 +1,63 @@
+"""When a change needs a draft, and which revision it writes. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from receiver.domain.incident import Change, Incident, IncidentStatus
+
+# who a revision is by when fresh evidence from Prometheus wrote it
+EVIDENCE_AUTHOR = "Prometheus"
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    number: int
+    created_at: datetime
+    created_by: str | None
+
+
+def new_revision_wanted(change: Change) -> bool:
+    """On recovery, and when a person (or fresh evidence) changed what the draft says."""
+    return change.recovered or change.revision_by is not None
+
+
+def draft_wanted(change: Change) -> bool:
+    """Whether the change (re)writes the draft; never for an incident still firing."""
+    incident = change.state.incident
+    if incident.is_open:
+        return False
+    return (
+        new_revision_wanted(change)
+        or change.refresh_draft
+        or (change.touched and incident.status is not IncidentStatus.APPROVED)
+    )
+
+
+def next_revision(latest: Revision | None, change: Change, now: datetime) -> Revision:
+    """A new revision, numbered on from the latest; else the latest one, refreshed."""
+    if latest is None:
+        return Revision(1, now, change.revision_by)
+    if new_revision_wanted(change):
+        return Revision(latest.number + 1, now, change.revision_by)
+    return latest
+
+
+def evidence_stored(
+    change: Change, now: datetime, *, forced: bool, earlier_attempts: int
+) -> Change:
+    """The first fetch freezes the evidence into the current revision; a later one (after a
+    failure, or asked for from the review page) writes a new revision."""
+    if forced or earlier_attempts > 0:
+        change.revise(EVIDENCE_AUTHOR, now)
+    else:
+        change.refresh_draft = True
+    return change
+
+
+def mark_drafted(incident: Incident, now: datetime) -> None:
+    """A draft revision was written for a recovered incident."""
+    if incident.status is IncidentStatus.RECOVERED:
+        incident.status = IncidentStatus.DRAFTED
+        incident.updated_at = now

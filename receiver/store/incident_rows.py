@@ -1,0 +1,246 @@
+"""The rows of incidents, their episodes and timelines: finding the incident a webhook
+belongs to, loading one to change it, storing the change, and listing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from receiver.domain.incident import (
+    EntryKind,
+    Episode,
+    Incident,
+    IncidentState,
+    IncidentStatus,
+    TimelineEntry,
+)
+from receiver.domain.placement import SeriesMatch
+from receiver.store.connection import Connection
+from receiver.store.mapping import from_row, to_values
+from receiver.store.schema import episodes, incidents, timeline
+from receiver.store.statements import (
+    ENTRY_KEYS,
+    EPISODES_OF,
+    INCIDENT,
+    INCIDENT_LOCKED,
+    INSERT_ENTRIES,
+    INSERT_EPISODES,
+    INSERT_INCIDENT,
+    LATEST_BY_KEY,
+    SERIES,
+    TIMELINE_OF,
+    UPDATE_EPISODES,
+    UPDATE_INCIDENT,
+)
+
+
+class IncidentRows:
+    conn: Connection
+
+    # -- finding the incident a webhook belongs to ---------------------------------
+
+    async def series_matches(self, keys: Sequence[tuple[str, datetime]]) -> SeriesMatch:
+        """In one query per 500 series: which incidents already hold which of these
+        (fingerprint, startsAt) episodes, and an open incident still firing one of them."""
+        wanted = set(keys)
+        fingerprints = sorted({fingerprint for fingerprint, _ in wanted})
+        holders: dict[tuple[str, datetime], int] = {}
+        open_firing: int | None = None
+        for chunk in _chunks(fingerprints, 500):
+            for row in await self.conn.execute(SERIES, {"fingerprints": chunk}):
+                key = (row.fingerprint, row.starts_at)
+                if key in wanted:
+                    holders[key] = int(row.incident_id)
+                elif row.incident_open and not row.resolved and open_firing is None:
+                    open_firing = int(row.incident_id)
+        return SeriesMatch(holders, open_firing)
+
+    async def open_incident_by_service(self, service: str) -> int | None:
+        found = await self.conn.scalar(
+            sa.select(incidents.c.id)
+            .where(incidents.c.service == service, incidents.c.open_key.is_not(None))
+            .order_by(incidents.c.id.desc())
+            .limit(1)
+        )
+        return None if found is None else int(found)
+
+    async def recent_incident_by_service(self, service: str, since: datetime) -> int | None:
+        """The latest incident of the service that ended after `since` and is not approved."""
+        found = await self.conn.scalar(
+            sa.select(incidents.c.id)
+            .where(
+                incidents.c.service == service,
+                incidents.c.ended_at >= since,
+                incidents.c.status != IncidentStatus.APPROVED.value,
+            )
+            .order_by(incidents.c.ended_at.desc(), incidents.c.id.desc())
+            .limit(1)
+        )
+        return None if found is None else int(found)
+
+    async def latest_incident_by_key(self, key: str) -> Incident | None:
+        row = (await self.conn.execute(LATEST_BY_KEY, {"key": key})).first()
+        return None if row is None else from_row(Incident, row)
+
+    # -- loading and storing ------------------------------------------------------
+
+    async def get_incident(self, incident_id: int, *, lock: bool = False) -> Incident | None:
+        query = INCIDENT_LOCKED if lock else INCIDENT
+        row = (await self.conn.execute(query, {"incident_id": incident_id})).first()
+        return None if row is None else from_row(Incident, row)
+
+    async def load_state(self, incident_id: int) -> IncidentState:
+        """The incident, locked for this transaction, with its episodes and row keys."""
+        incident = await self.get_incident(incident_id, lock=True)
+        if incident is None:
+            raise LookupError(f"incident {incident_id} does not exist")
+        bound = {"incident_id": incident_id}
+        loaded = [from_row(Episode, row) for row in await self.conn.execute(EPISODES_OF, bound)]
+        rows = (await self.conn.execute(ENTRY_KEYS, bound)).all()
+        return IncidentState(
+            incident=incident,
+            episodes={episode.key: episode for episode in loaded},
+            entry_keys={row.dedup_key for row in rows},
+            acknowledged=any(row.kind == EntryKind.ACK.value for row in rows),
+        )
+
+    async def episodes_of(self, incident_id: int) -> list[Episode]:
+        rows = await self.conn.execute(
+            sa.select(episodes)
+            .where(episodes.c.incident_id == incident_id)
+            .order_by(episodes.c.starts_at, episodes.c.id)
+        )
+        return [from_row(Episode, row) for row in rows]
+
+    async def insert_incident(self, incident: Incident) -> int:
+        result = await self.conn.execute(INSERT_INCIDENT, _incident_values(incident))
+        incident.id = int(result.scalar_one())
+        return incident.id
+
+    async def update_incident(self, incident: Incident) -> None:
+        await self.conn.execute(
+            UPDATE_INCIDENT, {"b_id": incident.id, **_incident_values(incident)}
+        )
+
+    async def insert_episodes(self, incident_id: int, new: Sequence[Episode]) -> None:
+        if not new:
+            return
+        await self.conn.execute(
+            INSERT_EPISODES,
+            [{"incident_id": incident_id, **to_values(e)} for e in new],
+        )
+
+    async def update_episodes(self, incident_id: int, changed: Sequence[Episode]) -> None:
+        if not changed:
+            return
+        # one executemany: a group of a thousand alerts resolves in one round trip
+        await self.conn.execute(
+            UPDATE_EPISODES,
+            [
+                {
+                    "b_incident_id": incident_id,
+                    "b_fingerprint": e.fingerprint,
+                    "b_starts_at": e.starts_at,
+                    "b_resolved": e.resolved,
+                    "b_ends_at": e.ends_at,
+                }
+                for e in {e.key: e for e in changed}.values()
+            ],
+        )
+
+    async def insert_entries(
+        self, incident_id: int, entries: Sequence[TimelineEntry], recorded_at: datetime
+    ) -> None:
+        if not entries:
+            return
+        await self.conn.execute(
+            INSERT_ENTRIES,
+            [
+                {
+                    "incident_id": incident_id,
+                    **to_values(entry),
+                    "recorded_at": recorded_at,
+                }
+                for entry in entries
+            ],
+        )
+
+    async def first_acknowledger(self, incident_id: int) -> str | None:
+        """Who acknowledged the incident first (a person, or a silence's creator)."""
+        actor = await self.conn.scalar(
+            sa.select(timeline.c.actor)
+            .where(
+                timeline.c.incident_id == incident_id,
+                timeline.c.kind == EntryKind.ACK.value,
+            )
+            .order_by(timeline.c.at, timeline.c.id)
+            .limit(1)
+        )
+        return None if actor is None else str(actor)
+
+    async def timeline_of(self, incident_id: int) -> list[TimelineEntry]:
+        rows = await self.conn.execute(TIMELINE_OF, {"incident_id": incident_id})
+        return [from_row(TimelineEntry, row) for row in rows]
+
+    # -- listing --------------------------------------------------------------------
+
+    async def open_incidents(self) -> list[Incident]:
+        """Incidents Alertmanager may still hold alerts for (firing or stale)."""
+        rows = await self.conn.execute(
+            sa.select(incidents)
+            .where(incidents.c.open_key.is_not(None), incidents.c.receiver != "manual")
+            .order_by(incidents.c.id)
+        )
+        return [from_row(Incident, row) for row in rows]
+
+    async def unapproved_counts(self) -> dict[tuple[str, str], int]:
+        rows = await self.conn.execute(
+            sa.select(incidents.c.priority, incidents.c.status, sa.func.count())
+            .where(incidents.c.status != IncidentStatus.APPROVED.value)
+            .group_by(incidents.c.priority, incidents.c.status)
+        )
+        return {(row[0], row[1]): int(row[2]) for row in rows}
+
+    async def list_incidents(
+        self,
+        *,
+        limit: int,
+        offset: int = 0,
+        status: IncidentStatus | None = None,
+        service: str | None = None,
+        priority: str | None = None,
+    ) -> tuple[list[Incident], int]:
+        conditions: list[sa.ColumnElement[bool]] = []
+        if status is not None:
+            conditions.append(incidents.c.status == status.value)
+        if service:
+            conditions.append(incidents.c.service == service)
+        if priority:
+            conditions.append(incidents.c.priority == priority)
+        total = await self.conn.scalar(
+            sa.select(sa.func.count()).select_from(incidents).where(*conditions)
+        )
+        rows = await self.conn.execute(
+            sa.select(incidents)
+            .where(*conditions)
+            .order_by(incidents.c.started_at.desc(), incidents.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return [from_row(Incident, row) for row in rows], int(total or 0)
+
+
+def _incident_values(incident: Incident) -> dict[str, Any]:
+    # open_key is unique: at most one open incident per key
+    return {
+        **to_values(incident),
+        "open_key": incident.key if incident.is_open else None,
+    }
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

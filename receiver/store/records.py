@@ -1,0 +1,49 @@
+"""What the store hands back besides the domain's own models."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from receiver.domain.drafting import Revision
+from receiver.domain.history import History
+from receiver.domain.review import HumanFields
+
+
+@dataclass(frozen=True, slots=True)
+class DraftContext:
+    """What rendering a draft needs from the store, besides the incident's own rows."""
+
+    history: History
+    latest: Revision | None
+    human: HumanFields
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDraft:
+    incident_id: int
+    revision: int
+    language: str
+    file_name: str
+    markdown: str
+    created_at: datetime
+    updated_at: datetime
+    created_by: str | None = None  # None: the system wrote it
+
+
+@dataclass(frozen=True, slots=True)
+class InboxRecord:
+    id: int
+    received_at: datetime
+    kind: str  # "alertmanager" | "grafana" | "event"
+    body: str
+    incident_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    at: datetime
+    actor: str
+    action: str
+    detail: dict[str, Any]

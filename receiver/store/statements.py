@@ -1,0 +1,151 @@
+"""The statements of the webhook and draft paths, built once with bound parameters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from receiver.store.schema import (
+    UTCDateTime,
+    drafts,
+    episodes,
+    human_fields,
+    inbox,
+    incidents,
+    timeline,
+)
+
+# The statements of the webhook path, built once with bound parameters: SQLAlchemy then
+# finds their compiled form by a cache key computed once, instead of building the
+# statement and its key again on every call.
+SERIES = (
+    sa.select(
+        episodes.c.incident_id,
+        episodes.c.fingerprint,
+        episodes.c.starts_at,
+        episodes.c.resolved,
+        incidents.c.open_key.is_not(None).label("incident_open"),
+    )
+    .join(incidents, incidents.c.id == episodes.c.incident_id)
+    .where(episodes.c.fingerprint.in_(sa.bindparam("fingerprints", expanding=True)))
+)
+LATEST_BY_KEY = (
+    sa.select(incidents)
+    .where(incidents.c.key == sa.bindparam("key"))
+    .order_by(incidents.c.id.desc())
+    .limit(1)
+)
+INCIDENT = sa.select(incidents).where(incidents.c.id == sa.bindparam("incident_id"))
+# PostgreSQL: writers of one incident queue here instead of racing
+INCIDENT_LOCKED = INCIDENT.with_for_update()
+EPISODES_OF = sa.select(episodes).where(episodes.c.incident_id == sa.bindparam("incident_id"))
+ENTRY_KEYS = sa.select(timeline.c.dedup_key, timeline.c.kind).where(
+    timeline.c.incident_id == sa.bindparam("incident_id")
+)
+TIMELINE_OF = (
+    sa.select(timeline)
+    .where(timeline.c.incident_id == sa.bindparam("incident_id"))
+    .order_by(timeline.c.at, timeline.c.id)
+)
+INSERT_INCIDENT = sa.insert(incidents).returning(incidents.c.id)
+UPDATE_INCIDENT = sa.update(incidents).where(incidents.c.id == sa.bindparam("b_id"))
+INSERT_EPISODES = sa.insert(episodes)
+UPDATE_EPISODES = (
+    sa.update(episodes)
+    .where(
+        episodes.c.incident_id == sa.bindparam("b_incident_id"),
+        episodes.c.fingerprint == sa.bindparam("b_fingerprint"),
+        episodes.c.starts_at == sa.bindparam("b_starts_at", type_=UTCDateTime),
+    )
+    .values(
+        resolved=sa.bindparam("b_resolved"),
+        ends_at=sa.bindparam("b_ends_at", type_=UTCDateTime),
+    )
+)
+INSERT_ENTRIES = sa.insert(timeline)
+INSERT_INBOX = sa.insert(inbox)
+_count = sa.func.count(incidents.c.id)
+SEVERE = ("P0", "P1")
+# the incident itself is counted from memory: its stored row may be older than the draft
+_other_of_service = sa.and_(
+    incidents.c.service == sa.bindparam("service"),
+    incidents.c.id != sa.bindparam("incident_id"),
+)
+_latest_revision = (
+    sa.select(sa.func.max(drafts.c.revision))
+    .where(drafts.c.incident_id == sa.bindparam("incident_id"))
+    .scalar_subquery()
+)
+
+
+def _of_latest_draft(column: sa.Column[Any]) -> sa.ScalarSelect[Any]:
+    return (
+        sa.select(column)
+        .where(
+            drafts.c.incident_id == sa.bindparam("incident_id"),
+            drafts.c.revision == _latest_revision,
+        )
+        .scalar_subquery()
+    )
+
+
+# One round trip for all of it: on PostgreSQL each statement is one, and a resolve
+# renders a draft before its answer.
+DRAFT_CONTEXT = sa.select(
+    sa.select(sa.func.max(incidents.c.ended_at))
+    .where(
+        incidents.c.key == sa.bindparam("key"),
+        incidents.c.id < sa.bindparam("incident_id"),
+        incidents.c.ended_at.is_not(None),
+    )
+    .scalar_subquery()
+    .label("previous_end"),
+    sa.select(_count)
+    .where(
+        _other_of_service,
+        incidents.c.started_at >= sa.bindparam("month_start", type_=UTCDateTime),
+        incidents.c.started_at < sa.bindparam("month_end", type_=UTCDateTime),
+    )
+    .scalar_subquery()
+    .label("in_month"),
+    sa.select(_count)
+    .where(
+        _other_of_service,
+        incidents.c.priority.in_(SEVERE),
+        incidents.c.started_at >= sa.bindparam("quarter_start", type_=UTCDateTime),
+        incidents.c.started_at < sa.bindparam("quarter_end", type_=UTCDateTime),
+    )
+    .scalar_subquery()
+    .label("severe_in_quarter"),
+    _latest_revision.label("latest_revision"),
+    _of_latest_draft(drafts.c.created_at).label("latest_created_at"),
+    _of_latest_draft(drafts.c.created_by).label("latest_created_by"),
+    sa.select(human_fields.c.data)
+    .where(human_fields.c.incident_id == sa.bindparam("incident_id"))
+    .scalar_subquery()
+    .label("human"),
+)
+LATEST_DRAFT = (
+    sa.select(drafts)
+    .where(drafts.c.incident_id == sa.bindparam("incident_id"))
+    .order_by(drafts.c.revision.desc())
+    .limit(1)
+)
+INSERT_DRAFT = sa.insert(drafts)
+UPDATE_DRAFT = sa.update(drafts).where(
+    drafts.c.incident_id == sa.bindparam("b_incident_id"),
+    drafts.c.revision == sa.bindparam("b_revision"),
+)
+MARK_EXPORTED = (
+    sa.update(drafts)
+    .where(
+        drafts.c.incident_id == sa.bindparam("b_incident_id"),
+        drafts.c.revision <= sa.bindparam("b_revision"),
+        drafts.c.updated_at <= sa.bindparam("b_updated_at", type_=UTCDateTime),
+    )
+    .values(export_pending=False)
+)
+HUMAN_FIELDS_OF = sa.select(human_fields.c.data).where(
+    human_fields.c.incident_id == sa.bindparam("incident_id")
+)

@@ -1,0 +1,1 @@
+"""One module per use case: load, decide through the domain, store once."""

@@ -1,0 +1,165 @@
+"""Drafts: render and store a revision inside the change's transaction; copy it to the
+drafts directory after the commit."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime
+from pathlib import Path
+
+import jinja2
+import structlog
+
+from receiver.config import Settings
+from receiver.domain.drafting import mark_drafted, next_revision
+from receiver.domain.incident import Change
+from receiver.domain.periods import month_bounds, quarter_bounds
+from receiver.drafts import draft_file_name, write_atomically
+from receiver.evidence.collect import evidence_wanted
+from receiver.evidence.view import evidence_view
+from receiver.metrics import Metrics
+from receiver.postmortem import DraftInput, DraftRenderer, RenderOptions
+from receiver.store import Database, Repository, StoredDraft
+from receiver.usecases.export_marks import ExportMarks
+from receiver.usecases.unit_of_work import UnitOfWork
+
+log = structlog.get_logger(__name__)
+
+
+class Drafts:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        settings: Settings,
+        renderer: DraftRenderer,
+        render_options: RenderOptions,
+        metrics: Metrics,
+        *,
+        defer_export_marks: bool,
+    ) -> None:
+        self.uow = uow
+        self.settings = settings
+        self.renderer = renderer
+        self.render_options = render_options
+        self.metrics = metrics
+        self._marks = ExportMarks(uow.db)
+        # answers need not wait for "draft file written" to be stored; only an owner that
+        # calls close() before closing the store (the app) asks for this
+        self.defer_export_marks = defer_export_marks
+
+    @property
+    def db(self) -> Database:
+        return self.uow.db
+
+    async def write(self, repo: Repository, change: Change, now: datetime) -> StoredDraft | None:
+        """Render and store the revision the domain asks for (`draft_wanted`)."""
+        incident = change.state.incident
+        assert incident.id is not None
+        zone = self.settings.zone
+        context = await repo.draft_context(
+            incident,
+            month_bounds(incident.started_at, zone),
+            quarter_bounds(incident.started_at, zone),
+        )
+        latest = context.latest
+        revision = next_revision(latest, change, now)
+        episodes = list(change.state.episodes.values())  # loaded already, all of them
+        alertname = episodes[0].labels.get("alertname", "") if episodes else "manual"
+        file_name = draft_file_name(
+            incident.id, incident.started_at, zone, incident.service, alertname
+        )
+        evidence = (
+            evidence_view(await repo.evidence.of(incident.id), file_name, zone)
+            if evidence_wanted(self.settings)
+            else None
+        )
+        data = DraftInput(
+            incident=incident,
+            episodes=episodes,
+            timeline=await repo.timeline_of(incident.id),
+            history=context.history,
+            revision=revision.number,
+            created_at=revision.created_at,
+            now=now,
+            human=context.human,
+            evidence=evidence,
+        )
+        started = time.perf_counter()
+        try:
+            markdown = self.renderer.render(data, self.render_options)
+        except jinja2.TemplateError as exc:
+            self.metrics.drafts_rendered.labels(result="failed").inc()
+            # the webhook is stored either way; the incident stays `recovered`, visibly
+            log.error("draft.render_failed", error=str(exc), template=self.render_options.language)
+            return None
+        self.metrics.draft_render_seconds.observe(time.perf_counter() - started)
+        self.metrics.drafts_rendered.labels(result="stored").inc()
+        draft = StoredDraft(
+            incident_id=incident.id,
+            revision=revision.number,
+            language=self.settings.language,
+            file_name=file_name,
+            markdown=markdown,
+            created_at=revision.created_at,
+            updated_at=now,
+            created_by=revision.created_by,
+        )
+        export = self.settings.drafts_dir is not None
+        if latest is not None and latest.number == revision.number:
+            await repo.update_draft(draft, export=export)
+        else:
+            await repo.insert_draft(draft, export=export)
+        mark_drafted(incident, now)  # stored with the rest of the incident by the caller
+        return draft
+
+    async def export(self, draft: StoredDraft, *, wait_for_mark: bool = True) -> Path | None:
+        """Copy a stored draft to the drafts directory; the database stays the source.
+
+        A failure is logged and counted and the draft stays marked for export: the
+        periodic pass (retry_exports) writes it once the directory takes files again.
+        """
+        directory = self.settings.drafts_dir
+        if directory is None:
+            return None
+        try:
+            path = await asyncio.to_thread(
+                write_atomically, directory, draft.file_name, draft.markdown
+            )
+        except OSError as exc:
+            self.metrics.draft_exports.labels(result="failed").inc()
+            log.warning(
+                "draft.export_failed",
+                directory=str(directory),
+                error=str(exc),
+                revision=draft.revision,
+            )
+            return None
+
+        if wait_for_mark:
+            await self._marks.mark(draft)
+        else:
+            self._marks.mark_soon(draft)
+        self.metrics.draft_exports.labels(result="written").inc()
+        log.info("draft.written", path=str(path), revision=draft.revision)
+        return path
+
+    async def export_after_commit(self, draft: StoredDraft) -> None:
+        # the answer waits for the file, not for the mark that says it was written
+        await self.export(draft, wait_for_mark=not self.defer_export_marks)
+
+    async def retry_exports(self, limit: int = 100) -> int:
+        """Write the draft files that are still missing; how many were written."""
+        if self.settings.drafts_dir is None:
+            return 0
+        async with self.db.read() as repo:
+            pending = await repo.pending_exports(limit)
+        written = 0
+        for draft in pending:
+            if await self.export(draft) is not None:
+                written += 1
+        return written
+
+    async def close(self) -> None:
+        """Finish what runs after the answers (marking exported drafts)."""
+        await self._marks.drain()

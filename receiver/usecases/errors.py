@@ -1,0 +1,15 @@
+"""What a use case answers when it cannot do what was asked."""
+
+from __future__ import annotations
+
+
+class IncidentNotFound(LookupError):
+    pass
+
+
+class NoOpenIncident(IncidentNotFound):
+    """An event names a service with no open (or recent) incident."""
+
+
+class EvidenceNotReady(Exception):
+    """Evidence was asked for an incident that has not recovered yet."""

@@ -1,0 +1,51 @@
+"""Ingesting a webhook (Alertmanager's or Grafana's): place it, apply it, record it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from receiver.alertmanager import Webhook
+from receiver.domain.incident import Change, Rules
+from receiver.domain.lifecycle import apply_webhook, incident_key, open_incident
+from receiver.domain.placement import place
+from receiver.store import Repository
+from receiver.usecases.recording import IngestResult, Recorder
+
+
+class IngestWebhook:
+    def __init__(self, recorder: Recorder, rules: Rules) -> None:
+        self.recorder = recorder
+        self.rules = rules
+
+    async def __call__(
+        self, hook: Webhook, raw_body: str, *, keep_body: bool = True, kind: str = "alertmanager"
+    ) -> IngestResult:
+        """Store the webhook and its effects in one transaction; then export the draft.
+
+        `keep_body=False` (a replay of the inbox) applies without storing the body again,
+        nor sending its messages again; `kind` says whose body it is ("alertmanager" or
+        "grafana"), for the replay.
+        """
+
+        async def step(repo: Repository, now: datetime) -> Change:
+            key = incident_key(hook, self.rules.key_labels)
+            match = await repo.series_matches([(a.fingerprint, a.starts_at) for a in hook.alerts])
+            latest = await repo.latest_incident_by_key(key)
+            placement = place(hook, match, latest, now, self.rules)
+            own = _without(hook, placement.foreign)
+            if placement.incident_id is None:
+                change = open_incident(own, key, now, self.rules)
+            else:
+                change = Change(state=await repo.load_state(placement.incident_id))
+            return apply_webhook(change, own, now, self.rules)
+
+        inbox = (kind, raw_body) if keep_body else None
+        return await self.recorder.record("webhook", step, inbox, notify=keep_body)
+
+
+def _without(hook: Webhook, foreign: frozenset[tuple[str, datetime]]) -> Webhook:
+    """The webhook less the alerts other incidents already hold."""
+    if not foreign:
+        return hook
+    kept = [a for a in hook.alerts if (a.fingerprint, a.starts_at) not in foreign]
+    return hook.model_copy(update={"alerts": kept})

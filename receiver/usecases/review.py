@@ -1,0 +1,65 @@
+"""Review: what people write into the draft, and the drafted → in_review → approved
+lifecycle. Every change is audited and redraws the draft."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from receiver.domain.incident import Change, IncidentStatus
+from receiver.domain.review import HumanFields, check_editable, move
+from receiver.store import AuditRecord, Repository
+from receiver.usecases.errors import IncidentNotFound
+from receiver.usecases.recording import IngestResult, Recorder
+from receiver.usecases.unit_of_work import UnitOfWork, load
+
+
+class Review:
+    def __init__(self, uow: UnitOfWork, recorder: Recorder) -> None:
+        self.uow = uow
+        self.recorder = recorder
+
+    async def update_human_fields(
+        self, incident_id: int, patch: dict[str, object], actor: str
+    ) -> IngestResult:
+        """Merge a person's fields into the incident's and write a new draft revision."""
+
+        async def step(repo: Repository, now: datetime) -> Change:
+            state = await load(repo, incident_id)
+            check_editable(state.incident)
+            before = await repo.human_fields_of(incident_id)
+            after = before.merged(patch)  # raises ValidationError on bad input
+            changed = before.changed_fields(after)
+            change = Change(state=state)
+            if changed:
+                await repo.save_human_fields(incident_id, after, actor, now)
+                await repo.record_audit(incident_id, actor, "edit", {"fields": changed}, now)
+                change.revise(actor, now)
+            return change
+
+        return await self.recorder.record("edit", step)
+
+    async def change_status(
+        self, incident_id: int, target: IncidentStatus, actor: str
+    ) -> IngestResult:
+        """drafted → in_review → approved, and back to in_review; approval records who."""
+
+        async def step(repo: Repository, now: datetime) -> Change:
+            state = await load(repo, incident_id)
+            before = state.incident.status
+            move(state.incident, target, actor, now)
+            await repo.record_audit(
+                incident_id, actor, "status", {"from": before.value, "to": target.value}, now
+            )
+            return Change(state=state, refresh_draft=True)
+
+        return await self.recorder.record("status", step)
+
+    async def human_fields(self, incident_id: int) -> HumanFields:
+        async with self.uow.db.read() as repo:
+            if await repo.get_incident(incident_id) is None:
+                raise IncidentNotFound(f"no incident with id {incident_id}")
+            return await repo.human_fields_of(incident_id)
+
+    async def audit_log(self, incident_id: int) -> list[AuditRecord]:
+        async with self.uow.db.read() as repo:
+            return await repo.audit_of(incident_id)

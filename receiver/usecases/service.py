@@ -1,0 +1,84 @@
+"""The use cases, wired together once: every collaborator is passed in when the service
+is built, never set afterwards."""
+
+from __future__ import annotations
+
+from receiver.config import Settings
+from receiver.domain.incident import Rules
+from receiver.metrics import Metrics
+from receiver.postmortem import DraftRenderer, RenderOptions
+from receiver.store import Database
+from receiver.usecases.drafts import Drafts
+from receiver.usecases.evidence import Evidence
+from receiver.usecases.ingest import IngestWebhook
+from receiver.usecases.queries import Queries
+from receiver.usecases.reconcile import Reconcile
+from receiver.usecases.record_event import RecordEvent
+from receiver.usecases.recording import Recorder, Wakeup
+from receiver.usecases.review import Review
+from receiver.usecases.unit_of_work import Clock, UnitOfWork, utcnow
+
+
+def rules_from(settings: Settings) -> Rules:
+    return Rules(
+        severity_map=settings.severity_map,
+        default_priority=settings.default_priority,
+        reopen_window=settings.reopen_window,
+        key_labels=tuple(settings.incident_key_labels),
+    )
+
+
+class IncidentService:
+    """`ingest_webhook` and `record_event` are called directly; the other use cases are
+    grouped by concern: `review`, `evidence`, `reconcile`, `drafts`, `queries`."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        renderer: DraftRenderer,
+        *,
+        metrics: Metrics | None = None,
+        clock: Clock = utcnow,
+        defer_export_marks: bool = False,
+        messages_queued: Wakeup | None = None,
+        evidence_wanted: Wakeup | None = None,
+    ) -> None:
+        """`defer_export_marks`: answers need not wait for "draft file written" to be
+        stored; only an owner that calls close() before closing the store asks for it.
+        `messages_queued` and `evidence_wanted` wake the outbox sender and the evidence
+        worker after a commit that gave them work."""
+        self.db = db
+        self.settings = settings
+        self.metrics = metrics or Metrics()
+        self.clock = clock
+        rules = rules_from(settings)
+        options = RenderOptions(
+            language=settings.language,
+            zone=settings.zone,
+            rules=rules,
+            public_url=settings.public_url,
+            large_after=settings.large_incident_rows,
+        )
+        uow = UnitOfWork(db, clock)
+        self.drafts = Drafts(
+            uow, settings, renderer, options, self.metrics, defer_export_marks=defer_export_marks
+        )
+        recorder = Recorder(
+            uow,
+            settings,
+            self.drafts,
+            self.metrics,
+            messages_queued=messages_queued,
+            evidence_wanted=evidence_wanted,
+        )
+        self.queries = Queries(db)
+        self.ingest_webhook = IngestWebhook(recorder, rules)
+        self.record_event = RecordEvent(recorder, rules, settings.event_window)
+        self.review = Review(uow, recorder)
+        self.evidence = Evidence(uow, recorder, self.queries, settings)
+        self.reconcile = Reconcile(uow, recorder, settings.stale_after)
+
+    async def close(self) -> None:
+        """Finish what runs after the answers (marking exported drafts)."""
+        await self.drafts.close()
