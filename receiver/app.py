@@ -11,16 +11,13 @@ import aiohttp
 import structlog
 from aiohttp import web
 
-from receiver.alertmanager_api import AlertmanagerClient
-from receiver.background import running
+from receiver.alertmanager.client import AlertmanagerClient
 from receiver.config import Settings
 from receiver.evidence.collect import evidence_wanted
-from receiver.evidence.worker import EvidenceWorker
 from receiver.limits import RateLimiter
 from receiver.metrics import Metrics
 from receiver.notify.sender import Sender
 from receiver.postmortem import DraftRenderer
-from receiver.reconciler import Reconciler
 from receiver.service import IncidentService, utcnow
 from receiver.store import open_configured_database
 from receiver.web import alerts, events, health, incidents, openapi, pages, review_api, static
@@ -40,6 +37,9 @@ from receiver.web.keys import (
 )
 from receiver.web.middleware import json_errors, request_log
 from receiver.web.session import Sessions
+from receiver.workers.background import running
+from receiver.workers.evidence import EvidenceWorker
+from receiver.workers.reconciler import Reconciler
 
 log = structlog.get_logger(__name__)
 # how often the sender looks at the outbox for rows another replica queued or that are due

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from receiver.alertmanager import Alert, AlertStatus, Webhook
-from receiver.grafana import VALUES as FIRING_VALUES
+from receiver.alertmanager.grafana import VALUES as FIRING_VALUES
+from receiver.alertmanager.webhook import Alert, AlertStatus, Webhook
 
 
 class IncidentStatus(StrEnum):

@@ -21,7 +21,7 @@ from jinja2.runtime import Context, LoopContext, Macro
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel
 
-from receiver import grafana
+from receiver.alertmanager import grafana
 from receiver.config import DEFAULT_SEVERITY_MAP
 from receiver.evidence.view import BusinessLine, ChartLine, EvidenceView
 from receiver.incidents import (

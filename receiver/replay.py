@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 import structlog
 from pydantic import ValidationError
 
-from receiver.alertmanager import Webhook
+from receiver.alertmanager.grafana import GrafanaWebhook
+from receiver.alertmanager.webhook import Webhook
 from receiver.events import ManualEvent
-from receiver.grafana import GrafanaWebhook
 from receiver.service import IncidentNotFound, IncidentService
 from receiver.store import InboxRecord
 

@@ -14,7 +14,8 @@ import aiohttp
 import jinja2
 import structlog
 
-from receiver.alertmanager import Webhook
+from receiver.alertmanager.silences import Silence
+from receiver.alertmanager.webhook import Webhook
 from receiver.config import Settings
 from receiver.drafts import draft_file_name, write_atomically
 from receiver.events import EventType, ManualEvent, apply_event, open_manual_incident
@@ -44,7 +45,7 @@ from receiver.notify.routing import channels_for, route_labels
 from receiver.periods import month_bounds, quarter_bounds
 from receiver.postmortem import DraftInput, DraftRenderer, RenderOptions
 from receiver.review import HumanFields, check_editable, move
-from receiver.silences import Silence, acknowledge_from_silences
+from receiver.silences import acknowledge_from_silences
 from receiver.store import (
     AuditRecord,
     Database,

@@ -17,7 +17,7 @@ import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from receiver.alertmanager import Webhook
+from receiver.alertmanager.webhook import Webhook
 from receiver.config import load_settings
 from receiver.postmortem import DraftRenderer
 from receiver.service import IncidentService

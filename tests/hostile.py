@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from receiver.alertmanager import Webhook
+from receiver.alertmanager.webhook import Webhook
 from receiver.config import Settings, load_settings
 from receiver.postmortem import DraftRenderer
 from receiver.service import IncidentService

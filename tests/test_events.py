@@ -12,6 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from pydantic import ValidationError
 
+from receiver.alertmanager.silences import Silence
 from receiver.app import create_app
 from receiver.config import DEFAULT_SEVERITY_MAP, Settings
 from receiver.events import EVENT_ROWS, EventType, ManualEvent, apply_event, open_manual_incident
@@ -28,7 +29,7 @@ from receiver.incidents import (
     open_incident,
     reconcile,
 )
-from receiver.silences import Silence, acknowledge_from_silences
+from receiver.silences import acknowledge_from_silences
 from tests.conftest import FIXTURES, Clock, capture_text, hook
 
 RULES = Rules(severity_map=DEFAULT_SEVERITY_MAP)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
-from receiver.alertmanager import Webhook
+from receiver.alertmanager.webhook import Webhook
 from receiver.config import ConfigError, Settings, load_settings
 from receiver.evidence.collect import collect, expressions, prometheus_for, window_of
 from receiver.evidence.record import (

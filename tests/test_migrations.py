@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from receiver.alertmanager import Webhook
+from receiver.alertmanager.webhook import Webhook
 from receiver.config import Settings
 from receiver.postmortem import DraftRenderer
 from receiver.service import IncidentService

@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 import sqlalchemy as sa
 
-from receiver.alertmanager import Webhook
+from receiver.alertmanager.webhook import Webhook
 from receiver.config import Settings
 from receiver.metrics import Metrics
 from receiver.notify.platforms import ChannelKind

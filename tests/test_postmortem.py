@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from receiver.alertmanager import Webhook
+from receiver.alertmanager.webhook import Webhook
 from receiver.config import Settings
 from receiver.drafts import draft_file_name, slugify, write_atomically
 from receiver.postmortem import DraftRenderer, md_code, md_inline
@@ -287,9 +287,9 @@ async def test_alert_silence_and_manual_rows_in_their_tables_in_time_order(
 ) -> None:
     from datetime import timedelta
 
+    from receiver.alertmanager.silences import Silence
     from receiver.events import ManualEvent
     from receiver.service import AlertmanagerView
-    from receiver.silences import Silence
     from tests.conftest import shifted
 
     database = open_configured_database(settings)

@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from receiver.alertmanager import Webhook
+from receiver.alertmanager.webhook import Webhook
 from receiver.config import Settings
 from receiver.events import ManualEvent
 from receiver.postmortem import DraftRenderer

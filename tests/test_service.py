@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from receiver.alertmanager import Webhook
+from receiver.alertmanager.webhook import Webhook
 from receiver.config import Settings
 from receiver.incidents import IncidentStatus
 from receiver.postmortem import DraftRenderer

@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 import aiohttp
 import structlog
 
-from receiver.background import BackgroundPass
 from receiver.metrics import Metrics
 from receiver.notify.message import Message
 from receiver.notify.platforms import (
@@ -32,6 +31,7 @@ from receiver.notify.platforms import (
 from receiver.notify.settings import ChannelSettings, NotifySettings
 from receiver.store import Database, Repository
 from receiver.store.outbox import OutboxItem
+from receiver.workers.background import BackgroundPass
 
 log = structlog.get_logger(__name__)
 

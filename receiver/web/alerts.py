@@ -8,8 +8,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from receiver.alertmanager import Webhook
-from receiver.grafana import GrafanaWebhook, is_grafana_body
+from receiver.alertmanager.grafana import GrafanaWebhook, is_grafana_body
+from receiver.alertmanager.webhook import Webhook
 from receiver.limits import Limits, webhook_problems
 from receiver.store import StoreUnavailable
 from receiver.web.body import ArrayLimit, read_json

@@ -5,13 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from receiver.config import Settings
-from receiver.evidence.worker import EvidenceWorker
 from receiver.limits import RateLimiter
 from receiver.metrics import Metrics
 from receiver.service import IncidentService
 from receiver.store import Database
 from receiver.web.auth_failures import AuthFailures
 from receiver.web.session import Sessions
+from receiver.workers.evidence import EvidenceWorker
 
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)

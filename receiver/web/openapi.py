@@ -15,9 +15,9 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from receiver import __version__
-from receiver.alertmanager import Webhook
+from receiver.alertmanager.grafana import GrafanaWebhook
+from receiver.alertmanager.webhook import Webhook
 from receiver.events import ManualEvent
-from receiver.grafana import GrafanaWebhook
 from receiver.incidents import PRIORITY_ORDER, EntryKind, IncidentStatus, Phase, Source
 from receiver.review import HumanFields
 from receiver.web import params

@@ -5,7 +5,6 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import ValidationError
 
-from receiver.evidence.worker import EvidenceWorker
 from receiver.incidents import IncidentStatus
 from receiver.review import HumanFields
 from receiver.web.body import read_json
@@ -14,6 +13,7 @@ from receiver.web.identity import IDENTITY
 from receiver.web.keys import EVIDENCE, SERVICE, SETTINGS
 from receiver.web.params import incident_id_of
 from receiver.web.serialize import json_response
+from receiver.workers.evidence import EvidenceWorker
 
 # the statuses people move a draft to; the others follow the alerts
 REVIEW_STATUSES = (IncidentStatus.IN_REVIEW.value, IncidentStatus.APPROVED.value)

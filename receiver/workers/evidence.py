@@ -5,8 +5,8 @@ from __future__ import annotations
 import aiohttp
 import structlog
 
-from receiver.background import BackgroundPass
 from receiver.service import EvidenceNotReady, IncidentNotFound, IncidentService
+from receiver.workers.background import BackgroundPass
 
 log = structlog.get_logger(__name__)
 

@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from receiver.alertmanager_api import AlertmanagerClient, AlertmanagerUnreachable
+from receiver.alertmanager.client import AlertmanagerClient, AlertmanagerUnreachable
+from receiver.alertmanager.presence import AnswerWindow
 from receiver.incidents import Incident
 from receiver.metrics import Metrics
-from receiver.presence import AnswerWindow
 from receiver.service import AlertmanagerView, IncidentService
 from receiver.store import StoreUnavailable
 
