@@ -30,11 +30,12 @@ from hypothesis import strategies as st
 
 from receiver.app import create_app
 from receiver.config import Settings, load_settings
+from receiver.config.notify import NotifyEvent
 from receiver.evidence.collect import window_of
 from receiver.incidents import Incident, IncidentStatus
 from receiver.moments import ACCEPTED_SPAN, EARLIEST, END, accepted, in_zone, shifted
 from receiver.notify.compose import compose
-from receiver.notify.message import Message, NotifyEvent
+from receiver.notify.message import Message
 from receiver.notify.platforms import ChannelKind, build_request
 from receiver.periods import month_bounds, quarter_bounds
 from receiver.web.keys import SERVICE

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from receiver.config import ConfigError, load_settings
+from receiver.config.notify import Matcher, NotifyEvent, NotifySettings
 from receiver.incidents import (
     Change,
     EntryKind,
@@ -20,9 +21,8 @@ from receiver.incidents import (
 )
 from receiver.notify.compose import compose
 from receiver.notify.events import events_of
-from receiver.notify.message import Message, NotifyEvent
+from receiver.notify.message import Message
 from receiver.notify.routing import channels_for, route_labels
-from receiver.notify.settings import Matcher, NotifySettings
 from receiver.service import rules_from
 from tests.conftest import hook
 

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 import aiohttp
 import structlog
 
+from receiver.config.notify import ChannelSettings, NotifySettings
 from receiver.metrics import Metrics
 from receiver.notify.message import Message
 from receiver.notify.platforms import (
@@ -28,7 +29,6 @@ from receiver.notify.platforms import (
     build_request,
     read_answer,
 )
-from receiver.notify.settings import ChannelSettings, NotifySettings
 from receiver.store import Database, Repository
 from receiver.store.outbox import OutboxItem
 from receiver.workers.background import BackgroundPass
