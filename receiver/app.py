@@ -16,8 +16,7 @@ from receiver.config import Settings
 from receiver.evidence.collect import evidence_wanted
 from receiver.limits import RateLimiter
 from receiver.metrics import Metrics
-from receiver.notify.sender import Sender
-from receiver.postmortem import DraftRenderer
+from receiver.postmortem.render import DraftRenderer
 from receiver.service import IncidentService, utcnow
 from receiver.store import open_configured_database
 from receiver.web import alerts, events, health, incidents, openapi, pages, review_api, static
@@ -39,6 +38,7 @@ from receiver.web.middleware import json_errors, request_log
 from receiver.web.session import Sessions
 from receiver.workers.background import running
 from receiver.workers.evidence import EvidenceWorker
+from receiver.workers.outbox import Sender
 from receiver.workers.reconciler import Reconciler
 
 log = structlog.get_logger(__name__)

@@ -43,7 +43,8 @@ from receiver.notify.compose import compose
 from receiver.notify.events import events_of
 from receiver.notify.routing import channels_for, route_labels
 from receiver.periods import month_bounds, quarter_bounds
-from receiver.postmortem import DraftInput, DraftRenderer, RenderOptions
+from receiver.postmortem.render import DraftRenderer
+from receiver.postmortem.view import DraftInput, RenderOptions
 from receiver.review import HumanFields, check_editable, move
 from receiver.silences import acknowledge_from_silences
 from receiver.store import (

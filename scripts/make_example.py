@@ -19,7 +19,7 @@ from pathlib import Path
 
 from receiver.alertmanager.webhook import Webhook
 from receiver.config import load_settings
-from receiver.postmortem import DraftRenderer
+from receiver.postmortem.render import DraftRenderer
 from receiver.service import IncidentService
 from receiver.store import open_configured_database
 

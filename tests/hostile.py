@@ -19,7 +19,7 @@ import pytest
 
 from receiver.alertmanager.webhook import Webhook
 from receiver.config import Settings, load_settings
-from receiver.postmortem import DraftRenderer
+from receiver.postmortem.render import DraftRenderer
 from receiver.service import IncidentService
 from receiver.store import open_database
 from tests.conftest import REPO, as_group, capture, capture_text

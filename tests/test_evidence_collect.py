@@ -22,7 +22,7 @@ from receiver.evidence.record import (
 )
 from receiver.evidence.view import chart_file, evidence_view
 from receiver.incidents import Episode, Incident, IncidentStatus
-from receiver.postmortem import DraftRenderer
+from receiver.postmortem.render import DraftRenderer
 from receiver.service import IncidentService
 from receiver.store import open_configured_database
 from tests.conftest import Clock, capture_text, hook

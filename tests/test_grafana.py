@@ -37,7 +37,7 @@ from receiver.alertmanager.grafana import (
 from receiver.alertmanager.presence import AnswerWindow
 from receiver.app import create_app
 from receiver.config import Settings, load_settings
-from receiver.postmortem import DraftRenderer
+from receiver.postmortem.render import DraftRenderer
 from receiver.replay import ReplayClock, replay_inbox
 from receiver.service import IncidentService
 from receiver.store import open_configured_database

@@ -19,7 +19,7 @@ from alembic.runtime.migration import MigrationContext
 
 from receiver.alertmanager.webhook import Webhook
 from receiver.config import Settings
-from receiver.postmortem import DraftRenderer
+from receiver.postmortem.render import DraftRenderer
 from receiver.service import IncidentService
 from receiver.store import SchemaError, open_configured_database
 from receiver.store.schema import metadata

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from receiver.alertmanager.webhook import Webhook
 from receiver.config import Settings
 from receiver.events import ManualEvent
-from receiver.postmortem import DraftRenderer
+from receiver.postmortem.render import DraftRenderer
 from receiver.service import IncidentService
 from receiver.store import open_configured_database
 from receiver.store.schema import inbox, timeline

@@ -361,7 +361,7 @@ async def test_trusted_proxy_header_names_the_user(
 
 async def test_drafts_export_command(settings: Settings, tmp_path: Path, clock: Clock) -> None:
     from receiver.alertmanager.webhook import Webhook
-    from receiver.postmortem import DraftRenderer
+    from receiver.postmortem.render import DraftRenderer
     from receiver.service import IncidentService
     from receiver.store import open_configured_database
 

@@ -14,7 +14,7 @@ import pytest
 from receiver.alertmanager.webhook import Webhook
 from receiver.config import Settings
 from receiver.incidents import IncidentStatus
-from receiver.postmortem import DraftRenderer
+from receiver.postmortem.render import DraftRenderer
 from receiver.service import IncidentService
 from receiver.store import open_configured_database
 from tests.conftest import Clock, capture, shifted

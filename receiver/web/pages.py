@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from receiver.evidence.view import MAX_CHARTS, chart_file
 from receiver.incidents import PRIORITY_ORDER, STATUS_VALUES, Incident, IncidentStatus, Phase
 from receiver.moments import in_zone
-from receiver.postmortem import SHIPPED_TEMPLATES
+from receiver.postmortem.templates import SHIPPED_TEMPLATES
 from receiver.review import (
     TRANSITIONS,
     ActionHorizon,

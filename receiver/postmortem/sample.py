@@ -14,7 +14,7 @@ from receiver.incidents import (
     Source,
     TimelineEntry,
 )
-from receiver.postmortem import DraftInput
+from receiver.postmortem.view import DraftInput
 from receiver.review import ActionItem, HumanFields, Improvement
 from receiver.store.repository import History
 
