@@ -22,8 +22,8 @@ from receiver.config import ConfigError, Settings, load_settings
 from receiver.drafts import write_atomically
 from receiver.logconfig import configure_logging
 from receiver.notify.compose import sample_message
-from receiver.notify.sender import deliver
-from receiver.postmortem import DraftRenderer
+from receiver.notify.delivery import deliver
+from receiver.postmortem.render import DraftRenderer
 from receiver.replay import ReplayClock, replay_inbox
 from receiver.store import StoreUnavailable, open_configured_database, open_database
 from receiver.store.engine import SchemaError

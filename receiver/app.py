@@ -11,20 +11,15 @@ import aiohttp
 import structlog
 from aiohttp import web
 
-from receiver.alertmanager_api import AlertmanagerClient
-from receiver.background import running
+from receiver.alertmanager.client import AlertmanagerClient
 from receiver.config import Settings
 from receiver.evidence.collect import evidence_wanted
-from receiver.evidence.worker import EvidenceWorker
 from receiver.limits import RateLimiter
 from receiver.metrics import Metrics
-from receiver.notify.sender import Sender
-from receiver.postmortem import DraftRenderer
-from receiver.reconciler import Reconciler
+from receiver.postmortem.render import DraftRenderer
 from receiver.store import open_configured_database
 from receiver.usecases.service import IncidentService
 from receiver.usecases.unit_of_work import utcnow
-from receiver.web import alerts, events, health, incidents, openapi, pages, review_api, static
 from receiver.web.auth_failures import AuthFailures
 from receiver.web.body import read_body
 from receiver.web.identity import authenticate, security_headers
@@ -37,10 +32,14 @@ from receiver.web.keys import (
     SERVICE,
     SESSIONS,
     SETTINGS,
-    WEBHOOK_ROUTE,
 )
 from receiver.web.middleware import json_errors, request_log
+from receiver.web.routes import ROUTES
 from receiver.web.session import Sessions
+from receiver.workers.background import running
+from receiver.workers.evidence import EvidenceWorker
+from receiver.workers.outbox import Sender
+from receiver.workers.reconciler import Reconciler
 
 log = structlog.get_logger(__name__)
 # how often the sender looks at the outbox for rows another replica queued or that are due
@@ -146,34 +145,5 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
     app.cleanup_ctx.append(reconciler_ctx)
     app.cleanup_ctx.append(notifier_ctx)
     app.cleanup_ctx.append(evidence_ctx)
-    app.router.add_post("/api/v1/alerts", alerts.receive_alerts, name=WEBHOOK_ROUTE)
-    app.router.add_post("/api/v1/events", events.post_event)
-    app.router.add_get("/api/v1/incidents", incidents.list_incidents)
-    app.router.add_get(r"/api/v1/incidents/{incident_id:\d+}", incidents.get_incident)
-    app.router.add_get(
-        r"/api/v1/incidents/{incident_id:\d+}/postmortem.md", incidents.get_postmortem
-    )
-    incident_api = r"/api/v1/incidents/{incident_id:\d+}"
-    app.router.add_patch(incident_api, review_api.patch_fields)
-    app.router.add_get(incident_api + "/fields", review_api.get_fields)
-    app.router.add_post(incident_api + "/status", review_api.post_status)
-    app.router.add_get(incident_api + "/revisions", review_api.list_revisions)
-    app.router.add_post(incident_api + "/evidence", review_api.refresh_evidence)
-    app.router.add_get("/api/v1/openapi.json", openapi.document)
-    page = r"/incidents/{incident_id:\d+}"
-    app.router.add_get("/", pages.list_page)
-    app.router.add_get(page, pages.incident_view)
-    app.router.add_post(page + "/fields", pages.save_fields)
-    app.router.add_post(page + "/status", pages.set_status)
-    app.router.add_get(page + "/diff", pages.diff_page)
-    app.router.add_get(page + "/postmortem.md", pages.download)
-    app.router.add_get(page + r"/evidence/{number:\d+}.svg", pages.evidence_chart)
-    app.router.add_post(page + "/evidence", pages.refresh_evidence)
-    app.router.add_get("/login", pages.login_page)
-    app.router.add_post("/login", pages.login)
-    app.router.add_post("/logout", pages.logout)
-    app.router.add_get("/static/{name}", static.static_file)
-    app.router.add_get("/healthz", health.healthz)
-    app.router.add_get("/readyz", health.readyz)
-    app.router.add_get("/metrics", health.metrics)
+    app.add_routes(ROUTES)
     return app

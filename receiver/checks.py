@@ -10,8 +10,9 @@ import jinja2
 
 from receiver.config import Settings
 from receiver.domain.incident import Rules
-from receiver.postmortem import DraftRenderer, RenderOptions
-from receiver.sample import sample_draft_input
+from receiver.postmortem.render import DraftRenderer
+from receiver.postmortem.sample import sample_draft_input
+from receiver.postmortem.view import RenderOptions
 
 LANGUAGES = ("zh", "en")
 

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from receiver.alertmanager import Webhook
+from receiver.alertmanager.webhook import Webhook
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import structlog
 from pydantic import ValidationError
 
-from receiver.alertmanager import Webhook
-from receiver.grafana import GrafanaWebhook
+from receiver.alertmanager.grafana import GrafanaWebhook
+from receiver.alertmanager.webhook import Webhook
 from receiver.store import InboxRecord
 from receiver.usecases.errors import IncidentNotFound
 from receiver.usecases.record_event import ManualEvent

@@ -363,8 +363,9 @@ def render_benchmark() -> float:
 
     from receiver.config import DEFAULT_SEVERITY_MAP
     from receiver.domain.incident import EntryKind, Phase, Rules, Source, TimelineEntry
-    from receiver.postmortem import DraftInput, DraftRenderer, RenderOptions
-    from receiver.sample import sample_draft_input
+    from receiver.postmortem.render import DraftRenderer
+    from receiver.postmortem.sample import sample_draft_input
+    from receiver.postmortem.view import DraftInput, RenderOptions
 
     sample = sample_draft_input()
     template = sample.episodes[0]

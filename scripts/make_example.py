@@ -17,9 +17,9 @@ import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from receiver.alertmanager import Webhook
+from receiver.alertmanager.webhook import Webhook
 from receiver.config import load_settings
-from receiver.postmortem import DraftRenderer
+from receiver.postmortem.render import DraftRenderer
 from receiver.store import open_configured_database
 from receiver.usecases.service import IncidentService
 

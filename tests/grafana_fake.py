@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from receiver.grafana import ALERTMANAGER_PATH
+from receiver.alertmanager.grafana import ALERTMANAGER_PATH
 
 API = ALERTMANAGER_PATH + "/api/v2"
 

@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from receiver.alertmanager import Webhook
+from receiver.alertmanager.webhook import Webhook
 from receiver.config import Settings, load_settings
-from receiver.postmortem import DraftRenderer
+from receiver.postmortem.render import DraftRenderer
 from receiver.store import open_database
 from receiver.usecases.service import IncidentService
 from tests.conftest import REPO, as_group, capture, capture_text

@@ -30,7 +30,7 @@ from aiohttp.test_utils import TestServer
 from receiver.app import create_app
 from receiver.config import Settings
 from receiver.domain.events import EventType
-from receiver.postmortem import md_inline
+from receiver.postmortem.filters import md_inline
 from tests.conftest import REPO, capture
 from tests.processes import free_port, start_receiver
 

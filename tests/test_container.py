@@ -558,7 +558,7 @@ def test_installed_wheel_uses_its_own_package_and_templates(
 ) -> None:
     env, workdir = image_env
     code = (
-        "import receiver, receiver.postmortem as p, receiver.store.engine as e; "
+        "import receiver, receiver.postmortem.templates as p, receiver.store.engine as e; "
         "print(receiver.__file__); print(p.SHIPPED_TEMPLATES); print(e.MIGRATIONS_DIR)"
     )
     result = _run([str(installed / "bin" / "python"), "-c", code], timeout=60, env=env, cwd=workdir)

@@ -12,6 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from pydantic import ValidationError
 
+from receiver.alertmanager.silences import Silence
 from receiver.app import create_app
 from receiver.config import DEFAULT_SEVERITY_MAP, Settings
 from receiver.domain.acknowledgements import acknowledge_from_silences
@@ -24,7 +25,6 @@ from receiver.domain.lifecycle import (
     open_incident,
     reconcile,
 )
-from receiver.silences import Silence
 from receiver.usecases.record_event import ManualEvent
 from tests.conftest import FIXTURES, Clock, capture_text, hook
 

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from receiver.evidence.chart import INK, PALETTE, THRESHOLD_COLOUR, render_chart
-from receiver.evidence.prometheus import Series
 from receiver.evidence.promql import Threshold
+from receiver.evidence.series import Series
 
 SVG = "{http://www.w3.org/2000/svg}"
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)

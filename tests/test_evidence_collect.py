@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
-from receiver.alertmanager import Webhook
+from receiver.alertmanager.webhook import Webhook
 from receiver.config import ConfigError, Settings, load_settings
 from receiver.domain.incident import Episode, Incident, IncidentStatus
 from receiver.evidence.collect import collect, expressions, prometheus_for, window_of
@@ -22,7 +22,7 @@ from receiver.evidence.record import (
     StoredEvidence,
 )
 from receiver.evidence.view import chart_file, evidence_view
-from receiver.postmortem import DraftRenderer
+from receiver.postmortem.render import DraftRenderer
 from receiver.store import open_configured_database
 from receiver.usecases.service import IncidentService
 from tests.conftest import Clock, capture_text, hook

@@ -22,12 +22,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from prometheus_client import Gauge
 
-from receiver.evidence.prometheus import (
-    EvidenceUnavailable,
-    QueryResult,
-    query_range,
-    step_for,
-)
+from receiver.evidence.prometheus import EvidenceUnavailable, QueryResult, query_range, step_for
 from receiver.evidence.promql import Threshold
 from receiver.evidence.summary import summarize
 from tests.processes import LOOPBACK, free_port, poll

@@ -6,8 +6,8 @@ import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from receiver.evidence.prometheus import Series
 from receiver.evidence.promql import Threshold
+from receiver.evidence.series import Series
 from receiver.evidence.summary import infer_step, peak, summarize, top_by_peak
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)

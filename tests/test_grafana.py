@@ -24,10 +24,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from receiver.alertmanager_api import AlertmanagerClient
-from receiver.app import create_app
-from receiver.config import Settings, load_settings
-from receiver.grafana import (
+from receiver.alertmanager.client import AlertmanagerClient
+from receiver.alertmanager.grafana import (
     DASHBOARD_URL,
     PANEL_URL,
     VALUES,
@@ -36,13 +34,15 @@ from receiver.grafana import (
     format_value_string,
     grafana_root,
 )
-from receiver.postmortem import DraftRenderer
-from receiver.presence import AnswerWindow
-from receiver.reconciler import Reconciler
+from receiver.alertmanager.presence import AnswerWindow
+from receiver.app import create_app
+from receiver.config import Settings, load_settings
+from receiver.postmortem.render import DraftRenderer
 from receiver.replay import ReplayClock, replay_inbox
 from receiver.store import open_configured_database
 from receiver.usecases.service import IncidentService
 from receiver.web.keys import METRICS, SERVICE
+from receiver.workers.reconciler import Reconciler
 from tests.conftest import FIXTURES, Clock, capture_text
 from tests.grafana_fake import FakeGrafana, gettable_alert, gettable_silence
 

@@ -36,7 +36,8 @@ from receiver.__main__ import main as cli_main
 from receiver.app import create_app
 from receiver.config import load_settings
 from receiver.domain.moments import EARLIEST, END
-from receiver.web import openapi, params
+from receiver.web import params
+from receiver.web.api import openapi
 from receiver.web.params import bounded_int
 from tests.conftest import BACKENDS, FIXTURES, as_group, capture, fresh_postgres_database
 from tests.hostile import (

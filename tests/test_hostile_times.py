@@ -30,12 +30,13 @@ from hypothesis import strategies as st
 
 from receiver.app import create_app
 from receiver.config import Settings, load_settings
+from receiver.config.notify import NotifyEvent
 from receiver.domain.incident import Incident, IncidentStatus
 from receiver.domain.moments import ACCEPTED_SPAN, EARLIEST, END, accepted, in_zone, shifted
 from receiver.domain.periods import month_bounds, quarter_bounds
 from receiver.evidence.collect import window_of
 from receiver.notify.compose import compose
-from receiver.notify.message import Message, NotifyEvent
+from receiver.notify.message import Message
 from receiver.notify.platforms import ChannelKind, build_request
 from receiver.web.keys import SERVICE
 from tests.conftest import as_group, capture

@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from receiver.alertmanager import Webhook
+from receiver.alertmanager.webhook import Webhook
 from receiver.config import Settings
-from receiver.postmortem import DraftRenderer
+from receiver.postmortem.render import DraftRenderer
 from receiver.store import SchemaError, open_configured_database
 from receiver.store.schema import metadata
 from receiver.usecases.service import IncidentService

@@ -20,15 +20,15 @@ import aiohttp
 import pytest
 import sqlalchemy as sa
 
-from receiver.alertmanager import Webhook
+from receiver.alertmanager.webhook import Webhook
 from receiver.config import Settings
 from receiver.metrics import Metrics
 from receiver.notify.platforms import ChannelKind
-from receiver.notify.sender import Sender
-from receiver.postmortem import DraftRenderer
+from receiver.postmortem.render import DraftRenderer
 from receiver.store import Database, open_configured_database
 from receiver.store.schema import outbox
 from receiver.usecases.service import IncidentService
+from receiver.workers.outbox import Sender
 from tests.conftest import Clock, as_group, capture, capture_text
 from tests.notify_fakes import FakePlatform
 from tests.processes import AUTH, poll, start_receiver

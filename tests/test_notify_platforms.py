@@ -20,7 +20,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from receiver.notify.message import Message, NotifyEvent
+from receiver.config.notify import NotifyEvent
+from receiver.notify.message import Message
 from receiver.notify.platforms import (
     DEFAULT_RATE_PER_MINUTE,
     ChannelKind,

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 
 from receiver.config import ConfigError, load_settings
+from receiver.config.notify import Matcher, NotifyEvent, NotifySettings
 from receiver.domain.incident import Change, EntryKind, IncidentStatus
 from receiver.domain.lifecycle import apply_webhook, incident_key, mark_stale, open_incident
 from receiver.notify.compose import compose
 from receiver.notify.events import events_of
-from receiver.notify.message import Message, NotifyEvent
+from receiver.notify.message import Message
 from receiver.notify.routing import channels_for, route_labels
-from receiver.notify.settings import Matcher, NotifySettings
 from receiver.usecases.service import rules_from
 from tests.conftest import hook
 

@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
-from receiver.alertmanager import Webhook
+from receiver.alertmanager.webhook import Webhook
 from receiver.config import Settings
 from receiver.drafts import draft_file_name, slugify, write_atomically
-from receiver.postmortem import DraftRenderer, md_code, md_inline
+from receiver.postmortem.filters import md_code, md_inline
+from receiver.postmortem.render import DraftRenderer
 from receiver.store import open_configured_database
 from receiver.usecases.service import IncidentService
 from tests.conftest import REPO, Clock, capture
@@ -241,8 +242,9 @@ def test_sandbox_refuses_internals_of_the_view_and_unsafe_callables(source: str)
 
     from receiver.config import DEFAULT_SEVERITY_MAP
     from receiver.domain.incident import Rules
-    from receiver.postmortem import RenderOptions, build_view
-    from receiver.sample import sample_draft_input
+    from receiver.postmortem.build import build_view
+    from receiver.postmortem.sample import sample_draft_input
+    from receiver.postmortem.view import RenderOptions
 
     options = RenderOptions("zh", ZoneInfo("Asia/Shanghai"), Rules(DEFAULT_SEVERITY_MAP))
     view = build_view(sample_draft_input(), options)
@@ -256,8 +258,9 @@ def test_sandbox_short_ways_give_what_the_generic_checks_give() -> None:
 
     from receiver.config import DEFAULT_SEVERITY_MAP
     from receiver.domain.incident import Rules
-    from receiver.postmortem import RenderOptions, build_view
-    from receiver.sample import sample_draft_input
+    from receiver.postmortem.build import build_view
+    from receiver.postmortem.sample import sample_draft_input
+    from receiver.postmortem.view import RenderOptions
 
     options = RenderOptions("zh", ZoneInfo("Asia/Shanghai"), Rules(DEFAULT_SEVERITY_MAP))
     view = build_view(sample_draft_input(), options)
@@ -287,7 +290,7 @@ async def test_alert_silence_and_manual_rows_in_their_tables_in_time_order(
 ) -> None:
     from datetime import timedelta
 
-    from receiver.silences import Silence
+    from receiver.alertmanager.silences import Silence
     from receiver.usecases.reconcile import AlertmanagerView
     from receiver.usecases.record_event import ManualEvent
     from tests.conftest import shifted

@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from receiver.alertmanager import Webhook
+from receiver.alertmanager.webhook import Webhook
 from receiver.config import DEFAULT_SEVERITY_MAP
 from receiver.domain.incident import Change, IncidentState, Rules
 from receiver.domain.lifecycle import apply_webhook, incident_key, open_incident

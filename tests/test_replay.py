@@ -12,9 +12,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from receiver.alertmanager import Webhook
+from receiver.alertmanager.webhook import Webhook
 from receiver.config import Settings
-from receiver.postmortem import DraftRenderer
+from receiver.postmortem.render import DraftRenderer
 from receiver.store import open_configured_database
 from receiver.store.schema import inbox, timeline
 from receiver.usecases.record_event import ManualEvent

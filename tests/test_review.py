@@ -360,8 +360,8 @@ async def test_trusted_proxy_header_names_the_user(
 
 
 async def test_drafts_export_command(settings: Settings, tmp_path: Path, clock: Clock) -> None:
-    from receiver.alertmanager import Webhook
-    from receiver.postmortem import DraftRenderer
+    from receiver.alertmanager.webhook import Webhook
+    from receiver.postmortem.render import DraftRenderer
     from receiver.store import open_configured_database
     from receiver.usecases.service import IncidentService
 

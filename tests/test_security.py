@@ -89,7 +89,7 @@ async def test_rotation_and_no_secret_in_the_logs(
 
 
 def test_right_to_left_and_control_characters_do_not_reach_the_page() -> None:
-    from receiver.web.pages import _visible
+    from receiver.web.pages.render import _visible
 
     assert _visible("evil\u202egnp.exe\x07") == "evilgnp.exe"
     body = capture("firing_single")

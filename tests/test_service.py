@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from receiver.alertmanager import Webhook
+from receiver.alertmanager.webhook import Webhook
 from receiver.config import Settings
 from receiver.domain.incident import IncidentStatus
-from receiver.postmortem import DraftRenderer
+from receiver.postmortem.render import DraftRenderer
 from receiver.store import open_configured_database
 from receiver.usecases.service import IncidentService
 from tests.conftest import Clock, capture, shifted

@@ -26,8 +26,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from receiver.evidence.prometheus import Series
 from receiver.evidence.promql import Threshold
+from receiver.evidence.series import Series
 from receiver.evidence.summary import infer_step, top_by_peak
 
 __all__ = ["DEFAULT_MAX_SERIES", "INK", "PALETTE", "THRESHOLD_COLOUR", "render_chart"]

@@ -23,13 +23,13 @@ from typing import Any
 
 import aiohttp
 
+from receiver.evidence.series import Series
 from receiver.evidence.summary import top_by_peak
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "EvidenceUnavailable",
     "QueryResult",
-    "Series",
     "query_range",
     "step_for",
 ]
@@ -41,24 +41,6 @@ _NICE_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10
 _DAY = 86400
 _SNIPPET_CHARS = 200
 _CHUNK = 64 * 1024
-
-
-@dataclass(frozen=True)
-class Series:
-    """One time series: its labels (with `__name__` if the query kept it) and samples."""
-
-    labels: dict[str, str]
-    points: list[tuple[datetime, float]]
-
-    def label_text(self) -> str:
-        """`name{a="1", b="2"}` as PromQL writes it; label values are quoted and escaped."""
-        name = self.labels.get("__name__", "")
-        pairs = ", ".join(
-            f"{key}={json.dumps(value, ensure_ascii=False)}"
-            for key, value in sorted(self.labels.items())
-            if key != "__name__"
-        )
-        return f"{name}{{{pairs}}}" if pairs or not name else name
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
-from typing import TYPE_CHECKING
 
 from receiver.evidence.promql import Threshold
-
-if TYPE_CHECKING:  # prometheus.py imports this module; Series is only a type here
-    from receiver.evidence.prometheus import Series
+from receiver.evidence.series import Series
 
 __all__ = [
     "SeriesStats",

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from receiver.config import Settings
+from receiver.config.notify import NotifyEvent
 from receiver.domain.incident import Incident
-from receiver.notify.message import Message, NotifyEvent
+from receiver.notify.message import Message
 
 HEADLINES: dict[str, dict[NotifyEvent, str]] = {
     "zh": {

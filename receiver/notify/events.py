@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from receiver.config.notify import NotifyEvent
 from receiver.domain.incident import Change, EntryKind, IncidentStatus
-from receiver.notify.message import NotifyEvent
 
 
 def events_of(change: Change, now: datetime, new_draft_revision: int | None) -> list[NotifyEvent]:

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import enum
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-
-class NotifyEvent(enum.StrEnum):
-    OPENED = "opened"
-    ACKNOWLEDGED = "acknowledged"
-    DRAFT_WRITTEN = "draft_written"  # the first revision
-    DRAFT_REVISED = "draft_revised"
-    STALE = "stale"
-    APPROVED = "approved"
+from receiver.config.notify import NotifyEvent
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from receiver.config.notify import NotifyEvent, NotifySettings
 from receiver.domain.incident import Incident
-from receiver.notify.message import NotifyEvent
-from receiver.notify.settings import NotifySettings
 
 
 def route_labels(incident: Incident) -> dict[str, str]:

@@ -19,7 +19,8 @@ from receiver.drafts import draft_file_name, write_atomically
 from receiver.evidence.collect import evidence_wanted
 from receiver.evidence.view import evidence_view
 from receiver.metrics import Metrics
-from receiver.postmortem import DraftInput, DraftRenderer, RenderOptions
+from receiver.postmortem.render import DraftRenderer
+from receiver.postmortem.view import DraftInput, RenderOptions
 from receiver.store import Database, Repository, StoredDraft
 from receiver.usecases.export_marks import ExportMarks
 from receiver.usecases.unit_of_work import UnitOfWork

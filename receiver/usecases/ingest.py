@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from receiver.alertmanager import Webhook
+from receiver.alertmanager.webhook import Webhook
 from receiver.domain.incident import Change, Rules
 from receiver.domain.lifecycle import apply_webhook, incident_key, open_incident
 from receiver.domain.placement import place

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from receiver.alertmanager.silences import Silence
 from receiver.domain.acknowledgements import acknowledge_from_silences
 from receiver.domain.incident import Change, Incident
 from receiver.domain.lifecycle import reconcile, stale_if_silent
-from receiver.silences import Silence
 from receiver.store import Repository
 from receiver.usecases.recording import IngestResult, Recorder
 from receiver.usecases.unit_of_work import UnitOfWork, load

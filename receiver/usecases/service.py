@@ -6,7 +6,8 @@ from __future__ import annotations
 from receiver.config import Settings
 from receiver.domain.incident import Rules
 from receiver.metrics import Metrics
-from receiver.postmortem import DraftRenderer, RenderOptions
+from receiver.postmortem.render import DraftRenderer
+from receiver.postmortem.view import RenderOptions
 from receiver.store import Database
 from receiver.usecases.drafts import Drafts
 from receiver.usecases.evidence import Evidence

@@ -1,1 +1,2 @@
-"""HTTP: thin handlers that parse, call the service and map results to responses."""
+"""HTTP: the route table, the JSON API (`api/`) and the review pages (`pages/`) apart, and
+what both share: authentication, sessions, bounded bodies, errors and serialization."""

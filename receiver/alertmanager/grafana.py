@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, StrictInt
 
-from receiver.alertmanager import Alert, AlertStatus, Labels, Webhook
+from receiver.alertmanager.webhook import Alert, AlertStatus, Labels, Webhook
 from receiver.domain.lifecycle import FIRING_VALUES
 from receiver.text import NonEmpty, Text
 

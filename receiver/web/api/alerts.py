@@ -10,16 +10,16 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from receiver.alertmanager import Webhook
-from receiver.grafana import GrafanaWebhook, is_grafana_body
+from receiver.alertmanager.grafana import GrafanaWebhook, is_grafana_body
+from receiver.alertmanager.webhook import Webhook
 from receiver.limits import Limits, webhook_problems
 from receiver.metrics import Metrics
 from receiver.store import StoreUnavailable
+from receiver.web.api.signature import check_grafana_signature
 from receiver.web.body import ArrayLimit, read_json
 from receiver.web.errors import ApiError, invalid_input
 from receiver.web.keys import METRICS, SERVICE, SETTINGS
 from receiver.web.serialize import json_response
-from receiver.web.signature import check_grafana_signature
 
 
 async def receive_alerts(request: web.Request) -> web.Response:

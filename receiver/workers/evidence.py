@@ -7,9 +7,9 @@ import asyncio
 import aiohttp
 import structlog
 
-from receiver.background import BackgroundPass
 from receiver.usecases.errors import EvidenceNotReady, IncidentNotFound
 from receiver.usecases.evidence import Evidence
+from receiver.workers.background import BackgroundPass
 
 log = structlog.get_logger(__name__)
 

@@ -9,11 +9,10 @@ from pydantic import ValidationError
 
 from receiver.domain.incident import IncidentStatus
 from receiver.domain.review import HumanFields
-from receiver.evidence.worker import EvidenceWorker
 from receiver.web.body import read_json
 from receiver.web.errors import ApiError, invalid_input
 from receiver.web.identity import IDENTITY
-from receiver.web.keys import EVIDENCE, SERVICE, SETTINGS
+from receiver.web.keys import SERVICE, SETTINGS, require_evidence
 from receiver.web.params import incident_id_of
 from receiver.web.serialize import json_response, revision_json
 
@@ -96,11 +95,3 @@ async def refresh_evidence(request: web.Request) -> web.Response:
     await worker.refresh(incident_id)
     draft = await request.app[SERVICE].queries.current_draft(incident_id)
     return json_response({"incident_id": incident_id, "draft_revision": draft.revision})
-
-
-def require_evidence(request: web.Request) -> EvidenceWorker:
-    if EVIDENCE not in request.app:
-        raise ApiError(
-            409, "not_configured", "no Prometheus is configured (set RECEIVER_PROMETHEUS_URL)"
-        )
-    return request.app[EVIDENCE]

@@ -19,75 +19,20 @@ from datetime import datetime, timedelta
 import aiohttp
 import structlog
 
-from receiver.background import BackgroundPass
+from receiver.config.notify import NotifySettings
 from receiver.metrics import Metrics
+from receiver.notify.delivery import backoff, deliver, rate_of
 from receiver.notify.message import Message
-from receiver.notify.platforms import (
-    DEFAULT_RATE_PER_MINUTE,
-    ChannelKind,
-    Outcome,
-    build_request,
-    read_answer,
-)
-from receiver.notify.settings import ChannelSettings, NotifySettings
+from receiver.notify.platforms import ChannelKind, Outcome
 from receiver.store import Database, Repository
 from receiver.store.outbox import OutboxItem
+from receiver.workers.background import BackgroundPass
 
 log = structlog.get_logger(__name__)
 
 RATE_WINDOW = timedelta(minutes=1)
 # limits per second besides the per-minute ones: Feishu 5 a second, Slack about 1
 MIN_SPACING_SECONDS = {ChannelKind.FEISHU: 0.2, ChannelKind.SLACK: 1.0}
-MAX_BACKOFF = timedelta(minutes=5)
-FIRST_BACKOFF = timedelta(seconds=2)
-_DETAIL_LIMIT = 300
-
-
-def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
-    """2 s, 4 s, 8 s … capped at 5 minutes; never sooner than the platform asked."""
-    delay: timedelta = min(FIRST_BACKOFF * (1 << min(max(0, attempts - 1), 16)), MAX_BACKOFF)
-    if retry_after is not None:
-        delay = max(delay, timedelta(seconds=retry_after))
-    return delay
-
-
-def rate_of(channel: ChannelSettings) -> int:
-    return channel.rate_per_minute or DEFAULT_RATE_PER_MINUTE[ChannelKind(channel.type)]
-
-
-def redact(text: str, channel: ChannelSettings) -> str:
-    """Error texts may quote the URL (whose query or path is a token) or the secret."""
-    url = channel.resolved_url()
-    secret = channel.resolved_secret()
-    for sensitive in filter(None, (url, url.partition("?")[2], secret)):
-        text = text.replace(sensitive, "<redacted>")
-    return text[:_DETAIL_LIMIT]
-
-
-async def deliver(
-    session: aiohttp.ClientSession,
-    channel: ChannelSettings,
-    message: Message,
-    now: datetime,
-    send_timeout: timedelta,
-) -> Outcome:
-    """POST one message to one channel and read the platform's answer; never raises for
-    what the network or the platform does."""
-    kind = ChannelKind(channel.type)
-    request = build_request(kind, channel.resolved_url(), channel.resolved_secret(), message, now)
-    try:
-        async with session.post(
-            request.url,
-            data=request.body,
-            headers=request.headers,
-            timeout=aiohttp.ClientTimeout(total=send_timeout.total_seconds()),
-            allow_redirects=False,
-        ) as response:
-            body = await response.content.read(64 * 1024)
-            outcome = read_answer(kind, response.status, body, response.headers)
-    except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
-        outcome = Outcome(ok=False, detail=f"network error: {type(exc).__name__}: {exc}")
-    return Outcome(outcome.ok, redact(outcome.detail, channel), outcome.retry_after)
 
 
 class Sender(BackgroundPass):

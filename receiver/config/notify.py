@@ -8,6 +8,7 @@ Kubernetes secret): `url`, `url_env` or `url_file`; `secret`, `secret_env` or
 
 from __future__ import annotations
 
+import enum
 import os
 import re
 from datetime import timedelta
@@ -16,8 +17,19 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from receiver.notify.message import NotifyEvent
 from receiver.units import parse_duration
+
+
+class NotifyEvent(enum.StrEnum):
+    """What a channel can be told about an incident; a route names them in `events`."""
+
+    OPENED = "opened"
+    ACKNOWLEDGED = "acknowledged"
+    DRAFT_WRITTEN = "draft_written"  # the first revision
+    DRAFT_REVISED = "draft_revised"
+    STALE = "stale"
+    APPROVED = "approved"
+
 
 ChannelType = Literal["feishu", "dingtalk", "wecom", "slack", "webhook"]
 ALL_EVENTS = tuple(NotifyEvent)

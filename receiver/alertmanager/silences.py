@@ -1,4 +1,4 @@
-"""A silence as Alertmanager's API returns it; the domain reads it as an acknowledgement."""
+"""Alertmanager silences as `GET /api/v2/silences` returns them, and which labels they match."""
 
 from __future__ import annotations
 

@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from receiver.alertmanager_api import AlertmanagerClient, AlertmanagerUnreachable
+from receiver.alertmanager.client import AlertmanagerClient, AlertmanagerUnreachable
+from receiver.alertmanager.presence import AnswerWindow
 from receiver.domain.incident import Incident
 from receiver.metrics import Metrics
-from receiver.presence import AnswerWindow
 from receiver.store import StoreUnavailable
 from receiver.usecases.reconcile import AlertmanagerView
 from receiver.usecases.service import IncidentService

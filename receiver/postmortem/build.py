@@ -1,54 +1,39 @@
-"""Render a draft postmortem from an incident: a view of the data, then a sandboxed template.
+"""Build a draft's view from an incident: the facts the template shows, formatted.
 
 Pure: the caller passes the incident, its episodes, timeline and history, and the clock.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import jinja2
-from jinja2.runtime import Context, LoopContext, Macro
-from jinja2.sandbox import SandboxedEnvironment
-from pydantic import BaseModel
-
-from receiver import grafana
+from receiver.alertmanager import grafana
 from receiver.config import DEFAULT_SEVERITY_MAP
-from receiver.domain.history import History
 from receiver.domain.incident import (
     EntryKind,
     Episode,
     Incident,
     Phase,
-    PriorityReason,
-    Rules,
     TimelineEntry,
     highest_priority,
     priority_of,
 )
 from receiver.domain.moments import in_zone
-from receiver.domain.review import ActionItem, HumanFields, Improvement, as_markdown_block
-from receiver.evidence.view import BusinessLine, ChartLine, EvidenceView
-
-SHIPPED_TEMPLATES = next(
-    (
-        candidate
-        for candidate in (
-            Path(__file__).resolve().parent / "templates",  # installed wheel
-            Path(__file__).resolve().parent.parent / "templates",  # source checkout
-        )
-        if candidate.is_dir()
-    ),
-    Path(__file__).resolve().parent / "templates",
+from receiver.postmortem.filters import md_url
+from receiver.postmortem.view import (
+    AlertLine,
+    DraftInput,
+    DraftView,
+    Interval,
+    RenderOptions,
+    Row,
+    ValuesLine,
 )
 
 MTTR_TARGET = timedelta(hours=1)
@@ -71,201 +56,7 @@ _DASHBOARD_ANNOTATIONS = (
     "grafana",
     grafana.DASHBOARD_URL,
 )
-# C0/C1 controls, bidi embeddings/overrides/isolates and marks, zero-width joiners
-_INVISIBLE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
-)
-MAX_INLINE = 2000
-_MD_SPECIAL = re.compile(r"([\\`*\[\]<>|~])")
-_MD_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 _DIGIT_RUNS = re.compile(r"(\d+)")  # _natural: "10.0.2.9" sorts before "10.0.2.11"
-
-
-# -- Markdown-safe output of alert text ------------------------------------------------
-
-
-def one_line(value: object) -> str:
-    """Label text on one line: no control or bidi-override characters (which could
-    reorder what a reader sees), and no more than a reader can use."""
-    text = " ".join(str(value).split())
-    if not text.isprintable():  # every character _INVISIBLE removes is unprintable
-        text = _INVISIBLE.sub("", text)
-    return text if len(text) <= MAX_INLINE else text[: MAX_INLINE - 1] + "…"
-
-
-def md_inline(value: object) -> str:
-    """Alert text as literal inline Markdown: one line, metacharacters escaped."""
-    text = one_line(value)
-    # most alert text has nothing to escape; finding that out is cheaper than a sub
-    if _MD_SPECIAL.search(text):
-        text = _MD_SPECIAL.sub(r"\\\1", text)
-    if "_" in text:
-        text = _MD_UNDERSCORE.sub(r"\\_", text)
-    return text
-
-
-def md_code(value: object) -> str:
-    """An inline code span that no backtick in the value can close early."""
-    text = one_line(value)
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
-
-
-def md_block_line(value: object) -> str:
-    """One line inside a fenced code block: no line breaks, no closing fence."""
-    return one_line(value).replace("```", "'''")
-
-
-def md_url(value: object) -> str:
-    """A link target: only http(s), with characters that end a Markdown link escaped."""
-    text = str(value).strip()
-    if not re.match(r"^https?://", text, re.IGNORECASE):
-        return ""
-    return urllib.parse.quote(text, safe=":/?#[]@!$&'*+,;=%-._~")
-
-
-# -- the view the templates render -----------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One row of a timeline table."""
-
-    time: str
-    kind: str  # an EntryKind value, or "more_fired"/"more_resolved" for folded rows
-    actor: str | None
-    subject: str = ""
-    note: str = ""
-    count: int = 0
-    detail: str = ""
-    source: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Interval:
-    """'from the first alert to <kind>' for the key-intervals line."""
-
-    kind: str
-    span: timedelta
-
-
-@dataclass(frozen=True, slots=True)
-class AlertLine:
-    alertname: str
-    subject: str
-    starts: str
-    ends: str
-    fingerprint: str
-
-
-@dataclass(frozen=True, slots=True)
-class ValuesLine:
-    """What an alert's rule queries returned when it fired (Grafana-managed alerts)."""
-
-    alertname: str
-    subject: str
-    values: str
-
-
-@dataclass(slots=True)
-class DraftView:
-    """Everything a postmortem template may show, already formatted."""
-
-    incident_id: int
-    revision: int
-    title: str
-    priority: str
-    priority_reason: PriorityReason
-    severity_map: Mapping[str, str]
-    severity_map_is_default: bool
-    timezone: str
-    utc_offset: str
-    generated_at: str
-    updated_at: str
-    review_url: str
-    started: str
-    ended: str
-    started_clock: str  # as in the tables: time only, or with the date on multi-day incidents
-    ended_clock: str
-    duration_minutes: int
-    duration_exact: timedelta
-    started_subject: str
-    ended_subject: str
-    services: list[str]
-    namespaces: list[str]
-    jobs: list[str]
-    instances: list[str]
-    alert_counts: list[tuple[str, int]]
-    instance_counts: list[tuple[str, int]]
-    alert_total: int
-    participants: list[str]
-    date_note: str
-    rows: dict[str, list[Row]]
-    missing_steps: dict[str, list[str]]
-    time_to_recover: timedelta | None
-    chain: list[AlertLine]
-    chain_more: int
-    alerts: list[AlertLine]
-    alerts_more: int
-    large: bool
-    common_labels: list[tuple[str, str]]
-    receiver: str
-    group_key: str
-    descriptions: list[str]
-    descriptions_same: bool
-    expressions: list[str]
-    generator_urls: list[str]
-    runbooks: list[str]
-    dashboards: list[str]
-    panels: list[str]  # Grafana's panelURL of the alerts' rules
-    images: list[str]  # Grafana's screenshots of those panels
-    firing_values: list[ValuesLine]
-    firing_values_more: int
-    sender: str  # who sent the notifications: "Alertmanager" or "Grafana"
-    alertmanager_url: str
-    mttr_met: bool | None
-    mtbf: timedelta | None
-    mtbf_met: bool | None
-    previous_end: str
-    month_count: int
-    quarter_p0_p1: int
-    service_name: str
-    last_updated_date: str
-    partial_view: bool
-    first_ack: str
-    intervals: list[Interval]
-    handled_to_recovered: timedelta | None  # first handling action to all alerts resolved
-    first_action: Row | None
-    actions: dict[str, list[Row]]  # handling rows by kind (restart, rollback, ...)
-    h: HumanFields  # what people wrote; empty strings where nobody has yet
-    status: str
-    approved_by: str
-    approved_at: str
-    evidence: EvidenceView | None = None  # None: no Prometheus configured
-
-
-@dataclass(frozen=True, slots=True)
-class DraftInput:
-    incident: Incident
-    episodes: Sequence[Episode]
-    timeline: Sequence[TimelineEntry]
-    history: History
-    revision: int
-    created_at: datetime
-    now: datetime
-    human: HumanFields = field(default_factory=HumanFields)
-    evidence: EvidenceView | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RenderOptions:
-    language: str
-    zone: ZoneInfo
-    rules: Rules
-    public_url: str | None = None
-    large_after: int = 50
 
 
 def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
@@ -572,100 +363,3 @@ def _alertmanager_link(incident: Incident) -> str:
         {"receiver": incident.receiver, "filter": f"{{{matchers}}}"}, quote_via=urllib.parse.quote
     )
     return f"{base.rstrip('/')}/#/alerts?{query}"
-
-
-# -- rendering ---------------------------------------------------------------------------
-
-
-class TemplateNotFound(Exception):
-    pass
-
-
-# Attributes the templates read that are plain data: the fields of the view's classes
-# and of people's fields, a timedelta's parts, a loop's position.
-_VIEW_DATACLASSES = (
-    DraftView,
-    Row,
-    Interval,
-    AlertLine,
-    ValuesLine,
-    PriorityReason,
-    EvidenceView,
-    ChartLine,
-    BusinessLine,
-)
-_PLAIN_ATTRIBUTES: Mapping[type, frozenset[str]] = {
-    **{cls: frozenset(f.name for f in dataclasses.fields(cls)) for cls in _VIEW_DATACLASSES},
-    **{cls: frozenset(cls.model_fields) for cls in (HumanFields, Improvement, ActionItem)},
-    timedelta: frozenset({"days", "seconds", "microseconds", "total_seconds"}),
-    LoopContext: frozenset({"index", "index0", "first", "last", "length"}),
-}
-
-
-class _ViewSandbox(SandboxedEnvironment):
-    """The sandbox, with short ways through for what only the receiver puts there.
-
-    For the attributes above the generic checks (is this a function's globals, a
-    frame, str.format?) can only answer "safe", and they took a third of a render.
-    Everything else (methods, underscores, unknown names) is checked as before."""
-
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        if attribute in _PLAIN_ATTRIBUTES.get(type(obj), ()):
-            return getattr(obj, attribute)
-        return super().getattr(obj, attribute)
-
-    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
-        # people's fields are pydantic models: their fields are data, while their methods
-        # (parse_file reads a file, model_copy, merged …) are nothing a template needs
-        if isinstance(obj, BaseModel):
-            return attr in type(obj).model_fields
-        return bool(super().is_safe_attribute(obj, attr, value))
-
-    def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
-        # The template's own macros are template code, which is sandboxed where it runs:
-        # no need to look for `unsafe_callable` on them, nor for Context.call to find out
-        # what to pass them (always the eval context). A tenth of a render went there.
-        if type(obj) is Macro:
-            kwargs.pop("_loop_vars", None)  # what Context.call drops too
-            kwargs.pop("_block_vars", None)
-            return obj(context.eval_ctx, *args, **kwargs)
-        return super().call(context, obj, *args, **kwargs)
-
-
-class DraftRenderer:
-    """Loads the postmortem templates once (overrides first) and renders views with them."""
-
-    def __init__(self, template_dir: Path | None = None) -> None:
-        search = [str(template_dir)] if template_dir else []
-        search.append(str(SHIPPED_TEMPLATES))
-        # Sandboxed: an override template is configuration, alert text is only ever data.
-        self.env = _ViewSandbox(
-            loader=jinja2.FileSystemLoader(search),
-            autoescape=False,  # Markdown output; alert text goes through md_* filters
-            undefined=jinja2.StrictUndefined,
-            keep_trailing_newline=True,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            auto_reload=False,  # read once: no stat of the template file on every render
-        )
-        self.env.filters.update(
-            md=md_inline,
-            code=md_code,
-            block=md_block_line,
-            url=md_url,
-            paragraphs=as_markdown_block,
-        )
-
-    def template_name(self, language: str) -> str:
-        return f"postmortem.{language}.md.j2"
-
-    def check(self, language: str) -> None:
-        try:
-            self.env.get_template(self.template_name(language))
-        except jinja2.TemplateNotFound as exc:
-            raise TemplateNotFound(f"no template {exc.name} in {self.env.loader}") from exc
-
-    def render(self, data: DraftInput, options: RenderOptions) -> str:
-        view = build_view(data, options)
-        template = self.env.get_template(self.template_name(options.language))
-        return template.render(v=view)

@@ -12,7 +12,7 @@ from typing import Final
 
 from aiohttp import web
 
-from receiver.postmortem import SHIPPED_TEMPLATES
+from receiver.postmortem.templates import SHIPPED_TEMPLATES
 from receiver.web.errors import ApiError
 
 STATIC_DIR: Final = SHIPPED_TEMPLATES / "static"

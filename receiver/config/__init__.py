@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from receiver.notify.settings import NotifySettings
+from receiver.config.notify import NotifySettings
 from receiver.units import parse_duration, parse_size
 
 PRIORITIES = ("P0", "P1", "P2", "P3")

@@ -11,8 +11,8 @@ from datetime import datetime
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from receiver.grafana import grafana_root
-from receiver.silences import Silence
+from receiver.alertmanager.grafana import grafana_root
+from receiver.alertmanager.silences import Silence
 
 _SILENCES = TypeAdapter(list[Silence])
 

@@ -16,7 +16,7 @@ from receiver.domain.incident import (
     TimelineEntry,
 )
 from receiver.domain.review import ActionItem, HumanFields, Improvement
-from receiver.postmortem import DraftInput
+from receiver.postmortem.view import DraftInput
 
 _START = datetime(2026, 1, 5, 6, 2, 10, tzinfo=UTC)
 

@@ -1,0 +1,152 @@
+"""The view the templates render: rows, intervals and lines, built from one DraftInput."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from receiver.domain.history import History
+from receiver.domain.incident import Episode, Incident, PriorityReason, Rules, TimelineEntry
+from receiver.domain.review import HumanFields
+from receiver.evidence.view import EvidenceView
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One row of a timeline table."""
+
+    time: str
+    kind: str  # an EntryKind value, or "more_fired"/"more_resolved" for folded rows
+    actor: str | None
+    subject: str = ""
+    note: str = ""
+    count: int = 0
+    detail: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """'from the first alert to <kind>' for the key-intervals line."""
+
+    kind: str
+    span: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class AlertLine:
+    alertname: str
+    subject: str
+    starts: str
+    ends: str
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class ValuesLine:
+    """What an alert's rule queries returned when it fired (Grafana-managed alerts)."""
+
+    alertname: str
+    subject: str
+    values: str
+
+
+@dataclass(slots=True)
+class DraftView:
+    """Everything a postmortem template may show, already formatted."""
+
+    incident_id: int
+    revision: int
+    title: str
+    priority: str
+    priority_reason: PriorityReason
+    severity_map: Mapping[str, str]
+    severity_map_is_default: bool
+    timezone: str
+    utc_offset: str
+    generated_at: str
+    updated_at: str
+    review_url: str
+    started: str
+    ended: str
+    started_clock: str  # as in the tables: time only, or with the date on multi-day incidents
+    ended_clock: str
+    duration_minutes: int
+    duration_exact: timedelta
+    started_subject: str
+    ended_subject: str
+    services: list[str]
+    namespaces: list[str]
+    jobs: list[str]
+    instances: list[str]
+    alert_counts: list[tuple[str, int]]
+    instance_counts: list[tuple[str, int]]
+    alert_total: int
+    participants: list[str]
+    date_note: str
+    rows: dict[str, list[Row]]
+    missing_steps: dict[str, list[str]]
+    time_to_recover: timedelta | None
+    chain: list[AlertLine]
+    chain_more: int
+    alerts: list[AlertLine]
+    alerts_more: int
+    large: bool
+    common_labels: list[tuple[str, str]]
+    receiver: str
+    group_key: str
+    descriptions: list[str]
+    descriptions_same: bool
+    expressions: list[str]
+    generator_urls: list[str]
+    runbooks: list[str]
+    dashboards: list[str]
+    panels: list[str]  # Grafana's panelURL of the alerts' rules
+    images: list[str]  # Grafana's screenshots of those panels
+    firing_values: list[ValuesLine]
+    firing_values_more: int
+    sender: str  # who sent the notifications: "Alertmanager" or "Grafana"
+    alertmanager_url: str
+    mttr_met: bool | None
+    mtbf: timedelta | None
+    mtbf_met: bool | None
+    previous_end: str
+    month_count: int
+    quarter_p0_p1: int
+    service_name: str
+    last_updated_date: str
+    partial_view: bool
+    first_ack: str
+    intervals: list[Interval]
+    handled_to_recovered: timedelta | None  # first handling action to all alerts resolved
+    first_action: Row | None
+    actions: dict[str, list[Row]]  # handling rows by kind (restart, rollback, ...)
+    h: HumanFields  # what people wrote; empty strings where nobody has yet
+    status: str
+    approved_by: str
+    approved_at: str
+    evidence: EvidenceView | None = None  # None: no Prometheus configured
+
+
+@dataclass(frozen=True, slots=True)
+class DraftInput:
+    incident: Incident
+    episodes: Sequence[Episode]
+    timeline: Sequence[TimelineEntry]
+    history: History
+    revision: int
+    created_at: datetime
+    now: datetime
+    human: HumanFields = field(default_factory=HumanFields)
+    evidence: EvidenceView | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOptions:
+    language: str
+    zone: ZoneInfo
+    rules: Rules
+    public_url: str | None = None
+    large_after: int = 50
