@@ -1,4 +1,9 @@
-"""Shared helpers: the real Alertmanager captures, settings on a real SQLite file, a clock."""
+"""Shared helpers: the real Alertmanager captures, settings on a real SQLite file, a clock.
+
+The suite is in layers: tests/unit (no I/O), tests/service (use cases and the store),
+tests/http (the app in-process) and tests/system (real processes). The quick loop,
+`pytest -m "not slow"`, leaves out what is marked slow below.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +32,8 @@ POSTGRES_URL = os.environ.get(
     "RECEIVER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 BACKENDS = ("sqlite", "postgresql")
+# real processes (Alertmanager, Prometheus, `serve`, a browser, containers): slow by place
+SYSTEM = Path(__file__).parent / "system"
 
 
 def capture(name: str) -> dict[str, Any]:
@@ -86,6 +93,19 @@ class Clock:
     def advance(self, **kwargs: float) -> datetime:
         self.now += timedelta(**kwargs)
         return self.now
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark slow by where a test lives, not by hand: every system test, and the PostgreSQL
+    twin of each storage test (a fresh database costs about 2 s; its SQLite twin runs in
+    the quick loop, both run in the full suite)."""
+    for item in items:
+        if SYSTEM in item.path.parents:
+            item.add_marker(pytest.mark.slow)
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("database_url") == "postgresql":
+            item.add_marker(pytest.mark.postgresql)
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture

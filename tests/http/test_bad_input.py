@@ -25,7 +25,7 @@ The statuses decided here:
 - year 1 is Go's zero time: as startsAt it is refused (422), as endsAt it means "no end".
 - a time outside the accepted span (1970-01-01T00:00:00Z up to 9000-01-01T00:00:00Z in UTC):
   422 naming the field and the span, year 9999 included; the far future inside it
-  (year 8999) is accepted, firing and resolved. tests/test_hostile_times.py checks every
+  (year 8999) is accepted, firing and resolved. tests/http/test_hostile_times.py checks every
   offset and what the pages, drafts, CLI and chat messages make of such times.
 - a huge label set (10,000 labels on one alert): 422 naming alerts.0.labels, over
   RECEIVER_MAX_LABELS (200 by default); under a limit raised past it, stored whole.

@@ -42,6 +42,8 @@ def parse(text: str, limit: int) -> Any:
     return asyncio.run(loads_bounded(text, KEY, limit, DECODER))
 
 
+# slow: 300 generated documents each, 15-30 s on a 2-core machine; the full run keeps them
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(document=documents | values, layout=layouts, limit=st.integers(1, 6))
 def test_same_value_as_json_loads_or_refused_over_the_limit(
@@ -56,6 +58,7 @@ def test_same_value_as_json_loads_or_refused_over_the_limit(
         assert parse(text, limit) == json.loads(text)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(document=documents, cut=st.integers(0, 400), junk=st.sampled_from(["", "]", "}", ",", "x"]))
 def test_what_json_loads_refuses_is_refused(document: Any, cut: int, junk: str) -> None:

@@ -334,7 +334,7 @@ def test_draft_dir_is_created_lazily(settings: Settings) -> None:
 
 
 async def test_inputs_the_fuzzer_found(client: TestClient[Any, Any]) -> None:
-    """Each of these once answered 5xx (found by tests/test_fuzz_api.py)."""
+    """Each of these once answered 5xx (found by tests/system/test_fuzz_api.py)."""
     for path in (
         "/api/v1/incidents/9223372036854775808",
         "/api/v1/incidents/2147483648",

@@ -15,7 +15,6 @@ Alertmanager's alert list at once (RECEIVER_ALERTMANAGER_RESTART_GRACE=0s):
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
 from dataclasses import dataclass
@@ -127,6 +126,45 @@ async def metrics_text(http: aiohttp.ClientSession, receiver: Service) -> str:
     return await get_text(http, f"{receiver.base_url}/metrics")
 
 
+async def webhook_attempts(http: aiohttp.ClientSession, alertmanager: Service) -> float:
+    """Webhook notifications Alertmanager attempted (its own counter, before each send)."""
+    text = await metrics_text(http, alertmanager)
+    return metric(text, "alertmanager_notifications_total", 'integration="webhook"') or 0.0
+
+
+async def ok_passes(http: aiohttp.ClientSession, receiver: Service) -> float:
+    """Reconcile passes that reached Alertmanager so far (the receiver's own counter)."""
+    text = await metrics_text(http, receiver)
+    return metric(text, "postmortem_receiver_reconcile_runs_total", 'result="ok"') or 0.0
+
+
+async def wait_for_ok_passes(http: aiohttp.ClientSession, receiver: Service, count: float) -> None:
+    async def reached() -> float | None:
+        passes = await ok_passes(http, receiver)
+        return passes if passes >= count else None
+
+    await poll(f"{count:g} reconcile passes", reached, WAIT)
+
+
+def silencer_asked_after_resolved_flush(log: str) -> bool:
+    """Alertmanager (debug log) flushed the group with every alert resolved, then asked the
+    silencer about each of the three: the moment a resolved notification would be sent."""
+    lines = log.splitlines()
+    for index, line in enumerate(lines):
+        if "msg=flushing" in line and "[active]" not in line and "[resolved]" in line:
+            after = lines[index + 1 :]
+            return sum("determined current silences state" in later for later in after) >= 3
+    return False
+
+
+async def wait_for_resolved_flush(alertmanager: Service) -> None:
+    async def flushed() -> bool | None:
+        log = alertmanager.log_path.read_text(encoding="utf-8", errors="replace")
+        return True if silencer_asked_after_resolved_flush(log) else None
+
+    await poll("Alertmanager's flush of the resolved alerts", flushed, WAIT)
+
+
 async def fire_and_wait(http: aiohttp.ClientSession, rig: Rig, started: datetime) -> dict[str, Any]:
     """Post the three payments alerts to Alertmanager; the incident with 3 firing alerts."""
     api = f"{rig.receiver.base_url}/api/v1"
@@ -223,8 +261,10 @@ async def test_silence_after_firing_is_the_acknowledgement(
     detail = await wait_for_ack(http, rig.receiver, incident_id)
     assert_one_ack(detail, silence_id)
 
-    # three more passes see the same silence: still one row
-    await asyncio.sleep(3)
+    # three more passes see the same silence: still one row. The passes are counted, so
+    # the check waits for them however slow the machine is.
+    seen = await ok_passes(http, rig.receiver)
+    await wait_for_ok_passes(http, rig.receiver, seen + 3)
     detail = await get_json(http, f"{rig.receiver.base_url}/api/v1/incidents/{incident_id}")
     assert_one_ack(detail, silence_id)
     # silenced alerts are still present in Alertmanager: nothing was reconciled away
@@ -232,9 +272,6 @@ async def test_silence_after_firing_is_the_acknowledgement(
     assert [alert["status"] for alert in detail["alerts"]] == ["firing"] * 3
     assert kinds(detail, "alert_gone") == []
     metrics = await metrics_text(http, rig.receiver)
-    ok_runs = metric(metrics, "postmortem_receiver_reconcile_runs_total", 'result="ok"')
-    assert ok_runs is not None
-    assert ok_runs >= 3
     unreachable = metric(
         metrics, "postmortem_receiver_reconcile_runs_total", 'result="unreachable"'
     )
@@ -256,6 +293,8 @@ async def test_silenced_alerts_resolve_without_webhook_and_reconcile_into_a_draf
 
     posts_before = webhook_posts(rig.receiver)
     notified_before = notify_successes(rig.alertmanager)
+    attempts_before = await webhook_attempts(http, rig.alertmanager)
+    assert attempts_before >= 1, "the firing webhook was counted"
     assert len(posts_before) >= 1, "the firing webhook reached the receiver"
 
     # resolve in Alertmanager: an endsAt of now, startsAt unchanged
@@ -281,8 +320,10 @@ async def test_silenced_alerts_resolve_without_webhook_and_reconcile_into_a_draf
             f"{json.dumps(still, indent=2, ensure_ascii=False)}"
         )
 
-    # a resolved notification would come within group_interval (1s): give it time
-    await asyncio.sleep(3)
+    # Alertmanager flushes the resolved alerts and asks its silencer about each; a resolved
+    # notification would be attempted right then, and counted before it is sent
+    await wait_for_resolved_flush(rig.alertmanager)
+    assert await webhook_attempts(http, rig.alertmanager) == attempts_before
     posts_after = webhook_posts(rig.receiver)
     assert len(posts_after) == len(posts_before), (
         f"Alertmanager sent a webhook for the silenced resolve: {posts_after[len(posts_before) :]}"

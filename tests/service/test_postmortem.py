@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ from receiver.store import open_configured_database
 from receiver.usecases.service import IncidentService
 from tests.conftest import REPO, Clock, capture
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "postmortem-template.zh.md"
+SEED = Path(__file__).resolve().parents[3] / "shared" / "seed" / "postmortem-template.zh.md"
 HEADING = re.compile(r"^(#{2,4}) (.+)$", re.MULTILINE)
 
 
@@ -33,29 +31,6 @@ def seed_headings() -> list[str]:
     # the seed lives in the shared folder beside the repo; keep a copy for a lone checkout
     source = SEED if SEED.exists() else REPO / "tests" / "fixtures" / "postmortem-template.zh.md"
     return headings(source.read_text(encoding="utf-8"))
-
-
-@pytest.mark.parametrize("language", ["zh", "en"])
-def test_sample_draft_is_what_the_code_renders(tmp_path: Path, language: str) -> None:
-    """Golden test: fixed clock and zone, real captures; regenerate with the script."""
-    out = tmp_path / "draft.md"
-    subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "scripts" / "make_example.py"),
-            "--language",
-            language,
-            "--out",
-            str(out),
-        ],
-        check=True,
-        capture_output=True,
-        cwd=tmp_path,
-    )
-    golden = REPO / "examples" / f"sample-draft.{language}.md"
-    assert out.read_text(encoding="utf-8") == golden.read_text(encoding="utf-8"), (
-        "the draft changed: review `git diff` after `python scripts/make_example.py`"
-    )
 
 
 def test_every_seed_heading_appears_in_order() -> None:

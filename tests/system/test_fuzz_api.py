@@ -142,7 +142,7 @@ def receiver(
         name="fuzzed",
         extra_env={
             # hundreds of events a minute come from this one client: past the default
-            # limit (tests/test_limits.py tests it) each would be a 429, the handler unfuzzed
+            # limit (tests/http/test_limits.py tests it) each would be a 429, the handler unfuzzed
             "RECEIVER_EVENT_RATE": "1000000",
             # no reconciler: it would ask the fuzzed webhooks' externalURL, any address
             "RECEIVER_RECONCILE_INTERVAL": "0",

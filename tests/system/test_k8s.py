@@ -26,7 +26,7 @@ from receiver.metrics import Metrics
 from receiver.units import parse_duration
 from tests.processes import debian_command
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 K8S = DEPLOY / "k8s"
 OVERLAYS = ("sqlite", "postgres")

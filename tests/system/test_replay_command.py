@@ -1,53 +1,20 @@
-"""The inbox: replay into a fresh database or the same one, and retention."""
+"""`replay` as a command: into the same database, and into a fresh one."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from receiver.alertmanager.webhook import Webhook
 from receiver.config import Settings
-from receiver.postmortem.render import DraftRenderer
 from receiver.store import open_configured_database
 from receiver.store.schema import inbox, timeline
-from receiver.usecases.record_event import ManualEvent
-from receiver.usecases.service import IncidentService
-from tests.conftest import REPO, Clock, capture, capture_text
-
-
-async def fill(settings: Settings, clock: Clock) -> None:
-    database = open_configured_database(settings)
-    await database.migrate()
-    service = IncidentService(database, settings, DraftRenderer(), clock=clock)
-    try:
-        await service.ingest_webhook(
-            Webhook.parse(capture("firing_group_3")), capture_text("firing_group_3")
-        )
-        for kind, key in (("ack", None), ("rollback", "rb-1"), ("note", None)):
-            clock.advance(minutes=2)
-            fields: dict[str, Any] = {
-                "type": kind,
-                "service": "payments",
-                "message": kind,
-                "actor": "lisi",
-            }
-            if key:
-                fields["idempotency_key"] = key
-            event = ManualEvent.model_validate(fields)
-            await service.record_event(event, json.dumps(fields))
-        clock.advance(minutes=2)
-        await service.ingest_webhook(
-            Webhook.parse(capture("resolved_group_3")), capture_text("resolved_group_3")
-        )
-    finally:
-        await database.close()
+from tests.conftest import REPO, Clock
+from tests.service.test_replay import fill
 
 
 async def rows(settings: Settings) -> tuple[list[tuple[Any, ...]], int]:
@@ -115,17 +82,3 @@ async def test_replay_into_a_fresh_database_rebuilds_the_same_timeline(
     assert kept == 0  # a replay applies bodies, it does not store them again
     output = await replay(fresh, *env_args, "--since", "2026-11-26T19:13:00Z")
     assert "0 applied" in output
-
-
-async def test_retention_prunes_old_bodies(settings: Settings, clock: Clock) -> None:
-    await fill(settings, clock)
-    database = open_configured_database(settings)
-    service = IncidentService(database, settings, DraftRenderer(), clock=clock)
-    try:
-        assert await service.queries.prune_inbox(clock.now - timedelta(minutes=3)) == 3
-        assert (
-            len(await service.queries.inbox(since=None, incident_id=None, after_id=0, limit=10))
-            == 2
-        )
-    finally:
-        await database.close()

@@ -346,6 +346,8 @@ async def test_event_times_outside_the_span_are_422_naming_it(client: Client, mo
 # -- times stored before the span was enforced -------------------------------------------
 
 
+# slow: runs the CLI as three processes per case (10-15 s); the full run keeps it
+@pytest.mark.slow
 @pytest.mark.parametrize(("zone", "started", "ended"), CALENDAR_ENDS, indirect=["zone"])
 async def test_stored_times_at_the_calendar_ends_resolve_and_show(
     client: Client, zone: str, started: datetime, ended: datetime

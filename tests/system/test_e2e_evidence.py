@@ -27,6 +27,7 @@ from receiver.app import create_app
 from receiver.config import Settings
 from receiver.web.keys import EVIDENCE
 from tests.conftest import Clock, capture
+from tests.http.test_review import csrf_of, log_in
 from tests.processes import AUTH, poll, start_alertmanager, start_receiver
 from tests.prometheus_process import (
     SCRAPE_INTERVAL_SECONDS,
@@ -37,7 +38,6 @@ from tests.prometheus_process import (
     start_exporter,
     start_prometheus,
 )
-from tests.test_review import csrf_of, log_in
 
 RULE = "checkout_error_ratio > 0.05"
 SVG = "{http://www.w3.org/2000/svg}"
