@@ -316,17 +316,7 @@ def alerts_with(receiver: Receiver, starts: Sent, ends: Sent) -> None:
         alert["startsAt"] = starts.text
     for alert in resolved["alerts"]:
         alert["startsAt"], alert["endsAt"] = starts.text, ends.text
-    fired = receiver.post_json("/api/v1/alerts", firing)
-    assert_json_error(fired, "POST", f"firing at {starts.text}")
-    assert (fired.status == 201) == starts.in_span, f"startsAt {starts}: {fired}"
-    answer = receiver.post_json("/api/v1/alerts", resolved)
-    assert_json_error(answer, "POST", f"resolved at {ends.text}")
-    accepted = starts.in_span and (ends.in_span or ends.zero)
-    assert (answer.status in (200, 201)) == accepted, f"{starts} … {ends}: {answer}"
-    if accepted:
-        result = answer.json()
-        assert isinstance(result, dict)
-        shown(receiver, int(result["incident_id"]), result["incident_status"] == "drafted")
+    fire_and_resolve(receiver, firing, resolved, starts, ends)
 
 
 def grafana_with(receiver: Receiver, starts: Sent, ends: Sent) -> None:
@@ -335,19 +325,25 @@ def grafana_with(receiver: Receiver, starts: Sent, ends: Sent) -> None:
     firing = json.loads((FIXTURES / "grafana" / "webhook_values.json").read_text("utf-8"))
     firing["groupKey"] = f"{firing['groupKey']}{tag}"
     for alert in firing["alerts"]:
-        alert["fingerprint"] = hashlib.sha256(f"{alert['fingerprint']}{tag}".encode()).hexdigest()[
-            :16
-        ]
+        unique = hashlib.sha256(f"{alert['fingerprint']}{tag}".encode()).hexdigest()
+        alert["fingerprint"] = unique[:16]  # Alertmanager's fingerprints are 16 hex digits
         alert["status"], alert["startsAt"] = "firing", starts.text
     resolved = json.loads(json.dumps(firing))
     resolved["status"] = "resolved"
     for alert in resolved["alerts"]:
         alert["status"], alert["endsAt"] = "resolved", ends.text
+    fire_and_resolve(receiver, firing, resolved, starts, ends)
+
+
+def fire_and_resolve(
+    receiver: Receiver, firing: dict[str, Any], resolved: dict[str, Any], starts: Sent, ends: Sent
+) -> None:
+    """Each is accepted exactly when its times are in the span, and what was accepted shows."""
     fired = receiver.post_json("/api/v1/alerts", firing)
-    assert_json_error(fired, "POST", f"Grafana firing at {starts.text}")
+    assert_json_error(fired, "POST", f"firing at {starts.text}")
     assert (fired.status == 201) == starts.in_span, f"startsAt {starts}: {fired}"
     answer = receiver.post_json("/api/v1/alerts", resolved)
-    assert_json_error(answer, "POST", f"Grafana resolved at {ends.text}")
+    assert_json_error(answer, "POST", f"resolved at {ends.text}")
     accepted = starts.in_span and (ends.in_span or ends.zero)
     assert (answer.status in (200, 201)) == accepted, f"{starts} … {ends}: {answer}"
     if accepted:
