@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from receiver.domain.incident import Episode, Incident, IncidentStatus, TimelineEntry
-from receiver.store import Database, InboxRecord, Repository, StoredDraft
+from receiver.domain.review import HumanFields
+from receiver.store import AuditRecord, Database, InboxRecord, Repository, StoredDraft
 from receiver.usecases.errors import IncidentNotFound
 
 
@@ -16,6 +17,16 @@ class IncidentDetail:
     episodes: list[Episode]
     timeline: list[TimelineEntry]
     drafts: list[StoredDraft]
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentPage:
+    """What the incident's review page shows, read in one transaction."""
+
+    incident_id: int
+    detail: IncidentDetail
+    fields: HumanFields
+    audit: list[AuditRecord]
 
 
 class Queries:
@@ -38,14 +49,16 @@ class Queries:
 
     async def incident_detail(self, incident_id: int) -> IncidentDetail:
         async with self.db.read() as repo:
-            incident = await repo.get_incident(incident_id)
-            if incident is None:
-                raise IncidentNotFound(f"no incident with id {incident_id}")
-            return IncidentDetail(
-                incident=incident,
-                episodes=await repo.episodes_of(incident_id),
-                timeline=await repo.timeline_of(incident_id),
-                drafts=await repo.draft_revisions(incident_id),
+            return await _detail(repo, incident_id)
+
+    async def incident_page(self, incident_id: int) -> IncidentPage:
+        async with self.db.read() as repo:
+            detail = await _detail(repo, incident_id)
+            return IncidentPage(
+                incident_id=incident_id,
+                detail=detail,
+                fields=await repo.human_fields_of(incident_id),
+                audit=await repo.audit_of(incident_id),
             )
 
     async def unapproved_counts(self) -> dict[tuple[str, str], int]:
@@ -86,3 +99,15 @@ class Queries:
             return await repo.prune_inbox(older_than)
 
         return await self.db.run_write(job)
+
+
+async def _detail(repo: Repository, incident_id: int) -> IncidentDetail:
+    incident = await repo.get_incident(incident_id)
+    if incident is None:
+        raise IncidentNotFound(f"no incident with id {incident_id}")
+    return IncidentDetail(
+        incident=incident,
+        episodes=await repo.episodes_of(incident_id),
+        timeline=await repo.timeline_of(incident_id),
+        drafts=await repo.draft_revisions(incident_id),
+    )

@@ -8,26 +8,19 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
-from markupsafe import Markup
 from pydantic import ValidationError
 
-from receiver.domain.incident import PRIORITY_ORDER, STATUS_VALUES, IncidentStatus, Phase
+from receiver.domain.incident import PRIORITY_ORDER, STATUS_VALUES, IncidentStatus
 from receiver.domain.review import (
-    TRANSITIONS,
-    ActionHorizon,
-    ImprovementArea,
     InvalidTransition,
     ReviewLocked,
 )
-from receiver.evidence.view import MAX_CHARTS, chart_file
 from receiver.usecases.errors import EvidenceNotReady
 from receiver.web.errors import ApiError, validation_details
 from receiver.web.identity import IDENTITY
-from receiver.web.keys import EVIDENCE, SERVICE, SETTINGS, require_evidence
-from receiver.web.pages.markdown import to_html
+from receiver.web.keys import SERVICE, SETTINGS, require_evidence
+from receiver.web.pages.incident_view import incident_context
 from receiver.web.pages.render import (
-    BLANK_ITEM_ROWS,
-    LONG_FIELDS,
     TEXT_FIELDS,
     check_csrf,
     duration_text,
@@ -96,59 +89,10 @@ async def list_page(request: web.Request) -> web.Response:
 async def incident_page(
     request: web.Request, *, error: str = "", status: int = 200, form: dict[str, Any] | None = None
 ) -> web.Response:
-    service = request.app[SERVICE]
-    incident_id = incident_id_of(request)
-    detail = await service.queries.incident_detail(incident_id)
-    fields = await service.review.human_fields(incident_id)
-    history = await service.review.audit_log(incident_id)
-    drafts = detail.drafts
-    shown = drafts[-1] if drafts else None
-    wanted = REVISION.query(request, default=0)  # none: the latest
-    shown = next((d for d in drafts if d.revision == wanted), shown)
-    phases = {
-        phase.value: [
-            {"time": local_time(request, e.at, "%m-%d %H:%M:%S"), "entry": e}
-            for e in detail.timeline
-            if e.phase is phase
-        ]
-        for phase in Phase
-    }
-    values = form or fields.model_dump(mode="json")
-    incident = detail.incident
-    return render_page(
-        request,
-        "incident.html",
-        status=status,
-        incident=incident,
-        start=local_time(request, incident.started_at, "%Y-%m-%d %H:%M:%S"),
-        end=local_time(request, incident.ended_at, "%Y-%m-%d %H:%M:%S"),
-        duration=duration_text(incident),
-        approved_at=local_time(request, incident.approved_at),
-        phases=phases,
-        draft=shown,
-        draft_html=_with_chart_urls(to_html(shown.markdown), shown.file_name, incident_id)
-        if shown
-        else None,
-        evidence_enabled=EVIDENCE in request.app,
-        revisions=[
-            {"draft": d, "at": local_time(request, d.updated_at, "%Y-%m-%d %H:%M:%S")}
-            for d in reversed(drafts)
-        ],
-        history=[
-            {"record": r, "at": local_time(request, r.at, "%Y-%m-%d %H:%M:%S")} for r in history
-        ],
-        moves=sorted(s.value for s in TRANSITIONS.get(incident.status, frozenset())),
-        values=values,
-        text_fields=TEXT_FIELDS,
-        long_fields=LONG_FIELDS,
-        improvements=values.get("improvements", []) + [{}] * BLANK_ITEM_ROWS,
-        actions=values.get("actions", []) + [{}] * BLANK_ITEM_ROWS,
-        areas=[a.value for a in ImprovementArea],
-        horizons=[h.value for h in ActionHorizon],
-        locked=incident.status is IncidentStatus.APPROVED,
-        error=error,
-        saved=request.query.get("saved") == "1",
-    )
+    page = await request.app[SERVICE].queries.incident_page(incident_id_of(request))
+    context = incident_context(request, page, REVISION.query(request, default=0), form)
+    saved = request.query.get("saved") == "1"
+    return render_page(request, "incident.html", status=status, error=error, saved=saved, **context)
 
 
 async def incident_view(request: web.Request) -> web.Response:
@@ -252,18 +196,6 @@ async def download(request: web.Request) -> web.Response:
         charset="utf-8",
         headers={"Content-Disposition": f'attachment; filename="{draft.file_name}"'},
     )
-
-
-def _with_chart_urls(html: Markup, draft_file: str, incident_id: int) -> Markup:
-    """The draft names its charts as files beside it; on the page they come from the
-    store. File names are ASCII slugs, so markdown-it wrote them into src unchanged."""
-    text = str(html)
-    for number in range(1, MAX_CHARTS + 1):
-        name = chart_file(draft_file, number)
-        text = text.replace(
-            f'src="{name}"', f'src="/incidents/{incident_id}/evidence/{number}.svg"'
-        )
-    return Markup(text)
 
 
 async def evidence_chart(request: web.Request) -> web.Response:

@@ -1,0 +1,82 @@
+"""What the incident page's template reads: one incident's page data, formatted for people."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from markupsafe import Markup
+
+from receiver.domain.incident import IncidentStatus, Phase
+from receiver.domain.review import TRANSITIONS, ActionHorizon, ImprovementArea
+from receiver.evidence.view import MAX_CHARTS, chart_file
+from receiver.usecases.queries import IncidentPage
+from receiver.web.keys import EVIDENCE
+from receiver.web.pages.markdown import to_html
+from receiver.web.pages.render import (
+    BLANK_ITEM_ROWS,
+    LONG_FIELDS,
+    TEXT_FIELDS,
+    duration_text,
+    local_time,
+)
+
+SECONDS = "%Y-%m-%d %H:%M:%S"
+
+
+def incident_context(
+    request: web.Request, page: IncidentPage, wanted_revision: int, form: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The template's context. `wanted_revision` 0 shows the latest draft; `form` is what
+    a person just sent when it was refused, so the page shows it again."""
+    detail = page.detail
+    incident, drafts = detail.incident, detail.drafts
+    shown = next(
+        (d for d in drafts if d.revision == wanted_revision), drafts[-1] if drafts else None
+    )
+    values = form or page.fields.model_dump(mode="json")
+    return {
+        "incident": incident,
+        "start": local_time(request, incident.started_at, SECONDS),
+        "end": local_time(request, incident.ended_at, SECONDS),
+        "duration": duration_text(incident),
+        "approved_at": local_time(request, incident.approved_at),
+        "phases": {
+            phase.value: [
+                {"time": local_time(request, e.at, "%m-%d %H:%M:%S"), "entry": e}
+                for e in detail.timeline
+                if e.phase is phase
+            ]
+            for phase in Phase
+        },
+        "draft": shown,
+        "draft_html": _with_chart_urls(to_html(shown.markdown), shown.file_name, page.incident_id)
+        if shown
+        else None,
+        "evidence_enabled": EVIDENCE in request.app,
+        "revisions": [
+            {"draft": d, "at": local_time(request, d.updated_at, SECONDS)} for d in reversed(drafts)
+        ],
+        "history": [{"record": r, "at": local_time(request, r.at, SECONDS)} for r in page.audit],
+        "moves": sorted(s.value for s in TRANSITIONS.get(incident.status, frozenset())),
+        "values": values,
+        "text_fields": TEXT_FIELDS,
+        "long_fields": LONG_FIELDS,
+        "improvements": values.get("improvements", []) + [{}] * BLANK_ITEM_ROWS,
+        "actions": values.get("actions", []) + [{}] * BLANK_ITEM_ROWS,
+        "areas": [a.value for a in ImprovementArea],
+        "horizons": [h.value for h in ActionHorizon],
+        "locked": incident.status is IncidentStatus.APPROVED,
+    }
+
+
+def _with_chart_urls(html: Markup, draft_file: str, incident_id: int) -> Markup:
+    """The draft names its charts as files beside it; on the page they come from the
+    store. File names are ASCII slugs, so markdown-it wrote them into src unchanged."""
+    text = str(html)
+    for number in range(1, MAX_CHARTS + 1):
+        name = chart_file(draft_file, number)
+        text = text.replace(
+            f'src="{name}"', f'src="/incidents/{incident_id}/evidence/{number}.svg"'
+        )
+    return Markup(text)
