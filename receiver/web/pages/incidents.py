@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import difflib
-import math
 from typing import Any
-from urllib.parse import urlencode
 
 from aiohttp import web
 from pydantic import ValidationError
 
-from receiver.domain.incident import PRIORITY_ORDER, STATUS_VALUES, IncidentStatus
+from receiver.domain.incident import STATUS_VALUES, IncidentStatus
 from receiver.domain.review import (
     InvalidTransition,
     ReviewLocked,
@@ -20,11 +18,10 @@ from receiver.web.errors import ApiError, validation_details
 from receiver.web.identity import IDENTITY
 from receiver.web.keys import SERVICE, SETTINGS, require_evidence
 from receiver.web.pages.incident_view import incident_context
+from receiver.web.pages.list_view import ListFilters, list_context
 from receiver.web.pages.render import (
     TEXT_FIELDS,
     check_csrf,
-    duration_text,
-    local_time,
     render_page,
 )
 from receiver.web.pages.ui_text import UI
@@ -42,45 +39,17 @@ from receiver.web.params import (
 
 
 async def list_page(request: web.Request) -> web.Response:
-    query = request.query
-    status_value = query.get("status", "")
-    status = IncidentStatus(status_value) if status_value in STATUS_VALUES else None
-    priority = query.get("priority", "") if query.get("priority") in PRIORITY_ORDER else ""
-    service = query.get("service", "").replace("\x00", "").strip()[:200]
+    wanted = ListFilters.of(request)
     page = PAGE.query(request, default=1)
     incidents, total = await request.app[SERVICE].queries.list_incidents(
         limit=LIST_PAGE_SIZE,
         offset=(page - 1) * LIST_PAGE_SIZE,
-        status=status,
-        service=service or None,
-        priority=priority or None,
+        status=wanted.status,
+        service=wanted.service or None,
+        priority=wanted.priority or None,
     )
-    filters = {"status": status_value if status else "", "service": service, "priority": priority}
-
-    def page_link(number: int) -> str:
-        return "/?" + urlencode({**{k: v for k, v in filters.items() if v}, "page": number})
-
-    pages = max(1, math.ceil(total / LIST_PAGE_SIZE))
-    return render_page(
-        request,
-        "list.html",
-        rows=[
-            {
-                "incident": i,
-                "start": local_time(request, i.started_at),
-                "duration": duration_text(i),
-            }
-            for i in incidents
-        ],
-        total=total,
-        filters=filters,
-        statuses=[s.value for s in IncidentStatus],
-        priorities=PRIORITY_ORDER,
-        page=page,
-        pages=pages,
-        previous=page_link(page - 1) if page > 1 else "",
-        next=page_link(page + 1) if page < pages else "",
-    )
+    context = list_context(request, wanted, page, incidents, total)
+    return render_page(request, "list.html", **context)
 
 
 # -- one incident -------------------------------------------------------------------------
