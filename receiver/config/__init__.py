@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from receiver.config.notify import NotifySettings
+from receiver.domain.completeness import CHECKS, DEFAULT_REQUIRED
 from receiver.units import parse_duration, parse_size
 
 PRIORITIES = ("P0", "P1", "P2", "P3")
@@ -112,6 +113,10 @@ class Settings(BaseSettings):
     default_priority: str = "P3"
     incident_key_labels: Annotated[list[str], NoDecode] = Field(default_factory=list)
     large_incident_rows: int = Field(default=50, ge=5)
+    # what must be filled before approval (an override with a reason approves anyway)
+    approval_required: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_REQUIRED)
+    )
     # evidence from Prometheus in drafts
     prometheus_url: str | None = None
     prometheus_token: SecretStr | None = None
@@ -236,6 +241,19 @@ class Settings(BaseSettings):
         if value.upper() not in PRIORITIES:
             raise ValueError(f"must be one of {', '.join(PRIORITIES)}")
         return value.upper()
+
+    @field_validator("approval_required", mode="before")
+    @classmethod
+    def _parse_approval_required(cls, value: Any) -> Any:
+        return _parse_list(value)
+
+    @field_validator("approval_required")
+    @classmethod
+    def _check_approval_required(cls, value: list[str]) -> list[str]:
+        unknown = [name for name in value if name not in CHECKS]
+        if unknown:
+            raise ValueError(f"unknown parts {unknown}; choose from {', '.join(CHECKS)}")
+        return value
 
     @field_validator("incident_key_labels", mode="before")
     @classmethod

@@ -139,6 +139,8 @@ class Incident:
     last_delivery_at: datetime | None = None
     approved_by: str | None = None
     approved_at: datetime | None = None
+    # why it was approved with required parts still empty (None: nothing was missing)
+    approval_override: str | None = None
     id: int | None = None
 
     @property

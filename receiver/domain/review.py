@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
@@ -84,8 +85,22 @@ class HumanFields(BaseModel):
         return [name for name in mine if mine[name] != theirs[name]]
 
 
+MAX_OVERRIDE_REASON = 2000  # characters of the reason to approve with required parts empty
+
+
 class InvalidTransition(Exception):
     """The review lifecycle does not allow this move."""
+
+
+class ApprovalIncomplete(InvalidTransition):
+    """Approval asked for while required parts are empty and no override reason given."""
+
+    def __init__(self, incident_id: int | None, missing: Sequence[str]) -> None:
+        super().__init__(
+            f"incident {incident_id} cannot be approved while these are empty: "
+            f"{', '.join(missing)}; fill them or approve with an override reason"
+        )
+        self.missing = list(missing)
 
 
 class ReviewLocked(Exception):
@@ -100,18 +115,30 @@ TRANSITIONS: dict[IncidentStatus, frozenset[IncidentStatus]] = {
 }
 
 
-def move(incident: Incident, target: IncidentStatus, actor: str, now: datetime) -> None:
-    """Move along the review lifecycle; an approval records who and when."""
+def move(
+    incident: Incident,
+    target: IncidentStatus,
+    actor: str,
+    now: datetime,
+    *,
+    missing: Sequence[str] = (),
+    override_reason: str = "",
+) -> None:
+    """Move along the review lifecycle; an approval records who and when. Approval with
+    required parts still `missing` needs an override reason, which it records."""
     allowed = TRANSITIONS.get(incident.status, frozenset())
     if target not in allowed:
         options = ", ".join(sorted(s.value for s in allowed)) or "none until it is drafted"
         raise InvalidTransition(
             f"incident {incident.id} is {incident.status.value}; it can move to: {options}"
         )
+    if target is IncidentStatus.APPROVED and missing and not override_reason.strip():
+        raise ApprovalIncomplete(incident.id, missing)
     incident.status = target
     incident.updated_at = now
     if target is IncidentStatus.APPROVED:
         incident.approved_by, incident.approved_at = actor, now
+        incident.approval_override = override_reason.strip() if missing else None
 
 
 def check_editable(incident: Incident) -> None:

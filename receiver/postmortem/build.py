@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from receiver.alertmanager import grafana
 from receiver.config import DEFAULT_SEVERITY_MAP
+from receiver.domain.completeness import completeness
 from receiver.domain.incident import (
     EntryKind,
     Episode,
@@ -214,6 +215,8 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
         approved_at=_local(incident.approved_at, zone).strftime("%Y-%m-%d %H:%M")
         if incident.approved_at
         else "",
+        completeness=completeness(data.human),
+        approval_override=incident.approval_override or "",
     )
 
 

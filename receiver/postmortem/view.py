@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from receiver.domain.completeness import Completeness
 from receiver.domain.history import History
 from receiver.domain.incident import Episode, Incident, PriorityReason, Rules, TimelineEntry
 from receiver.domain.review import HumanFields
@@ -127,6 +128,8 @@ class DraftView:
     status: str
     approved_by: str
     approved_at: str
+    completeness: Completeness  # how much of what only people know is filled
+    approval_override: str  # why it was approved with required parts empty; "" if not
     evidence: EvidenceView | None = None  # None: no Prometheus configured
 
 

@@ -67,6 +67,7 @@ incidents = sa.Table(
     sa.Column("last_delivery_at", UTCDateTime, nullable=True),
     sa.Column("approved_by", sa.Text, nullable=True),
     sa.Column("approved_at", UTCDateTime, nullable=True),
+    sa.Column("approval_override", sa.Text, nullable=True),
 )
 
 episodes = sa.Table(

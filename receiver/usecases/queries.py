@@ -17,6 +17,7 @@ class IncidentDetail:
     episodes: list[Episode]
     timeline: list[TimelineEntry]
     drafts: list[StoredDraft]
+    fields: HumanFields
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +58,7 @@ class Queries:
             return IncidentPage(
                 incident_id=incident_id,
                 detail=detail,
-                fields=await repo.human_fields_of(incident_id),
+                fields=detail.fields,
                 audit=await repo.audit_of(incident_id),
             )
 
@@ -110,4 +111,5 @@ async def _detail(repo: Repository, incident_id: int) -> IncidentDetail:
         episodes=await repo.episodes_of(incident_id),
         timeline=await repo.timeline_of(incident_id),
         drafts=await repo.draft_revisions(incident_id),
+        fields=await repo.human_fields_of(incident_id),
     )

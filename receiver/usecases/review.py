@@ -3,8 +3,10 @@ lifecycle. Every change is audited and redraws the draft."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
+from receiver.domain.completeness import DEFAULT_REQUIRED, missing_for_approval
 from receiver.domain.incident import Change, IncidentStatus
 from receiver.domain.review import HumanFields, check_editable, move
 from receiver.store import AuditRecord, Repository
@@ -14,9 +16,12 @@ from receiver.usecases.unit_of_work import UnitOfWork, load
 
 
 class Review:
-    def __init__(self, uow: UnitOfWork, recorder: Recorder) -> None:
+    def __init__(
+        self, uow: UnitOfWork, recorder: Recorder, required: Sequence[str] = DEFAULT_REQUIRED
+    ) -> None:
         self.uow = uow
         self.recorder = recorder
+        self.required = tuple(required)  # what approval needs filled
 
     async def update_human_fields(
         self, incident_id: int, patch: dict[str, object], actor: str
@@ -39,17 +44,28 @@ class Review:
         return await self.recorder.record("edit", step)
 
     async def change_status(
-        self, incident_id: int, target: IncidentStatus, actor: str
+        self,
+        incident_id: int,
+        target: IncidentStatus,
+        actor: str,
+        override_reason: str = "",
     ) -> IngestResult:
-        """drafted → in_review → approved, and back to in_review; approval records who."""
+        """drafted → in_review → approved, and back to in_review; approval records who, and
+        is refused while required fields are empty unless a reason overrides it."""
 
         async def step(repo: Repository, now: datetime) -> Change:
             state = await load(repo, incident_id)
             before = state.incident.status
-            move(state.incident, target, actor, now)
-            await repo.record_audit(
-                incident_id, actor, "status", {"from": before.value, "to": target.value}, now
+            fields = await repo.human_fields_of(incident_id)
+            missing = missing_for_approval(fields, self.required)
+            move(
+                state.incident, target, actor, now, missing=missing, override_reason=override_reason
             )
+            detail: dict[str, object] = {"from": before.value, "to": target.value}
+            if state.incident.approval_override and target is IncidentStatus.APPROVED:
+                detail["override_reason"] = state.incident.approval_override
+                detail["missing"] = missing
+            await repo.record_audit(incident_id, actor, "status", detail, now)
             return Change(state=state, refresh_draft=True)
 
         return await self.recorder.record("status", step)

@@ -76,7 +76,7 @@ class IncidentService:
         self.queries = Queries(db)
         self.ingest_webhook = IngestWebhook(recorder, rules)
         self.record_event = RecordEvent(recorder, rules, settings.event_window)
-        self.review = Review(uow, recorder)
+        self.review = Review(uow, recorder, settings.approval_required)
         self.evidence = Evidence(uow, recorder, self.queries, settings)
         self.reconcile = Reconcile(uow, recorder, settings.stale_after)
 

@@ -15,16 +15,22 @@ class ApiError(Exception):
     """An error answer: HTTP status, a stable code and a message for people."""
 
     def __init__(
-        self, status: int, code: str, message: str, details: list[dict[str, Any]] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: list[dict[str, Any]] | None = None,
+        extra: dict[str, Any] | None = None,  # more top-level keys, e.g. what is missing
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.details = details or []
+        self.extra = extra or {}
 
     def response(self) -> web.Response:
-        body: dict[str, Any] = {"error": self.code, "message": self.message}
+        body: dict[str, Any] = {**self.extra, "error": self.code, "message": self.message}
         if self.details:
             body["details"] = self.details
         headers = (

@@ -10,7 +10,9 @@ from typing import Any
 
 from aiohttp import web
 
+from receiver.domain.completeness import completeness
 from receiver.domain.incident import Episode, Incident, TimelineEntry
+from receiver.domain.review import HumanFields
 from receiver.store import StoredDraft
 
 # UTF-8 JSON: Chinese titles stay readable in curl output
@@ -58,6 +60,11 @@ REVISION = ("revision", "created_at", "updated_at", "created_by", "file_name")
 
 def incident_summary(incident: Incident) -> dict[str, Any]:
     return _pick(incident, INCIDENT_SUMMARY)
+
+
+def completeness_json(fields: HumanFields) -> dict[str, Any]:
+    done = completeness(fields)
+    return {"filled": done.filled, "total": done.total, "missing": list(done.missing)}
 
 
 def episode_json(episode: Episode) -> dict[str, Any]:

@@ -157,6 +157,12 @@ async def test_lifecycle_and_audit(client: TestClient[Any, Any], clock: Clock) -
     assert "in_review" in (await skip.json())["message"]
     bogus = await client.post(url, json={"status": "closed"}, headers=AUTH)
     assert bogus.status == 422
+    filled = await client.patch(
+        f"/api/v1/incidents/{incident_id}",
+        json={**FIELDS, "affected_users": "约 3% 的支付请求"},
+        headers=AUTH,
+    )
+    assert filled.status == 200
     for target, actor in (("in_review", "lisi"), ("approved", "wangwu")):
         moved = await client.post(url, json={"status": target}, headers={**AUTH, "X-Actor": actor})
         assert moved.status == 200

@@ -313,7 +313,7 @@ async def test_alert_silence_and_manual_rows_in_their_tables_in_time_order(
     finally:
         await database.close()
 
-    detect = [(r[1], r[2]) for r in table(markdown, "发现阶段") if r[0] != "【待填写】"]
+    detect = [(r[1], r[2]) for r in table(markdown, "发现阶段") if r[0] != "未记录"]
     assert detect == [
         ("监控告警触发", "系统"),
         ("监控告警触发", "系统"),
@@ -322,12 +322,12 @@ async def test_alert_silence_and_manual_rows_in_their_tables_in_time_order(
         ("事故确认", "zhangsan"),
         ("响应团队召集", "lisi"),
     ]
-    handle = [(r[1], r[2]) for r in table(markdown, "处理阶段") if r[0] != "【待填写】"]
+    handle = [(r[1], r[2]) for r in table(markdown, "处理阶段") if r[0] != "未记录"]
     assert handle == [("故障三板斧 - 回滚", "wangwu")]
-    recover = [(r[1], r[2]) for r in table(markdown, "恢复阶段") if r[0] != "【待填写】"]
+    recover = [(r[1], r[2]) for r in table(markdown, "恢复阶段") if r[0] != "未记录"]
     assert recover == [("告警恢复", "系统")] * 3 + [("监控确认", "系统"), ("功能验证", "zhangsan")]
     for name in ("发现阶段", "处理阶段", "恢复阶段"):
-        times = [r[0] for r in table(markdown, name) if r[0] != "【待填写】"]
+        times = [r[0] for r in table(markdown, name) if r[0] != "未记录"]
         assert times == sorted(times), name
     assert "由 Alertmanager 静默推断，静默备注：正在排查 payments 延迟" in markdown
     assert "首个确认人为 zhangsan" in markdown

@@ -9,6 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from receiver.config import DEFAULT_SEVERITY_MAP
+from receiver.domain.completeness import (
+    CHECKS,
+    DEFAULT_REQUIRED,
+    completeness,
+    missing_for_approval,
+)
 from receiver.domain.drafting import (
     EVIDENCE_AUTHOR,
     Revision,
@@ -29,7 +35,13 @@ from receiver.domain.incident import (
 )
 from receiver.domain.lifecycle import apply_webhook, incident_key, open_incident, stale_if_silent
 from receiver.domain.placement import SeriesMatch, place
-from receiver.domain.review import InvalidTransition, move
+from receiver.domain.review import (
+    ActionItem,
+    ApprovalIncomplete,
+    HumanFields,
+    InvalidTransition,
+    move,
+)
 from tests.conftest import hook
 
 RULES = Rules(severity_map=DEFAULT_SEVERITY_MAP, reopen_window=timedelta(minutes=30))
@@ -215,3 +227,36 @@ def test_a_revision_by_a_person_moves_updated_at() -> None:
     assert change.revision_by == "alice"
     assert change.state.incident.updated_at == later
     assert draft_wanted(change)
+
+
+# -- review: completeness and the approval gate -------------------------------------
+
+
+def test_completeness_counts_parts_not_fields() -> None:
+    empty = completeness(HumanFields())
+    assert (empty.filled, empty.total, empty.missing) == (0, len(CHECKS), tuple(CHECKS))
+    some = HumanFields(
+        root_cause_external="CDN 故障",
+        affected_users="全部",
+        actions=[ActionItem(text="加监控")],  # no owner: the plan still lacks one
+    )
+    assert completeness(some).filled == 2
+    assert missing_for_approval(some, DEFAULT_REQUIRED) == ["owner", "direct_cause", "actions"]
+    owned = some.merged(
+        {"owner": "张三", "direct_cause": "x", "actions": [{"text": "a", "owner": "b"}]}
+    )
+    assert missing_for_approval(owned, DEFAULT_REQUIRED) == []
+
+
+def test_approval_with_missing_parts_needs_a_reason_that_it_records() -> None:
+    incident = recovered().incident
+    incident.status = IncidentStatus.IN_REVIEW
+    with pytest.raises(ApprovalIncomplete) as refused:
+        move(incident, IncidentStatus.APPROVED, "bob", NOW, missing=["owner"], override_reason=" ")
+    assert refused.value.missing == ["owner"]
+    assert incident.status is IncidentStatus.IN_REVIEW
+    move(incident, IncidentStatus.APPROVED, "bob", NOW, missing=["owner"], override_reason=" 急 ")
+    assert (incident.status, incident.approval_override) == (IncidentStatus.APPROVED, "急")
+    move(incident, IncidentStatus.IN_REVIEW, "bob", NOW)
+    move(incident, IncidentStatus.APPROVED, "bob", NOW, override_reason="unused")
+    assert incident.approval_override is None  # nothing was missing: nothing overridden

@@ -11,6 +11,7 @@ from receiver.web.errors import ApiError
 from receiver.web.keys import SERVICE
 from receiver.web.params import LIMIT, OFFSET, REVISION, incident_id_of
 from receiver.web.serialize import (
+    completeness_json,
     draft_json,
     entry_json,
     episode_json,
@@ -59,6 +60,8 @@ async def get_incident(request: web.Request) -> web.Response:
     body["alerts"] = [episode_json(episode) for episode in detail.episodes]
     body["timeline"] = [entry_json(entry) for entry in detail.timeline]
     body["drafts"] = [draft_json(draft) for draft in detail.drafts]
+    body["completeness"] = completeness_json(detail.fields)
+    body["approval_override"] = detail.incident.approval_override
     return json_response(body)
 
 

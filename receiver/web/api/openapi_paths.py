@@ -204,8 +204,11 @@ def paths() -> dict[str, Schema]:
                     **errors(
                         (400, 401, 404, 408, 409, 413, 415, 422, 503),
                         notes={
-                            409: "Not a move the lifecycle allows from here (`conflict`).",
-                            422: "No known status given (`invalid_status`).",
+                            409: "Not a move the lifecycle allows from here (`conflict`), "
+                            "or approval while required parts are empty and no "
+                            "`override_reason` (`incomplete`, with `missing`).",
+                            422: "No known status given (`invalid_status`), or an "
+                            "`override_reason` that is not short text (`invalid_override_reason`).",
                         },
                     ),
                 },

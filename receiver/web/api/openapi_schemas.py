@@ -9,7 +9,9 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
+from receiver.domain.completeness import CHECKS
 from receiver.domain.incident import PRIORITY_ORDER, EntryKind, IncidentStatus, Phase, Source
+from receiver.domain.review import MAX_OVERRIDE_REASON
 
 Schema = dict[str, Any]
 
@@ -107,6 +109,11 @@ def response_schemas() -> dict[str, Schema]:
                 "items": obj(field=STRING, message=STRING),
                 "description": "every failing field; absent when there are none",
             },
+            missing={
+                "type": "array",
+                "items": enum(tuple(CHECKS)),
+                "description": "only with `incomplete`: the required parts still empty",
+            },
         ),
         "WebhookResult": obj(status=enum(("accepted", "duplicate")), **outcome),
         "EventResult": obj(
@@ -142,6 +149,11 @@ def response_schemas() -> dict[str, Schema]:
                     alerts={"type": "array", "items": ref("AlertEpisode")},
                     timeline={"type": "array", "items": ref("TimelineEntry")},
                     drafts={"type": "array", "items": ref("DraftSummary")},
+                    completeness=ref("Completeness"),
+                    approval_override={
+                        **nullable(STRING),
+                        "description": "why it was approved with required parts empty",
+                    },
                 ),
             ]
         },
@@ -184,12 +196,28 @@ def response_schemas() -> dict[str, Schema]:
             incident_id=INTEGER, draft_revision=nullable(INTEGER), fields=ref("HumanFields")
         ),
         "StatusChange": obj(
+            "status",
             status={
                 "type": "string",
                 "enum": ["in_review", "approved"],
                 "description": "drafted → in_review → approved, and approved → in_review; "
                 "another move is a 409, another status a 422",
-            }
+            },
+            override_reason={
+                "type": "string",
+                "maxLength": MAX_OVERRIDE_REASON,
+                "description": "approve although required parts are empty (RECEIVER_APPROVAL_"
+                "REQUIRED); recorded in the audit log and the draft",
+            },
+        ),
+        "Completeness": obj(
+            filled={**INTEGER, "description": "parts of the draft people have filled"},
+            total={**INTEGER, "description": "parts only people can fill"},
+            missing={
+                "type": "array",
+                "items": enum(tuple(CHECKS)),
+                "description": "the parts still empty, in the template's order",
+            },
         ),
         "StatusChanged": obj(
             incident_id=INTEGER, status=enum(IncidentStatus), draft_revision=nullable(INTEGER)

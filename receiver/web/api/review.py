@@ -8,7 +8,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from receiver.domain.incident import IncidentStatus
-from receiver.domain.review import HumanFields
+from receiver.domain.review import MAX_OVERRIDE_REASON, ApprovalIncomplete, HumanFields
 from receiver.web.body import read_json
 from receiver.web.errors import ApiError, invalid_input
 from receiver.web.identity import IDENTITY
@@ -61,14 +61,32 @@ async def _fields_patch(request: web.Request) -> dict[str, Any]:
 
 
 async def post_status(request: web.Request) -> web.Response:
+    """Move the review; approving with required fields empty is a 409 listing them, unless
+    `override_reason` says why it is approved anyway."""
     data, _ = await read_json(request, request.app[SETTINGS].max_body)
     target = data.get("status") if isinstance(data, dict) else None
     if target not in REVIEW_STATUSES:
         valid = ", ".join(REVIEW_STATUSES)
         raise ApiError(422, "invalid_status", f'give {{"status": …}}, one of {valid}')
-    result = await request.app[SERVICE].review.change_status(
-        incident_id_of(request), IncidentStatus(str(target)), request[IDENTITY].user
-    )
+    reason = data.get("override_reason", "") if isinstance(data, dict) else ""
+    if not isinstance(reason, str) or len(reason) > MAX_OVERRIDE_REASON or "\x00" in reason:
+        raise ApiError(
+            422,
+            "invalid_override_reason",
+            f"override_reason must be text of at most {MAX_OVERRIDE_REASON} characters",
+        )
+    try:
+        result = await request.app[SERVICE].review.change_status(
+            incident_id_of(request), IncidentStatus(str(target)), request[IDENTITY].user, reason
+        )
+    except ApprovalIncomplete as exc:
+        raise ApiError(
+            409,
+            "incomplete",
+            str(exc),
+            [{"field": name, "message": "required before approval"} for name in exc.missing],
+            extra={"missing": exc.missing},
+        ) from exc
     return json_response(
         {
             "incident_id": result.incident_id,

@@ -7,11 +7,12 @@ from typing import Any
 from aiohttp import web
 from markupsafe import Markup
 
+from receiver.domain.completeness import completeness, missing_for_approval
 from receiver.domain.incident import IncidentStatus, Phase
 from receiver.domain.review import TRANSITIONS, ActionHorizon, ImprovementArea
 from receiver.evidence.view import MAX_CHARTS, chart_file
 from receiver.usecases.queries import IncidentPage
-from receiver.web.keys import EVIDENCE
+from receiver.web.keys import EVIDENCE, SETTINGS
 from receiver.web.pages.markdown import to_html
 from receiver.web.pages.render import (
     BLANK_ITEM_ROWS,
@@ -20,6 +21,7 @@ from receiver.web.pages.render import (
     duration_text,
     local_time,
 )
+from receiver.web.pages.ui_text import PART_LABELS
 
 SECONDS = "%Y-%m-%d %H:%M:%S"
 
@@ -27,6 +29,7 @@ SECONDS = "%Y-%m-%d %H:%M:%S"
 def incident_context(
     request: web.Request, page: IncidentPage, wanted_revision: int, form: dict[str, Any] | None
 ) -> dict[str, Any]:
+    required = request.app[SETTINGS].approval_required
     """The template's context. `wanted_revision` 0 shows the latest draft; `form` is what
     a person just sent when it was refused, so the page shows it again."""
     detail = page.detail
@@ -67,6 +70,10 @@ def incident_context(
         "areas": [a.value for a in ImprovementArea],
         "horizons": [h.value for h in ActionHorizon],
         "locked": incident.status is IncidentStatus.APPROVED,
+        "completeness": completeness(page.fields),
+        "required": required,
+        "required_missing": missing_for_approval(page.fields, required),
+        "part_labels": PART_LABELS[request.app[SETTINGS].language],
     }
 
 

@@ -10,6 +10,8 @@ from pydantic import ValidationError
 
 from receiver.domain.incident import STATUS_VALUES, IncidentStatus
 from receiver.domain.review import (
+    MAX_OVERRIDE_REASON,
+    ApprovalIncomplete,
     InvalidTransition,
     ReviewLocked,
 )
@@ -24,7 +26,7 @@ from receiver.web.pages.render import (
     check_csrf,
     render_page,
 )
-from receiver.web.pages.ui_text import UI
+from receiver.web.pages.ui_text import PART_LABELS, UI
 from receiver.web.params import (
     CHART,
     FROM_REVISION,
@@ -117,9 +119,16 @@ async def set_status(request: web.Request) -> web.Response:
     target = str(form.get("status", ""))
     if target not in STATUS_VALUES:
         raise ApiError(422, "invalid_status", f"unknown status {target[:40]!r}")
+    reason = str(form.get("override_reason", ""))[:MAX_OVERRIDE_REASON]
     try:
         await request.app[SERVICE].review.change_status(
-            incident_id, IncidentStatus(target), request[IDENTITY].user
+            incident_id, IncidentStatus(target), request[IDENTITY].user, reason
+        )
+    except ApprovalIncomplete as exc:
+        language = request.app[SETTINGS].language
+        missing = UI[language]["list_sep"].join(PART_LABELS[language][n] for n in exc.missing)
+        return await incident_page(
+            request, error=UI[language]["incomplete"].format(missing=missing), status=409
         )
     except InvalidTransition as exc:
         return await incident_page(request, error=str(exc), status=409)

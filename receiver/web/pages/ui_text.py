@@ -58,6 +58,13 @@ UI: Final[dict[str, dict[str, str]]] = {
         "handle": "处理阶段",
         "recover": "恢复阶段",
         "approved_by": "批准人",
+        "completeness": "人工填写 {filled}/{total} 项",
+        "still_missing": "待填",
+        "list_sep": "、",
+        "required_hint": "批准前必填",
+        "incomplete": "以下必填项尚未填写：{missing}。请补全后再批准，或填写理由强制批准。",
+        "override_reason": "强制批准理由（必填项未填全时填写）",
+        "approval_override": "未填全即批准，理由",
     },
     "en": {
         "app": "Postmortem drafts",
@@ -112,6 +119,14 @@ UI: Final[dict[str, dict[str, str]]] = {
         "handle": "Response",
         "recover": "Recovery",
         "approved_by": "Approved by",
+        "completeness": "Filled in by people: {filled}/{total}",
+        "still_missing": "Still to fill",
+        "list_sep": ", ",
+        "required_hint": "required before approval",
+        "incomplete": "These required parts are still empty: {missing}. Fill them before "
+        "approving, or give a reason to approve anyway.",
+        "override_reason": "Reason to approve anyway (when required parts are empty)",
+        "approval_override": "Approved with required parts empty, reason",
     },
 }
 
@@ -176,6 +191,40 @@ FIELD_LABELS: Final[dict[str, dict[str, str]]] = {
         "immediate": "Immediate (1 week)",
         "short": "Short term (1 month)",
         "long": "Long term (3 months)",
+    },
+}
+
+# the parts of a draft only people fill (receiver.domain.completeness.CHECKS)
+PART_LABELS: Final[dict[str, dict[str, str]]] = {
+    "zh": {
+        "owner": "负责人",
+        "participants": "参与人员",
+        "affected": "受影响用户数/功能",
+        "business_loss": "业务损失",
+        "user_feedback": "用户反馈",
+        "direct_cause": "直接原因",
+        "root_cause": "根本原因（至少一项）",
+        "impact_chain": "影响链分析",
+        "containment": "立即遏制",
+        "temporary_fix": "临时修复",
+        "improvements": "改进措施",
+        "actions": "行动计划（至少一项有负责人）",
+        "lessons": "经验教训",
+    },
+    "en": {
+        "owner": "Owner",
+        "participants": "Participants",
+        "affected": "Affected users/features",
+        "business_loss": "Business loss",
+        "user_feedback": "User feedback",
+        "direct_cause": "Immediate cause",
+        "root_cause": "Root cause (at least one)",
+        "impact_chain": "Impact chain",
+        "containment": "Containment",
+        "temporary_fix": "Temporary fix",
+        "improvements": "Improvements",
+        "actions": "Action plan (at least one item with an owner)",
+        "lessons": "Lessons learned",
     },
 }
 
