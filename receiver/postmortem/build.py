@@ -184,7 +184,7 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
         firing_values=values[:FOLD_AFTER],
         firing_values_more=max(0, len(values) - FOLD_AFTER),
         sender=_sender(incident),
-        alertmanager_url=_alertmanager_link(incident),
+        alertmanager_url=_alertmanager_link(incident, options.alertmanager_url),
         mttr_met=(exact < MTTR_TARGET) if end else None,
         mtbf=mtbf,
         mtbf_met=(mtbf > MTBF_TARGET) if mtbf is not None else None,
@@ -348,12 +348,13 @@ def _sender(incident: Incident) -> str:
     return "Grafana" if grafana.grafana_root(incident.external_url) is not None else "Alertmanager"
 
 
-def _alertmanager_link(incident: Incident) -> str:
+def _alertmanager_link(incident: Incident, configured: str | None) -> str:
     grafana_root = grafana.grafana_root(incident.external_url)
     if grafana_root is not None:  # Grafana's own page of its alert groups
         root = md_url(grafana_root)
         return f"{root}/alerting/groups" if root else ""
-    base = md_url(incident.external_url)
+    # the configured address is the one people can open; externalURL may be a pod name
+    base = md_url(configured or incident.external_url)
     if not base:
         return ""
     matchers = ",".join(

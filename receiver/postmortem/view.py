@@ -150,3 +150,5 @@ class RenderOptions:
     rules: Rules
     public_url: str | None = None
     large_after: int = 50
+    # RECEIVER_ALERTMANAGER_URL: a notification's externalURL is often an internal pod name
+    alertmanager_url: str | None = None

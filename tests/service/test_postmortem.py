@@ -336,3 +336,14 @@ async def test_alert_silence_and_manual_rows_in_their_tables_in_time_order(
     assert "wangwu 回滚 payments-api 到 v2.31.4" in markdown
     assert "确认 7 分" in markdown
     assert "回滚 18 分" in markdown
+
+
+async def test_alertmanager_link_uses_the_configured_address_not_the_external_url(
+    make_settings: Callable[..., Settings], clock: Clock
+) -> None:
+    body = capture("firing_group_3")
+    internal = body["externalURL"]
+    configured = make_settings(alertmanager_url="https://alertmanager.example.org")
+    markdown, _ = await render_incident(configured, clock, [body, capture("resolved_group_3")])
+    assert "(https://alertmanager.example.org/#/alerts?receiver=" in markdown
+    assert f"({internal}/#/alerts" not in markdown
