@@ -95,7 +95,7 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
     all_resolved = [e for e in data.timeline if e.kind is EntryKind.ALL_RESOLVED]
     recovered_at = all_resolved[-1].at if all_resolved else end
     actions = [e for e in data.timeline if e.kind.value in HANDLING_KINDS]
-    first_action = min(actions, key=lambda e: e.at, default=None)
+    last_action = _last_action(actions, recovered_at)
     large = len(episodes) > options.large_after
     # a large incident's draft lists only its first alerts: format no more than those
     listed = episodes[: max(FOLD_AFTER, options.large_after)] if large else episodes
@@ -199,11 +199,11 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
         first_ack=next(
             (e.actor or "" for e in _sorted(data.timeline) if e.kind is EntryKind.ACK), ""
         ),
-        intervals=_intervals(data.timeline, start),
-        handled_to_recovered=(recovered_at - first_action.at)
-        if first_action is not None and recovered_at is not None and recovered_at > first_action.at
+        intervals=_intervals(data.timeline, start, recovered_at),
+        handled_to_recovered=(recovered_at - last_action.at)
+        if last_action is not None and recovered_at is not None and recovered_at >= last_action.at
         else None,
-        first_action=_row(first_action, clock) if first_action else None,
+        last_action=_row(last_action, clock) if last_action else None,
         actions={
             kind: [_row(e, clock) for e in _sorted(actions) if e.kind.value == kind]
             for kind in HANDLING_KINDS
@@ -236,14 +236,32 @@ def _row(entry: TimelineEntry, clock: Callable[[datetime], str]) -> Row:
     )
 
 
-def _intervals(entries: Sequence[TimelineEntry], start: datetime) -> list[Interval]:
-    """From the first alert to the first ack, assembly and restart/rollback/scale-out."""
+def _last_action(
+    actions: Sequence[TimelineEntry], recovered_at: datetime | None
+) -> TimelineEntry | None:
+    """The last thing people did before all alerts resolved: the likely fix, where the
+    first action is often only a first try. Before recovery, simply the latest one."""
+    before = [e for e in actions if recovered_at is None or e.at <= recovered_at]
+    return max(before or actions, key=lambda e: e.at, default=None)
+
+
+def _intervals(
+    entries: Sequence[TimelineEntry], start: datetime, recovered_at: datetime | None
+) -> list[Interval]:
+    """From the first alert to the first ack, assembly and each kind of action, in the
+    order they happened; an action also says how long before recovery it came."""
     found: list[Interval] = []
-    for kinds in (("ack",), ("assemble",), HANDLING_KINDS[:3]):
-        first = min((e for e in entries if e.kind.value in kinds), key=lambda e: e.at, default=None)
-        if first is not None and first.at >= start:
-            found.append(Interval(first.kind.value, first.at - start))
-    return found
+    for kind in ("ack", "assemble", *HANDLING_KINDS):
+        first = min((e for e in entries if e.kind.value == kind), key=lambda e: e.at, default=None)
+        if first is None or first.at < start:
+            continue
+        to_recovery = (
+            recovered_at - first.at
+            if kind in HANDLING_KINDS and recovered_at is not None and recovered_at >= first.at
+            else None
+        )
+        found.append(Interval(kind, first.at - start, to_recovery))
+    return sorted(found, key=lambda item: item.span)
 
 
 def _local(moment: datetime, zone: ZoneInfo) -> datetime:

@@ -33,6 +33,7 @@ class Interval:
 
     kind: str
     span: timedelta
+    to_recovery: timedelta | None = None  # from this action to all alerts resolved
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +121,9 @@ class DraftView:
     partial_view: bool
     first_ack: str
     intervals: list[Interval]
-    handled_to_recovered: timedelta | None  # first handling action to all alerts resolved
-    first_action: Row | None
+    # the last handling action before recovery (the likely fix) and its gap to recovery
+    handled_to_recovered: timedelta | None
+    last_action: Row | None
     actions: dict[str, list[Row]]  # handling rows by kind (restart, rollback, ...)
     h: HumanFields  # what people wrote; empty strings where nobody has yet
     status: str

@@ -347,3 +347,49 @@ async def test_alertmanager_link_uses_the_configured_address_not_the_external_ur
     markdown, _ = await render_incident(configured, clock, [body, capture("resolved_group_3")])
     assert "(https://alertmanager.example.org/#/alerts?receiver=" in markdown
     assert f"({internal}/#/alerts" not in markdown
+
+
+async def test_hint_names_the_last_action_before_recovery_and_intervals_list_every_action(
+    settings: Settings, clock: Clock
+) -> None:
+    from datetime import timedelta
+
+    from receiver.usecases.record_event import ManualEvent
+    from tests.conftest import shifted
+
+    database = open_configured_database(settings)
+    await database.migrate()
+    service = IncidentService(database, settings, DraftRenderer(), clock=clock)
+
+    async def post_event(kind: str, actor: str, message: str, minutes: int) -> None:
+        clock.now = start + timedelta(minutes=minutes)
+        await service.record_event(
+            ManualEvent(type=kind, service="payments", message=message, actor=actor), "{}"
+        )
+
+    try:
+        firing = capture("firing_group_3")
+        start = Webhook.parse(firing).alerts[0].starts_at
+        clock.now = start + timedelta(seconds=30)
+        await service.ingest_webhook(Webhook.parse(firing), json.dumps(firing))
+        await post_event("ack", "zhangsan", "在看", 2)
+        await post_event("assemble", "lisi", "拉起 payments 值班群", 4)
+        await post_event("restart", "lisi", "重启 payments-api", 6)
+        await post_event("rollback", "wangwu", "回滚 payments-api 到 v2.31.4", 18)
+        resolved = shifted(capture("resolved_group_3"), timedelta())
+        for alert in resolved["alerts"]:
+            alert["endsAt"] = (start + timedelta(minutes=28)).isoformat().replace("+00:00", "Z")
+        clock.now = start + timedelta(minutes=28)
+        await service.ingest_webhook(Webhook.parse(resolved), json.dumps(resolved))
+        markdown = (await service.queries.current_draft(1)).markdown
+    finally:
+        await database.close()
+
+    hint = next(line for line in markdown.splitlines() if line.startswith("*系统记录"))
+    assert "恢复前最后一次处理是" in hint
+    assert "wangwu 回滚：回滚 payments-api 到 v2.31.4，10 分 0 秒后告警于" in hint
+    assert "重启" not in hint
+    intervals = next(line for line in markdown.splitlines() if line.startswith("关键间隔"))
+    assert "确认 2 分 0 秒，召集 4 分 0 秒，重启 6 分 0 秒（距全部恢复 22 分 0 秒），" in intervals
+    assert "回滚 18 分 0 秒（距全部恢复 10 分 0 秒），全部告警恢复 28 分 0 秒" in intervals
+    assert intervals.count("回滚") == 1
