@@ -20,6 +20,7 @@ from receiver.domain.incident import (
     Episode,
     Incident,
     Phase,
+    Source,
     TimelineEntry,
     highest_priority,
     priority_of,
@@ -30,6 +31,7 @@ from receiver.postmortem.view import (
     AlertLine,
     DraftInput,
     DraftView,
+    EndSource,
     Interval,
     RenderOptions,
     Row,
@@ -80,7 +82,7 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
         default=None,
     )
     start = incident.started_at
-    end = incident.ended_at
+    end, end_source = _draft_end(incident, data.timeline, bool(episodes))
     exact = (end - start) if end is not None else timedelta(0)
     # an incident opened by hand has no alerts: its own labels say how it was rated
     reason = highest_priority(
@@ -93,7 +95,7 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
     labels_of = _label_values(episodes)
     rows, missing = _timeline_rows(data.timeline, clock)
     all_resolved = [e for e in data.timeline if e.kind is EntryKind.ALL_RESOLVED]
-    recovered_at = all_resolved[-1].at if all_resolved else end
+    recovered_at = end  # all alerts resolved, or a person ended an alert-less incident
     actions = [e for e in data.timeline if e.kind.value in HANDLING_KINDS]
     last_action = _last_action(actions, recovered_at)
     large = len(episodes) > options.large_after
@@ -146,6 +148,7 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
         duration_exact=exact,
         started_subject=episodes[0].subject if episodes else "",
         ended_subject=ended_episode.subject if ended_episode else "",
+        end_source=end_source,
         services=labels_of("service") or ([incident.service] if incident.service else []),
         namespaces=labels_of("namespace"),
         jobs=labels_of("job"),
@@ -157,7 +160,7 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
         date_note=_local(start, zone).strftime("%Y-%m-%d") if one_day else "",
         rows=rows,
         missing_steps=missing,
-        time_to_recover=(all_resolved[-1].at - start) if all_resolved else None,
+        time_to_recover=(end - start) if all_resolved and end is not None else None,
         chain=chain[:shown],
         chain_more=len(episodes) - shown,
         alerts=chain[: options.large_after] if large else chain,
@@ -234,6 +237,50 @@ def _row(entry: TimelineEntry, clock: Callable[[datetime], str]) -> Row:
         detail=entry.detail,
         source=entry.source.value,
     )
+
+
+# What people report when the service is back: an end time to trust over reconciliation's
+REPORTED_END_KINDS = (EntryKind.RESOLVE, EntryKind.VERIFY, EntryKind.MONITOR_OK)
+_PEOPLE = (Source.MANUAL, Source.UI)
+
+
+def _draft_end(
+    incident: Incident, entries: Sequence[TimelineEntry], has_alerts: bool
+) -> tuple[datetime | None, EndSource]:
+    """The end the draft states, and where it comes from. Reconciliation only knows the
+    alerts were gone by the time it asked (a silenced alert resolves without a
+    notification): a person's earlier report of recovery is the better end then."""
+    end = incident.ended_at
+    if end is None:
+        return None, EndSource()
+    if not has_alerts:
+        return end, EndSource("manual")
+    recovered = [e for e in entries if e.kind is EntryKind.ALL_RESOLVED]
+    if not recovered or recovered[-1].source is not Source.RECONCILE:
+        return end, EndSource("ends_at")
+    silences = tuple(
+        dict.fromkeys(
+            (e.subject, e.actor or "")
+            for e in _sorted(entries)
+            if e.kind is EntryKind.ACK and e.source is Source.SILENCE
+        )
+    )
+    reported = min(
+        (
+            e
+            for e in entries
+            if e.kind in REPORTED_END_KINDS
+            and e.source in _PEOPLE
+            and incident.started_at <= e.at <= end
+        ),
+        key=lambda e: e.at,
+        default=None,
+    )
+    if reported is not None:
+        return reported.at, EndSource(
+            "reported", reported.actor or "", reported.kind.value, silences
+        )
+    return end, EndSource("reconcile", silences=silences)
 
 
 def _last_action(

@@ -28,6 +28,24 @@ class Row:
 
 
 @dataclass(frozen=True, slots=True)
+class EndSource:
+    """Where the draft's end time comes from, so the draft can say so."""
+
+    # "ends_at": Alertmanager's endsAt; "reconcile": when reconciliation found the alerts
+    # gone (an upper bound); "reported": a person's resolve/verify/monitor-ok before that;
+    # "manual": an incident without alerts, ended by a person; "": not ended
+    kind: str = ""
+    actor: str = ""  # who reported the end ("reported")
+    report: str = ""  # the event kind they reported ("reported")
+    silences: tuple[tuple[str, str], ...] = ()  # (silence id, who set it): why no resolve came
+
+    @property
+    def estimated(self) -> bool:
+        """Durations from this end are estimates: it is not an Alertmanager endsAt."""
+        return self.kind in ("reconcile", "reported")
+
+
+@dataclass(frozen=True, slots=True)
 class Interval:
     """'from the first alert to <kind>' for the key-intervals line."""
 
@@ -78,6 +96,7 @@ class DraftView:
     duration_exact: timedelta
     started_subject: str
     ended_subject: str
+    end_source: EndSource
     services: list[str]
     namespaces: list[str]
     jobs: list[str]

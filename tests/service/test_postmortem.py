@@ -393,3 +393,78 @@ async def test_hint_names_the_last_action_before_recovery_and_intervals_list_eve
     assert "确认 2 分 0 秒，召集 4 分 0 秒，重启 6 分 0 秒（距全部恢复 22 分 0 秒），" in intervals
     assert "回滚 18 分 0 秒（距全部恢复 10 分 0 秒），全部告警恢复 28 分 0 秒" in intervals
     assert intervals.count("回滚") == 1
+
+
+@pytest.mark.parametrize("reported", [False, True])
+async def test_recovery_found_by_reconciliation_says_what_is_known(
+    settings: Settings, clock: Clock, reported: bool
+) -> None:
+    from datetime import timedelta
+
+    from receiver.alertmanager.silences import Silence
+    from receiver.usecases.reconcile import AlertmanagerView
+    from receiver.usecases.record_event import ManualEvent
+
+    database = open_configured_database(settings)
+    await database.migrate()
+    service = IncidentService(database, settings, DraftRenderer(), clock=clock)
+    try:
+        firing = capture("firing_group_3")
+        start = Webhook.parse(firing).alerts[0].starts_at
+        clock.now = start + timedelta(seconds=30)
+        await service.ingest_webhook(Webhook.parse(firing), json.dumps(firing))
+        silenced = Silence.model_validate(
+            {
+                "id": "5f3c2a",
+                "status": {"state": "active"},
+                "createdBy": "zhangsan",
+                "comment": "正在排查",
+                "startsAt": start + timedelta(minutes=2),
+                "endsAt": start + timedelta(hours=1),
+                "matchers": [{"name": "service", "value": "payments"}],
+            }
+        )
+        clock.now = start + timedelta(minutes=3)
+        await service.reconcile.apply_alertmanager_view(
+            1, AlertmanagerView([silenced], {a["fingerprint"] for a in firing["alerts"]}, clock.now)
+        )
+        if reported:
+            clock.now = start + timedelta(minutes=20)
+            await service.record_event(
+                ManualEvent(type="verify", service="payments", message="成功率恢复", actor="lisi"),
+                "{}",
+            )
+        # the alerts resolve silently; reconciliation finds them gone 40 minutes in
+        clock.now = start + timedelta(minutes=40)
+        await service.reconcile.apply_alertmanager_view(
+            1, AlertmanagerView([silenced], set(), clock.now)
+        )
+        markdown = (await service.queries.current_draft(1)).markdown
+    finally:
+        await database.close()
+
+    end = next(line for line in markdown.splitlines() if line.startswith("- **结束时间**"))
+    duration = next(line for line in markdown.splitlines() if line.startswith("- **持续时间**"))
+    mttr = next(line for line in markdown.splitlines() if line.startswith("- **MTTR"))
+    assert "endsAt" not in end
+    why = "静默期间无恢复通知；静默 `5f3c2a` 由 zhangsan 设置"
+    if reported:
+        assert end.endswith(f"（lisi 上报功能验证的时间；告警由对账发现已恢复，{why}）")
+        assert "约 0 小时 20 分钟（估算" in duration
+        assert "本次约 20 分钟（估算" in mttr
+    else:
+        assert "- **结束时间**: 不晚于 " in end
+        assert end.endswith(f"（对账发现，{why}）")
+        assert "约 0 小时 40 分钟（估算" in duration
+        assert "本次约 40 分钟（估算" in mttr
+        assert "至 不晚于 " in mttr
+
+
+async def test_end_from_alertmanager_is_labelled_ends_at_and_not_estimated(
+    settings: Settings, clock: Clock
+) -> None:
+    markdown, _ = await render_incident(
+        settings, clock, [capture("firing_group_3"), capture("resolved_group_3")]
+    )
+    assert "（最后告警 endsAt" in markdown
+    assert "估算" not in markdown
