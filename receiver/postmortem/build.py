@@ -9,7 +9,9 @@ import re
 import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
+from itertools import groupby
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -239,6 +241,7 @@ def _row(entry: TimelineEntry, clock: Callable[[datetime], str]) -> Row:
     )
 
 
+_PER_ALERT = (EntryKind.ALERT_FIRED, EntryKind.ALERT_RESOLVED, EntryKind.ALERT_GONE)
 # What people report when the service is back: an end time to trust over reconciliation's
 REPORTED_END_KINDS = (EntryKind.RESOLVE, EntryKind.VERIFY, EntryKind.MONITOR_OK)
 _PEOPLE = (Source.MANUAL, Source.UI)
@@ -358,8 +361,20 @@ def _timeline_rows(
     rows: dict[str, list[Row]] = {phase.value: [] for phase in Phase}
     covered: set[str] = set()
     folded: dict[tuple[str, str], list[TimelineEntry]] = {}
-    for entry in sorted(entries, key=lambda e: e.at):
+    gone: dict[datetime, tuple[int, list[str]]] = {}  # pass time: its row, its subjects
+    for entry in _in_order(entries):
         covered.add(STEP_OF_KIND.get(entry.kind.value, entry.kind.value))
+        phase_rows = rows[entry.phase.value]
+        if entry.kind is EntryKind.ALERT_GONE:
+            # one fact: reconciliation found these alerts gone in one pass, one row says so
+            index, subjects = gone.setdefault(entry.at, (len(phase_rows), []))
+            subjects.append(entry.subject)
+            if len(subjects) == 1:
+                phase_rows.append(_row(entry, clock))
+            phase_rows[index] = replace(
+                phase_rows[index], subjects=tuple(subjects), count=len(subjects)
+            )
+            continue
         if entry.kind in (EntryKind.ALERT_FIRED, EntryKind.ALERT_RESOLVED):
             same = folded.setdefault((entry.phase.value, entry.kind.value), [])
             same.append(entry)
@@ -383,6 +398,16 @@ def _timeline_rows(
         for phase, steps in TEMPLATE_STEPS.items()
     }
     return rows, missing
+
+
+def _in_order(entries: Iterable[TimelineEntry]) -> list[TimelineEntry]:
+    """By time; rows of one kind at the same moment by the natural order of their subject,
+    so the same incident always lists them alike (10.0.2.9 before 10.0.2.11)."""
+    ordered: list[TimelineEntry] = []
+    for (_, kind), run in groupby(_sorted(entries), key=lambda e: (e.at, e.kind)):
+        same = list(run)
+        ordered += sorted(same, key=lambda e: _natural(e.subject)) if kind in _PER_ALERT else same
+    return ordered
 
 
 def _descriptions(episodes: Sequence[Episode]) -> tuple[list[str], bool]:

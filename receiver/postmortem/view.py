@@ -25,6 +25,7 @@ class Row:
     count: int = 0
     detail: str = ""
     source: str = ""
+    subjects: tuple[str, ...] = ()  # one row for several alerts (reconciled together)
 
 
 @dataclass(frozen=True, slots=True)

@@ -468,3 +468,55 @@ async def test_end_from_alertmanager_is_labelled_ends_at_and_not_estimated(
     )
     assert "（最后告警 endsAt" in markdown
     assert "估算" not in markdown
+
+
+async def test_reconciled_recoveries_of_several_alerts_are_one_row_in_natural_order(
+    settings: Settings, clock: Clock
+) -> None:
+    from datetime import timedelta
+
+    from receiver.alertmanager.silences import Silence
+    from receiver.usecases.reconcile import AlertmanagerView
+
+    firing = capture("firing_group_3")
+    # instances whose text order is not their natural order
+    for alert, instance in zip(
+        firing["alerts"], ("10.0.2.11:9100", "10.0.2.9:9100", "10.0.2.10:9100"), strict=True
+    ):
+        alert["labels"]["instance"] = instance
+    database = open_configured_database(settings)
+    await database.migrate()
+    service = IncidentService(database, settings, DraftRenderer(), clock=clock)
+    try:
+        start = Webhook.parse(firing).alerts[0].starts_at
+        clock.now = start + timedelta(seconds=30)
+        await service.ingest_webhook(Webhook.parse(firing), json.dumps(firing))
+        silenced = Silence.model_validate(
+            {
+                "id": "5f3c2a",
+                "status": {"state": "active"},
+                "createdBy": "zhangsan",
+                "comment": "",
+                "startsAt": start + timedelta(minutes=2),
+                "endsAt": start + timedelta(hours=1),
+                "matchers": [{"name": "service", "value": "payments"}],
+            }
+        )
+        clock.now = start + timedelta(minutes=30)
+        await service.reconcile.apply_alertmanager_view(
+            1, AlertmanagerView([silenced], set(), clock.now)
+        )
+        markdown = (await service.queries.current_draft(1)).markdown
+    finally:
+        await database.close()
+
+    recover = [r for r in table(markdown, "恢复阶段") if r[0] != "【待填写】"]
+    assert [r[1] for r in recover] == ["告警恢复（对账）", "监控确认"]
+    assert recover[0][3] == (
+        "3 条告警已不在 Alertmanager 中，未收到恢复通知（对账发现）："
+        "10.0.2.9:9100、10.0.2.10:9100、10.0.2.11:9100；"
+        "静默期间无恢复通知，静默 `5f3c2a` 由 zhangsan 设置"
+    )
+    assert "未收到恢复通知" not in recover[1][3]
+    detect = [r[3] for r in table(markdown, "发现阶段") if r[1] == "监控告警触发"]
+    assert [d.split()[1] for d in detect] == ["10.0.2.9:9100", "10.0.2.10:9100", "10.0.2.11:9100"]
