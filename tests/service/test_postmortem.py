@@ -520,3 +520,35 @@ async def test_reconciled_recoveries_of_several_alerts_are_one_row_in_natural_or
     assert "未收到恢复通知" not in recover[1][3]
     detect = [r[3] for r in table(markdown, "发现阶段") if r[1] == "监控告警触发"]
     assert [d.split()[1] for d in detect] == ["10.0.2.9:9100", "10.0.2.10:9100", "10.0.2.11:9100"]
+
+
+async def test_changing_the_time_zone_leaves_one_draft_file_per_incident(
+    make_settings: Callable[..., Settings], clock: Clock, tmp_path: Path
+) -> None:
+    from receiver.usecases.record_event import ManualEvent
+
+    drafts = tmp_path / "drafts"
+    other = drafts / "2026-11-26-12-payments-highlatencyp99.md"  # another incident's
+    drafts.mkdir()
+    other.write_text("kept", encoding="utf-8")
+    first = make_settings(timezone="UTC")
+    markdown, utc_name = await render_incident(
+        first, clock, [capture("firing_group_3"), capture("resolved_group_3")]
+    )
+    assert sorted(p.name for p in drafts.glob("*.md")) == sorted([utc_name, other.name])
+    # the alerts started at 19:11 UTC: 04:11 the next day in Tokyo, so the name changes
+    database = open_configured_database(first)
+    service = IncidentService(
+        database, make_settings(timezone="Asia/Tokyo"), DraftRenderer(), clock=clock
+    )
+    try:
+        await service.record_event(
+            ManualEvent(type="verify", service="payments", message="ok", actor="lisi"), "{}"
+        )
+        draft = await service.queries.current_draft(1)
+    finally:
+        await database.close()
+    assert draft.file_name != utc_name
+    assert sorted(p.name for p in drafts.glob("*.md")) == sorted([draft.file_name, other.name])
+    assert (drafts / draft.file_name).read_text(encoding="utf-8") == draft.markdown
+    assert other.read_text(encoding="utf-8") == "kept"
