@@ -532,7 +532,7 @@ async def test_changing_the_time_zone_leaves_one_draft_file_per_incident(
     drafts.mkdir()
     other.write_text("kept", encoding="utf-8")
     first = make_settings(timezone="UTC")
-    markdown, utc_name = await render_incident(
+    _, utc_name = await render_incident(
         first, clock, [capture("firing_group_3"), capture("resolved_group_3")]
     )
     assert sorted(p.name for p in drafts.glob("*.md")) == sorted([utc_name, other.name])
