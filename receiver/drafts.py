@@ -61,4 +61,3 @@ def drop_other_drafts(directory: Path, incident_id: int, keep: str) -> list[Path
             path.unlink(missing_ok=True)
             removed.append(path)
     return removed
-
