@@ -5,14 +5,11 @@ Pure: the caller passes the incident, its episodes, timeline and history, and th
 
 from __future__ import annotations
 
-import re
 import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from itertools import groupby
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from receiver.alertmanager import grafana
@@ -28,6 +25,7 @@ from receiver.domain.incident import (
     priority_of,
 )
 from receiver.domain.moments import in_zone
+from receiver.domain.ordering import in_display_order, natural_key
 from receiver.postmortem.filters import md_url
 from receiver.postmortem.view import (
     AlertLine,
@@ -60,7 +58,6 @@ _DASHBOARD_ANNOTATIONS = (
     "grafana",
     grafana.DASHBOARD_URL,
 )
-_DIGIT_RUNS = re.compile(r"(\d+)")  # _natural: "10.0.2.9" sorts before "10.0.2.11"
 
 
 def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
@@ -68,7 +65,7 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
     assert incident.id is not None
     zone = options.zone
     episodes = sorted(
-        data.episodes, key=lambda e: (e.starts_at, _natural(e.subject), e.fingerprint)
+        data.episodes, key=lambda e: (e.starts_at, natural_key(e.subject), e.fingerprint)
     )
     dates = {_local(entry.at, zone).date() for entry in data.timeline}
     dates |= {_local(e.starts_at, zone).date() for e in episodes}
@@ -154,7 +151,7 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
         services=labels_of("service") or ([incident.service] if incident.service else []),
         namespaces=labels_of("namespace"),
         jobs=labels_of("job"),
-        instances=sorted({e.subject for e in episodes if e.subject}, key=_natural),
+        instances=sorted({e.subject for e in episodes if e.subject}, key=natural_key),
         alert_counts=Counter(e.labels.get("alertname", "") for e in episodes).most_common(),
         instance_counts=Counter(e.subject for e in episodes).most_common(20),
         alert_total=len(episodes),
@@ -241,7 +238,6 @@ def _row(entry: TimelineEntry, clock: Callable[[datetime], str]) -> Row:
     )
 
 
-_PER_ALERT = (EntryKind.ALERT_FIRED, EntryKind.ALERT_RESOLVED, EntryKind.ALERT_GONE)
 # What people report when the service is back: an end time to trust over reconciliation's
 REPORTED_END_KINDS = (EntryKind.RESOLVE, EntryKind.VERIFY, EntryKind.MONITOR_OK)
 _PEOPLE = (Source.MANUAL, Source.UI)
@@ -325,13 +321,9 @@ def _format_offset(offset: timedelta) -> str:
     return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
 
 
-def _natural(text: str) -> list[Any]:
-    return [int(part) if part.isdigit() else part for part in _DIGIT_RUNS.split(text)]
-
-
 def _label_values(episodes: Sequence[Episode]) -> Callable[[str], list[str]]:
     def values(name: str) -> list[str]:
-        return sorted({e.labels[name] for e in episodes if e.labels.get(name)}, key=_natural)
+        return sorted({e.labels[name] for e in episodes if e.labels.get(name)}, key=natural_key)
 
     return values
 
@@ -362,7 +354,7 @@ def _timeline_rows(
     covered: set[str] = set()
     folded: dict[tuple[str, str], list[TimelineEntry]] = {}
     gone: dict[datetime, tuple[int, list[str]]] = {}  # pass time: its row, its subjects
-    for entry in _in_order(entries):
+    for entry in in_display_order(entries):
         covered.add(STEP_OF_KIND.get(entry.kind.value, entry.kind.value))
         phase_rows = rows[entry.phase.value]
         if entry.kind is EntryKind.ALERT_GONE:
@@ -398,16 +390,6 @@ def _timeline_rows(
         for phase, steps in TEMPLATE_STEPS.items()
     }
     return rows, missing
-
-
-def _in_order(entries: Iterable[TimelineEntry]) -> list[TimelineEntry]:
-    """By time; rows of one kind at the same moment by the natural order of their subject,
-    so the same incident always lists them alike (10.0.2.9 before 10.0.2.11)."""
-    ordered: list[TimelineEntry] = []
-    for (_, kind), run in groupby(_sorted(entries), key=lambda e: (e.at, e.kind)):
-        same = list(run)
-        ordered += sorted(same, key=lambda e: _natural(e.subject)) if kind in _PER_ALERT else same
-    return ordered
 
 
 def _descriptions(episodes: Sequence[Episode]) -> tuple[list[str], bool]:

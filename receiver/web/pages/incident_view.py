@@ -8,6 +8,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from receiver.domain.incident import IncidentStatus, Phase
+from receiver.domain.ordering import in_display_order
 from receiver.domain.review import TRANSITIONS, ActionHorizon, ImprovementArea
 from receiver.evidence.view import MAX_CHARTS, chart_file
 from receiver.usecases.queries import IncidentPage
@@ -44,7 +45,7 @@ def incident_context(
         "phases": {
             phase.value: [
                 {"time": local_time(request, e.at, "%m-%d %H:%M:%S"), "entry": e}
-                for e in detail.timeline
+                for e in in_display_order(detail.timeline)
                 if e.phase is phase
             ]
             for phase in Phase
