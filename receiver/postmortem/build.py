@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 
 from receiver.alertmanager import grafana
 from receiver.config import DEFAULT_SEVERITY_MAP
+from receiver.domain.ending import known_end
 from receiver.domain.incident import (
     EntryKind,
     Episode,
     Incident,
     Phase,
-    Source,
     TimelineEntry,
     highest_priority,
     priority_of,
@@ -31,7 +31,6 @@ from receiver.postmortem.view import (
     AlertLine,
     DraftInput,
     DraftView,
-    EndSource,
     Interval,
     RenderOptions,
     Row,
@@ -81,7 +80,7 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
         default=None,
     )
     start = incident.started_at
-    end, end_source = _draft_end(incident, data.timeline, bool(episodes))
+    end, end_source = known_end(incident, data.timeline, bool(episodes))
     exact = (end - start) if end is not None else timedelta(0)
     # an incident opened by hand has no alerts: its own labels say how it was rated
     reason = highest_priority(
@@ -236,50 +235,6 @@ def _row(entry: TimelineEntry, clock: Callable[[datetime], str]) -> Row:
         detail=entry.detail,
         source=entry.source.value,
     )
-
-
-# What people report when the service is back: an end time to trust over reconciliation's
-REPORTED_END_KINDS = (EntryKind.RESOLVE, EntryKind.VERIFY, EntryKind.MONITOR_OK)
-_PEOPLE = (Source.MANUAL, Source.UI)
-
-
-def _draft_end(
-    incident: Incident, entries: Sequence[TimelineEntry], has_alerts: bool
-) -> tuple[datetime | None, EndSource]:
-    """The end the draft states, and where it comes from. Reconciliation only knows the
-    alerts were gone by the time it asked (a silenced alert resolves without a
-    notification): a person's earlier report of recovery is the better end then."""
-    end = incident.ended_at
-    if end is None:
-        return None, EndSource()
-    if not has_alerts:
-        return end, EndSource("manual")
-    recovered = [e for e in entries if e.kind is EntryKind.ALL_RESOLVED]
-    if not recovered or recovered[-1].source is not Source.RECONCILE:
-        return end, EndSource("ends_at")
-    silences = tuple(
-        dict.fromkeys(
-            (e.subject, e.actor or "")
-            for e in _sorted(entries)
-            if e.kind is EntryKind.ACK and e.source is Source.SILENCE
-        )
-    )
-    reported = min(
-        (
-            e
-            for e in entries
-            if e.kind in REPORTED_END_KINDS
-            and e.source in _PEOPLE
-            and incident.started_at <= e.at <= end
-        ),
-        key=lambda e: e.at,
-        default=None,
-    )
-    if reported is not None:
-        return reported.at, EndSource(
-            "reported", reported.actor or "", reported.kind.value, silences
-        )
-    return end, EndSource("reconcile", silences=silences)
 
 
 def _last_action(

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from receiver.domain.ending import EndSource
 from receiver.domain.history import History
 from receiver.domain.incident import Episode, Incident, PriorityReason, Rules, TimelineEntry
 from receiver.domain.review import HumanFields
@@ -26,24 +27,6 @@ class Row:
     detail: str = ""
     source: str = ""
     subjects: tuple[str, ...] = ()  # one row for several alerts (reconciled together)
-
-
-@dataclass(frozen=True, slots=True)
-class EndSource:
-    """Where the draft's end time comes from, so the draft can say so."""
-
-    # "ends_at": Alertmanager's endsAt; "reconcile": when reconciliation found the alerts
-    # gone (an upper bound); "reported": a person's resolve/verify/monitor-ok before that;
-    # "manual": an incident without alerts, ended by a person; "": not ended
-    kind: str = ""
-    actor: str = ""  # who reported the end ("reported")
-    report: str = ""  # the event kind they reported ("reported")
-    silences: tuple[tuple[str, str], ...] = ()  # (silence id, who set it): why no resolve came
-
-    @property
-    def estimated(self) -> bool:
-        """Durations from this end are estimates: it is not an Alertmanager endsAt."""
-        return self.kind in ("reconcile", "reported")
 
 
 @dataclass(frozen=True, slots=True)
