@@ -133,6 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(settings: Settings) -> int:
+    # a wrong zone silently shifts every time in every draft: say which one is in use
+    print(zone_line(settings, utcnow()), file=sys.stderr, flush=True)
     app = create_app(settings)
     app.on_startup.append(_freeze_startup_objects)
     # web.run_app's behaviour, with aiohttp's own 400s (request line or header too long…)
@@ -146,6 +148,14 @@ def _serve(settings: Settings) -> int:
         print_=lambda text: print(text, file=sys.stderr),
     )
     return 0
+
+
+def zone_line(settings: Settings, now: datetime) -> str:
+    offset = now.astimezone(settings.zone).strftime("%z")
+    return (
+        f"postmortem-receiver: times in drafts are in {settings.timezone} "
+        f"(UTC{offset[:3]}:{offset[3:]} now; set with RECEIVER_TIMEZONE)"
+    )
 
 
 async def _freeze_startup_objects(app: web.Application) -> None:

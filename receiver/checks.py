@@ -40,6 +40,7 @@ def template_problems(settings: Settings, rules: Rules) -> list[str]:
             zone=ZoneInfo(settings.timezone),
             rules=rules,
             public_url=settings.public_url,
+            alertmanager_url=settings.alertmanager_url,
         )
         try:
             text = renderer.render(sample_draft_input(), options)

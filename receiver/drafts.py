@@ -48,3 +48,16 @@ def write_atomically(directory: Path, file_name: str, content: str) -> Path:
         Path(temp_name).unlink(missing_ok=True)
         raise
     return target
+
+
+def drop_other_drafts(directory: Path, incident_id: int, keep: str) -> list[Path]:
+    """Remove this incident's draft files under any other name: a new time zone (the
+    date in the name) or service must not leave a second file for the same incident.
+    Called once the file under the new name is complete, so there is always one."""
+    own = re.compile(rf"\d{{4}}-\d{{2}}-\d{{2}}-{incident_id}-[a-z0-9-]+\.md")
+    removed = []
+    for path in directory.glob(f"*-{incident_id}-*.md"):
+        if path.name != keep and own.fullmatch(path.name):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed

@@ -5,17 +5,17 @@ Pure: the caller passes the incident, its episodes, timeline and history, and th
 
 from __future__ import annotations
 
-import re
 import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from receiver.alertmanager import grafana
 from receiver.config import DEFAULT_SEVERITY_MAP
 from receiver.domain.completeness import completeness
+from receiver.domain.ending import known_end
 from receiver.domain.incident import (
     EntryKind,
     Episode,
@@ -26,6 +26,7 @@ from receiver.domain.incident import (
     priority_of,
 )
 from receiver.domain.moments import in_zone
+from receiver.domain.ordering import in_display_order, natural_key
 from receiver.postmortem.filters import md_url
 from receiver.postmortem.view import (
     AlertLine,
@@ -57,7 +58,6 @@ _DASHBOARD_ANNOTATIONS = (
     "grafana",
     grafana.DASHBOARD_URL,
 )
-_DIGIT_RUNS = re.compile(r"(\d+)")  # _natural: "10.0.2.9" sorts before "10.0.2.11"
 
 
 def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
@@ -65,7 +65,7 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
     assert incident.id is not None
     zone = options.zone
     episodes = sorted(
-        data.episodes, key=lambda e: (e.starts_at, _natural(e.subject), e.fingerprint)
+        data.episodes, key=lambda e: (e.starts_at, natural_key(e.subject), e.fingerprint)
     )
     dates = {_local(entry.at, zone).date() for entry in data.timeline}
     dates |= {_local(e.starts_at, zone).date() for e in episodes}
@@ -81,7 +81,7 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
         default=None,
     )
     start = incident.started_at
-    end = incident.ended_at
+    end, end_source = known_end(incident, data.timeline, bool(episodes))
     exact = (end - start) if end is not None else timedelta(0)
     # an incident opened by hand has no alerts: its own labels say how it was rated
     reason = highest_priority(
@@ -94,9 +94,9 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
     labels_of = _label_values(episodes)
     rows, missing = _timeline_rows(data.timeline, clock)
     all_resolved = [e for e in data.timeline if e.kind is EntryKind.ALL_RESOLVED]
-    recovered_at = all_resolved[-1].at if all_resolved else end
+    recovered_at = end  # all alerts resolved, or a person ended an alert-less incident
     actions = [e for e in data.timeline if e.kind.value in HANDLING_KINDS]
-    first_action = min(actions, key=lambda e: e.at, default=None)
+    last_action = _last_action(actions, recovered_at)
     large = len(episodes) > options.large_after
     # a large incident's draft lists only its first alerts: format no more than those
     listed = episodes[: max(FOLD_AFTER, options.large_after)] if large else episodes
@@ -147,10 +147,11 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
         duration_exact=exact,
         started_subject=episodes[0].subject if episodes else "",
         ended_subject=ended_episode.subject if ended_episode else "",
+        end_source=end_source,
         services=labels_of("service") or ([incident.service] if incident.service else []),
         namespaces=labels_of("namespace"),
         jobs=labels_of("job"),
-        instances=sorted({e.subject for e in episodes if e.subject}, key=_natural),
+        instances=sorted({e.subject for e in episodes if e.subject}, key=natural_key),
         alert_counts=Counter(e.labels.get("alertname", "") for e in episodes).most_common(),
         instance_counts=Counter(e.subject for e in episodes).most_common(20),
         alert_total=len(episodes),
@@ -158,7 +159,7 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
         date_note=_local(start, zone).strftime("%Y-%m-%d") if one_day else "",
         rows=rows,
         missing_steps=missing,
-        time_to_recover=(all_resolved[-1].at - start) if all_resolved else None,
+        time_to_recover=(end - start) if all_resolved and end is not None else None,
         chain=chain[:shown],
         chain_more=len(episodes) - shown,
         alerts=chain[: options.large_after] if large else chain,
@@ -185,7 +186,7 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
         firing_values=values[:FOLD_AFTER],
         firing_values_more=max(0, len(values) - FOLD_AFTER),
         sender=_sender(incident),
-        alertmanager_url=_alertmanager_link(incident),
+        alertmanager_url=_alertmanager_link(incident, options.alertmanager_url),
         mttr_met=(exact < MTTR_TARGET) if end else None,
         mtbf=mtbf,
         mtbf_met=(mtbf > MTBF_TARGET) if mtbf is not None else None,
@@ -200,11 +201,11 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
         first_ack=next(
             (e.actor or "" for e in _sorted(data.timeline) if e.kind is EntryKind.ACK), ""
         ),
-        intervals=_intervals(data.timeline, start),
-        handled_to_recovered=(recovered_at - first_action.at)
-        if first_action is not None and recovered_at is not None and recovered_at > first_action.at
+        intervals=_intervals(data.timeline, start, recovered_at),
+        handled_to_recovered=(recovered_at - last_action.at)
+        if last_action is not None and recovered_at is not None and recovered_at >= last_action.at
         else None,
-        first_action=_row(first_action, clock) if first_action else None,
+        last_action=_row(last_action, clock) if last_action else None,
         actions={
             kind: [_row(e, clock) for e in _sorted(actions) if e.kind.value == kind]
             for kind in HANDLING_KINDS
@@ -239,14 +240,32 @@ def _row(entry: TimelineEntry, clock: Callable[[datetime], str]) -> Row:
     )
 
 
-def _intervals(entries: Sequence[TimelineEntry], start: datetime) -> list[Interval]:
-    """From the first alert to the first ack, assembly and restart/rollback/scale-out."""
+def _last_action(
+    actions: Sequence[TimelineEntry], recovered_at: datetime | None
+) -> TimelineEntry | None:
+    """The last thing people did before all alerts resolved: the likely fix, where the
+    first action is often only a first try. Before recovery, simply the latest one."""
+    before = [e for e in actions if recovered_at is None or e.at <= recovered_at]
+    return max(before or actions, key=lambda e: e.at, default=None)
+
+
+def _intervals(
+    entries: Sequence[TimelineEntry], start: datetime, recovered_at: datetime | None
+) -> list[Interval]:
+    """From the first alert to the first ack, assembly and each kind of action, in the
+    order they happened; an action also says how long before recovery it came."""
     found: list[Interval] = []
-    for kinds in (("ack",), ("assemble",), HANDLING_KINDS[:3]):
-        first = min((e for e in entries if e.kind.value in kinds), key=lambda e: e.at, default=None)
-        if first is not None and first.at >= start:
-            found.append(Interval(first.kind.value, first.at - start))
-    return found
+    for kind in ("ack", "assemble", *HANDLING_KINDS):
+        first = min((e for e in entries if e.kind.value == kind), key=lambda e: e.at, default=None)
+        if first is None or first.at < start:
+            continue
+        to_recovery = (
+            recovered_at - first.at
+            if kind in HANDLING_KINDS and recovered_at is not None and recovered_at >= first.at
+            else None
+        )
+        found.append(Interval(kind, first.at - start, to_recovery))
+    return sorted(found, key=lambda item: item.span)
 
 
 def _local(moment: datetime, zone: ZoneInfo) -> datetime:
@@ -260,13 +279,9 @@ def _format_offset(offset: timedelta) -> str:
     return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
 
 
-def _natural(text: str) -> list[Any]:
-    return [int(part) if part.isdigit() else part for part in _DIGIT_RUNS.split(text)]
-
-
 def _label_values(episodes: Sequence[Episode]) -> Callable[[str], list[str]]:
     def values(name: str) -> list[str]:
-        return sorted({e.labels[name] for e in episodes if e.labels.get(name)}, key=_natural)
+        return sorted({e.labels[name] for e in episodes if e.labels.get(name)}, key=natural_key)
 
     return values
 
@@ -296,8 +311,20 @@ def _timeline_rows(
     rows: dict[str, list[Row]] = {phase.value: [] for phase in Phase}
     covered: set[str] = set()
     folded: dict[tuple[str, str], list[TimelineEntry]] = {}
-    for entry in sorted(entries, key=lambda e: e.at):
+    gone: dict[datetime, tuple[int, list[str]]] = {}  # pass time: its row, its subjects
+    for entry in in_display_order(entries):
         covered.add(STEP_OF_KIND.get(entry.kind.value, entry.kind.value))
+        phase_rows = rows[entry.phase.value]
+        if entry.kind is EntryKind.ALERT_GONE:
+            # one fact: reconciliation found these alerts gone in one pass, one row says so
+            index, subjects = gone.setdefault(entry.at, (len(phase_rows), []))
+            subjects.append(entry.subject)
+            if len(subjects) == 1:
+                phase_rows.append(_row(entry, clock))
+            phase_rows[index] = replace(
+                phase_rows[index], subjects=tuple(subjects), count=len(subjects)
+            )
+            continue
         if entry.kind in (EntryKind.ALERT_FIRED, EntryKind.ALERT_RESOLVED):
             same = folded.setdefault((entry.phase.value, entry.kind.value), [])
             same.append(entry)
@@ -351,12 +378,13 @@ def _sender(incident: Incident) -> str:
     return "Grafana" if grafana.grafana_root(incident.external_url) is not None else "Alertmanager"
 
 
-def _alertmanager_link(incident: Incident) -> str:
+def _alertmanager_link(incident: Incident, configured: str | None) -> str:
     grafana_root = grafana.grafana_root(incident.external_url)
     if grafana_root is not None:  # Grafana's own page of its alert groups
         root = md_url(grafana_root)
         return f"{root}/alerting/groups" if root else ""
-    base = md_url(incident.external_url)
+    # the configured address is the one people can open; externalURL may be a pod name
+    base = md_url(configured or incident.external_url)
     if not base:
         return ""
     matchers = ",".join(

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from receiver.domain.completeness import Completeness
+from receiver.domain.ending import EndSource
 from receiver.domain.history import History
 from receiver.domain.incident import Episode, Incident, PriorityReason, Rules, TimelineEntry
 from receiver.domain.review import HumanFields
@@ -26,6 +27,7 @@ class Row:
     count: int = 0
     detail: str = ""
     source: str = ""
+    subjects: tuple[str, ...] = ()  # one row for several alerts (reconciled together)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,7 @@ class Interval:
 
     kind: str
     span: timedelta
+    to_recovery: timedelta | None = None  # from this action to all alerts resolved
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,7 @@ class DraftView:
     duration_exact: timedelta
     started_subject: str
     ended_subject: str
+    end_source: EndSource
     services: list[str]
     namespaces: list[str]
     jobs: list[str]
@@ -121,8 +125,9 @@ class DraftView:
     partial_view: bool
     first_ack: str
     intervals: list[Interval]
-    handled_to_recovered: timedelta | None  # first handling action to all alerts resolved
-    first_action: Row | None
+    # the last handling action before recovery (the likely fix) and its gap to recovery
+    handled_to_recovered: timedelta | None
+    last_action: Row | None
     actions: dict[str, list[Row]]  # handling rows by kind (restart, rollback, ...)
     h: HumanFields  # what people wrote; empty strings where nobody has yet
     status: str
@@ -153,3 +158,5 @@ class RenderOptions:
     rules: Rules
     public_url: str | None = None
     large_after: int = 50
+    # RECEIVER_ALERTMANAGER_URL: a notification's externalURL is often an internal pod name
+    alertmanager_url: str | None = None

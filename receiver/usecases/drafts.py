@@ -15,7 +15,7 @@ from receiver.config import Settings
 from receiver.domain.drafting import mark_drafted, next_revision
 from receiver.domain.incident import Change
 from receiver.domain.periods import month_bounds, quarter_bounds
-from receiver.drafts import draft_file_name, write_atomically
+from receiver.drafts import draft_file_name, drop_other_drafts, write_atomically
 from receiver.evidence.collect import evidence_wanted
 from receiver.evidence.view import evidence_view
 from receiver.metrics import Metrics
@@ -127,6 +127,9 @@ class Drafts:
             path = await asyncio.to_thread(
                 write_atomically, directory, draft.file_name, draft.markdown
             )
+            renamed = await asyncio.to_thread(
+                drop_other_drafts, directory, draft.incident_id, draft.file_name
+            )
         except OSError as exc:
             self.metrics.draft_exports.labels(result="failed").inc()
             log.warning(
@@ -142,7 +145,12 @@ class Drafts:
         else:
             self._marks.mark_soon(draft)
         self.metrics.draft_exports.labels(result="written").inc()
-        log.info("draft.written", path=str(path), revision=draft.revision)
+        log.info(
+            "draft.written",
+            path=str(path),
+            revision=draft.revision,
+            replaced=[p.name for p in renamed],
+        )
         return path
 
     async def export_after_commit(self, draft: StoredDraft) -> None:

@@ -60,6 +60,7 @@ class IncidentService:
             rules=rules,
             public_url=settings.public_url,
             large_after=settings.large_incident_rows,
+            alertmanager_url=settings.alertmanager_url,
         )
         uow = UnitOfWork(db, clock)
         self.drafts = Drafts(

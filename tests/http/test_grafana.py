@@ -468,7 +468,7 @@ async def test_silences_in_grafana_acknowledge_and_alerts_gone_from_it_resolve(
     assert found["status"] == "drafted"
     draft = await (await client.get("/api/v1/incidents/1/postmortem.md")).text()
     assert "由 Grafana 静默推断，静默备注：正在排查内存" in draft
-    assert "Grafana 中已无此告警，未收到恢复通知（对账得出）" in draft
+    assert "1 条告警已不在 Grafana 中，未收到恢复通知（对账发现）" in draft
 
 
 async def test_a_grafana_restart_between_two_passes_resolves_nothing(

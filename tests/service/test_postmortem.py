@@ -336,3 +336,219 @@ async def test_alert_silence_and_manual_rows_in_their_tables_in_time_order(
     assert "wangwu 回滚 payments-api 到 v2.31.4" in markdown
     assert "确认 7 分" in markdown
     assert "回滚 18 分" in markdown
+
+
+async def test_alertmanager_link_uses_the_configured_address_not_the_external_url(
+    make_settings: Callable[..., Settings], clock: Clock
+) -> None:
+    body = capture("firing_group_3")
+    internal = body["externalURL"]
+    configured = make_settings(alertmanager_url="https://alertmanager.example.org")
+    markdown, _ = await render_incident(configured, clock, [body, capture("resolved_group_3")])
+    assert "(https://alertmanager.example.org/#/alerts?receiver=" in markdown
+    assert f"({internal}/#/alerts" not in markdown
+
+
+async def test_hint_names_the_last_action_before_recovery_and_intervals_list_every_action(
+    settings: Settings, clock: Clock
+) -> None:
+    from datetime import timedelta
+
+    from receiver.usecases.record_event import ManualEvent
+    from tests.conftest import shifted
+
+    database = open_configured_database(settings)
+    await database.migrate()
+    service = IncidentService(database, settings, DraftRenderer(), clock=clock)
+
+    async def post_event(kind: str, actor: str, message: str, minutes: int) -> None:
+        clock.now = start + timedelta(minutes=minutes)
+        await service.record_event(
+            ManualEvent(type=kind, service="payments", message=message, actor=actor), "{}"
+        )
+
+    try:
+        firing = capture("firing_group_3")
+        start = Webhook.parse(firing).alerts[0].starts_at
+        clock.now = start + timedelta(seconds=30)
+        await service.ingest_webhook(Webhook.parse(firing), json.dumps(firing))
+        await post_event("ack", "zhangsan", "在看", 2)
+        await post_event("assemble", "lisi", "拉起 payments 值班群", 4)
+        await post_event("restart", "lisi", "重启 payments-api", 6)
+        await post_event("rollback", "wangwu", "回滚 payments-api 到 v2.31.4", 18)
+        resolved = shifted(capture("resolved_group_3"), timedelta())
+        for alert in resolved["alerts"]:
+            alert["endsAt"] = (start + timedelta(minutes=28)).isoformat().replace("+00:00", "Z")
+        clock.now = start + timedelta(minutes=28)
+        await service.ingest_webhook(Webhook.parse(resolved), json.dumps(resolved))
+        markdown = (await service.queries.current_draft(1)).markdown
+    finally:
+        await database.close()
+
+    hint = next(line for line in markdown.splitlines() if line.startswith("*系统记录"))
+    assert "恢复前最后一次处理是" in hint
+    assert "wangwu 回滚：回滚 payments-api 到 v2.31.4，10 分 0 秒后告警于" in hint
+    assert "重启" not in hint
+    intervals = next(line for line in markdown.splitlines() if line.startswith("关键间隔"))
+    assert "确认 2 分 0 秒，召集 4 分 0 秒，重启 6 分 0 秒（距全部恢复 22 分 0 秒），" in intervals
+    assert "回滚 18 分 0 秒（距全部恢复 10 分 0 秒），全部告警恢复 28 分 0 秒" in intervals
+    assert intervals.count("回滚") == 1
+
+
+@pytest.mark.parametrize("reported", [False, True])
+async def test_recovery_found_by_reconciliation_says_what_is_known(
+    settings: Settings, clock: Clock, reported: bool
+) -> None:
+    from datetime import timedelta
+
+    from receiver.alertmanager.silences import Silence
+    from receiver.usecases.reconcile import AlertmanagerView
+    from receiver.usecases.record_event import ManualEvent
+
+    database = open_configured_database(settings)
+    await database.migrate()
+    service = IncidentService(database, settings, DraftRenderer(), clock=clock)
+    try:
+        firing = capture("firing_group_3")
+        start = Webhook.parse(firing).alerts[0].starts_at
+        clock.now = start + timedelta(seconds=30)
+        await service.ingest_webhook(Webhook.parse(firing), json.dumps(firing))
+        silenced = Silence.model_validate(
+            {
+                "id": "5f3c2a",
+                "status": {"state": "active"},
+                "createdBy": "zhangsan",
+                "comment": "正在排查",
+                "startsAt": start + timedelta(minutes=2),
+                "endsAt": start + timedelta(hours=1),
+                "matchers": [{"name": "service", "value": "payments"}],
+            }
+        )
+        clock.now = start + timedelta(minutes=3)
+        await service.reconcile.apply_alertmanager_view(
+            1, AlertmanagerView([silenced], {a["fingerprint"] for a in firing["alerts"]}, clock.now)
+        )
+        if reported:
+            clock.now = start + timedelta(minutes=20)
+            await service.record_event(
+                ManualEvent(type="verify", service="payments", message="成功率恢复", actor="lisi"),
+                "{}",
+            )
+        # the alerts resolve silently; reconciliation finds them gone 40 minutes in
+        clock.now = start + timedelta(minutes=40)
+        await service.reconcile.apply_alertmanager_view(
+            1, AlertmanagerView([silenced], set(), clock.now)
+        )
+        markdown = (await service.queries.current_draft(1)).markdown
+    finally:
+        await database.close()
+
+    end = next(line for line in markdown.splitlines() if line.startswith("- **结束时间**"))
+    duration = next(line for line in markdown.splitlines() if line.startswith("- **持续时间**"))
+    mttr = next(line for line in markdown.splitlines() if line.startswith("- **MTTR"))
+    assert "endsAt" not in end
+    why = "静默期间无恢复通知；静默 `5f3c2a` 由 zhangsan 设置"
+    if reported:
+        assert end.endswith(f"（lisi 上报功能验证的时间；告警由对账发现已恢复，{why}）")
+        assert "约 0 小时 20 分钟（估算" in duration
+        assert "本次约 20 分钟（估算" in mttr
+    else:
+        assert "- **结束时间**: 不晚于 " in end
+        assert end.endswith(f"（对账发现，{why}）")
+        assert "约 0 小时 40 分钟（估算" in duration
+        assert "本次约 40 分钟（估算" in mttr
+        assert "至 不晚于 " in mttr
+
+
+async def test_end_from_alertmanager_is_labelled_ends_at_and_not_estimated(
+    settings: Settings, clock: Clock
+) -> None:
+    markdown, _ = await render_incident(
+        settings, clock, [capture("firing_group_3"), capture("resolved_group_3")]
+    )
+    assert "（最后告警 endsAt" in markdown
+    assert "估算" not in markdown
+
+
+async def test_reconciled_recoveries_of_several_alerts_are_one_row_in_natural_order(
+    settings: Settings, clock: Clock
+) -> None:
+    from datetime import timedelta
+
+    from receiver.alertmanager.silences import Silence
+    from receiver.usecases.reconcile import AlertmanagerView
+
+    firing = capture("firing_group_3")
+    # instances whose text order is not their natural order
+    for alert, instance in zip(
+        firing["alerts"], ("10.0.2.11:9100", "10.0.2.9:9100", "10.0.2.10:9100"), strict=True
+    ):
+        alert["labels"]["instance"] = instance
+    database = open_configured_database(settings)
+    await database.migrate()
+    service = IncidentService(database, settings, DraftRenderer(), clock=clock)
+    try:
+        start = Webhook.parse(firing).alerts[0].starts_at
+        clock.now = start + timedelta(seconds=30)
+        await service.ingest_webhook(Webhook.parse(firing), json.dumps(firing))
+        silenced = Silence.model_validate(
+            {
+                "id": "5f3c2a",
+                "status": {"state": "active"},
+                "createdBy": "zhangsan",
+                "comment": "",
+                "startsAt": start + timedelta(minutes=2),
+                "endsAt": start + timedelta(hours=1),
+                "matchers": [{"name": "service", "value": "payments"}],
+            }
+        )
+        clock.now = start + timedelta(minutes=30)
+        await service.reconcile.apply_alertmanager_view(
+            1, AlertmanagerView([silenced], set(), clock.now)
+        )
+        markdown = (await service.queries.current_draft(1)).markdown
+    finally:
+        await database.close()
+
+    recover = [r for r in table(markdown, "恢复阶段") if r[0] != "【待填写】"]
+    assert [r[1] for r in recover] == ["告警恢复（对账）", "监控确认"]
+    assert recover[0][3] == (
+        "3 条告警已不在 Alertmanager 中，未收到恢复通知（对账发现）："
+        "10.0.2.9:9100、10.0.2.10:9100、10.0.2.11:9100；"
+        "静默期间无恢复通知，静默 `5f3c2a` 由 zhangsan 设置"
+    )
+    assert "未收到恢复通知" not in recover[1][3]
+    detect = [r[3] for r in table(markdown, "发现阶段") if r[1] == "监控告警触发"]
+    assert [d.split()[1] for d in detect] == ["10.0.2.9:9100", "10.0.2.10:9100", "10.0.2.11:9100"]
+
+
+async def test_changing_the_time_zone_leaves_one_draft_file_per_incident(
+    make_settings: Callable[..., Settings], clock: Clock, tmp_path: Path
+) -> None:
+    from receiver.usecases.record_event import ManualEvent
+
+    drafts = tmp_path / "drafts"
+    other = drafts / "2026-11-26-12-payments-highlatencyp99.md"  # another incident's
+    drafts.mkdir()
+    other.write_text("kept", encoding="utf-8")
+    first = make_settings(timezone="UTC")
+    _, utc_name = await render_incident(
+        first, clock, [capture("firing_group_3"), capture("resolved_group_3")]
+    )
+    assert sorted(p.name for p in drafts.glob("*.md")) == sorted([utc_name, other.name])
+    # the alerts started at 19:11 UTC: 04:11 the next day in Tokyo, so the name changes
+    database = open_configured_database(first)
+    service = IncidentService(
+        database, make_settings(timezone="Asia/Tokyo"), DraftRenderer(), clock=clock
+    )
+    try:
+        await service.record_event(
+            ManualEvent(type="verify", service="payments", message="ok", actor="lisi"), "{}"
+        )
+        draft = await service.queries.current_draft(1)
+    finally:
+        await database.close()
+    assert draft.file_name != utc_name
+    assert sorted(p.name for p in drafts.glob("*.md")) == sorted([draft.file_name, other.name])
+    assert (drafts / draft.file_name).read_text(encoding="utf-8") == draft.markdown
+    assert other.read_text(encoding="utf-8") == "kept"

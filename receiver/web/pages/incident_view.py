@@ -8,7 +8,9 @@ from aiohttp import web
 from markupsafe import Markup
 
 from receiver.domain.completeness import completeness, missing_for_approval
+from receiver.domain.ending import known_end
 from receiver.domain.incident import IncidentStatus, Phase
+from receiver.domain.ordering import in_display_order
 from receiver.domain.review import TRANSITIONS, ActionHorizon, ImprovementArea
 from receiver.evidence.view import MAX_CHARTS, chart_file
 from receiver.usecases.queries import IncidentPage
@@ -38,16 +40,18 @@ def incident_context(
         (d for d in drafts if d.revision == wanted_revision), drafts[-1] if drafts else None
     )
     values = form or page.fields.model_dump(mode="json")
+    end, end_source = known_end(incident, detail.timeline, bool(detail.episodes))
     return {
         "incident": incident,
         "start": local_time(request, incident.started_at, SECONDS),
         "end": local_time(request, incident.ended_at, SECONDS),
-        "duration": duration_text(incident),
+        "duration": duration_text(incident, end),
+        "duration_estimated": end_source.estimated,
         "approved_at": local_time(request, incident.approved_at),
         "phases": {
             phase.value: [
                 {"time": local_time(request, e.at, "%m-%d %H:%M:%S"), "entry": e}
-                for e in detail.timeline
+                for e in in_display_order(detail.timeline)
                 if e.phase is phase
             ]
             for phase in Phase

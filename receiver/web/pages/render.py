@@ -87,10 +87,12 @@ def local_time(request: web.Request, moment: datetime | None, fmt: str = "%Y-%m-
     return in_zone(moment, request.app[SETTINGS].zone).strftime(fmt) if moment else ""
 
 
-def duration_text(incident: Incident) -> str:
-    if incident.ended_at is None:
+def duration_text(incident: Incident, end: datetime | None = None) -> str:
+    """From the start to `end` (the incident's own end unless the caller knows better)."""
+    end = end or incident.ended_at
+    if end is None:
         return ""
-    minutes = round((incident.ended_at - incident.started_at).total_seconds() / 60)
+    minutes = round((end - incident.started_at).total_seconds() / 60)
     return f"{minutes // 60}h {minutes % 60:02d}m"
 
 

@@ -23,6 +23,7 @@ UI: Final[dict[str, dict[str, str]]] = {
         "title": "标题",
         "start": "开始",
         "duration": "持续",
+        "about": "约",  # a duration whose end is not an Alertmanager endsAt
         "all": "全部",
         "filter": "筛选",
         "previous": "上一页",
@@ -84,6 +85,7 @@ UI: Final[dict[str, dict[str, str]]] = {
         "title": "Title",
         "start": "Started",
         "duration": "Duration",
+        "about": "about",
         "all": "All",
         "filter": "Filter",
         "previous": "Previous",
