@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from receiver.alertmanager.silences import Silence
 from receiver.alertmanager.webhook import Webhook
 from receiver.config import Settings
 from receiver.drafts import draft_file_name, slugify, write_atomically
@@ -260,12 +262,27 @@ def table(markdown: str, heading: str) -> list[list[str]]:
     return [[cell.strip() for cell in line.strip("|").split(" | ")] for line in lines]
 
 
+def zhangsans_silence(start: datetime, silence_id: str, comment: str, *, minutes: int) -> Silence:
+    """zhangsan's hour-long silence of payments' alerts, set `minutes` after they fired,
+    as Alertmanager's API returns it."""
+    return Silence.model_validate(
+        {
+            "id": silence_id,
+            "status": {"state": "active"},
+            "createdBy": "zhangsan",
+            "comment": comment,
+            "startsAt": start + timedelta(minutes=minutes),
+            "endsAt": start + timedelta(hours=1),
+            "matchers": [{"name": "service", "value": "payments"}],
+        }
+    )
+
+
 async def test_alert_silence_and_manual_rows_in_their_tables_in_time_order(
     settings: Settings, clock: Clock
 ) -> None:
     from datetime import timedelta
 
-    from receiver.alertmanager.silences import Silence
     from receiver.usecases.reconcile import AlertmanagerView
     from receiver.usecases.record_event import ManualEvent
     from tests.conftest import shifted
@@ -286,17 +303,7 @@ async def test_alert_silence_and_manual_rows_in_their_tables_in_time_order(
         start = Webhook.parse(firing).alerts[0].starts_at
         clock.now = start + timedelta(seconds=30)
         await service.ingest_webhook(Webhook.parse(firing), json.dumps(firing))
-        silenced = Silence.model_validate(
-            {
-                "id": "s1",
-                "status": {"state": "active"},
-                "createdBy": "zhangsan",
-                "comment": "正在排查 payments 延迟",
-                "startsAt": start + timedelta(minutes=7),
-                "endsAt": start + timedelta(hours=1),
-                "matchers": [{"name": "service", "value": "payments"}],
-            }
-        )
+        silenced = zhangsans_silence(start, "s1", "正在排查 payments 延迟", minutes=7)
         clock.now = start + timedelta(minutes=8)
         await service.reconcile.apply_alertmanager_view(
             1, AlertmanagerView([silenced], None, clock.now)
@@ -401,7 +408,6 @@ async def test_recovery_found_by_reconciliation_says_what_is_known(
 ) -> None:
     from datetime import timedelta
 
-    from receiver.alertmanager.silences import Silence
     from receiver.usecases.reconcile import AlertmanagerView
     from receiver.usecases.record_event import ManualEvent
 
@@ -413,17 +419,7 @@ async def test_recovery_found_by_reconciliation_says_what_is_known(
         start = Webhook.parse(firing).alerts[0].starts_at
         clock.now = start + timedelta(seconds=30)
         await service.ingest_webhook(Webhook.parse(firing), json.dumps(firing))
-        silenced = Silence.model_validate(
-            {
-                "id": "5f3c2a",
-                "status": {"state": "active"},
-                "createdBy": "zhangsan",
-                "comment": "正在排查",
-                "startsAt": start + timedelta(minutes=2),
-                "endsAt": start + timedelta(hours=1),
-                "matchers": [{"name": "service", "value": "payments"}],
-            }
-        )
+        silenced = zhangsans_silence(start, "5f3c2a", "正在排查", minutes=2)
         clock.now = start + timedelta(minutes=3)
         await service.reconcile.apply_alertmanager_view(
             1, AlertmanagerView([silenced], {a["fingerprint"] for a in firing["alerts"]}, clock.now)
@@ -475,7 +471,6 @@ async def test_reconciled_recoveries_of_several_alerts_are_one_row_in_natural_or
 ) -> None:
     from datetime import timedelta
 
-    from receiver.alertmanager.silences import Silence
     from receiver.usecases.reconcile import AlertmanagerView
 
     firing = capture("firing_group_3")
@@ -491,17 +486,7 @@ async def test_reconciled_recoveries_of_several_alerts_are_one_row_in_natural_or
         start = Webhook.parse(firing).alerts[0].starts_at
         clock.now = start + timedelta(seconds=30)
         await service.ingest_webhook(Webhook.parse(firing), json.dumps(firing))
-        silenced = Silence.model_validate(
-            {
-                "id": "5f3c2a",
-                "status": {"state": "active"},
-                "createdBy": "zhangsan",
-                "comment": "",
-                "startsAt": start + timedelta(minutes=2),
-                "endsAt": start + timedelta(hours=1),
-                "matchers": [{"name": "service", "value": "payments"}],
-            }
-        )
+        silenced = zhangsans_silence(start, "5f3c2a", "", minutes=2)
         clock.now = start + timedelta(minutes=30)
         await service.reconcile.apply_alertmanager_view(
             1, AlertmanagerView([silenced], set(), clock.now)
@@ -510,7 +495,7 @@ async def test_reconciled_recoveries_of_several_alerts_are_one_row_in_natural_or
     finally:
         await database.close()
 
-    recover = [r for r in table(markdown, "恢复阶段") if r[0] != "【待填写】"]
+    recover = [r for r in table(markdown, "恢复阶段") if r[0] != "未记录"]
     assert [r[1] for r in recover] == ["告警恢复（对账）", "监控确认"]
     assert recover[0][3] == (
         "3 条告警已不在 Alertmanager 中，未收到恢复通知（对账发现）："
