@@ -159,7 +159,11 @@ async def test_alert_to_draft_with_a_chart_of_what_the_gauge_did(
     assert "- **错误率**: 事故期间最差 12.00%" in markdown
     assert "未达标，来自 Prometheus" in markdown
 
-    [svg_file] = drafts.glob("*-evidence-1.svg")
+    async def chart_beside_the_draft() -> Path | None:
+        # written after the revision that names it is stored: wait for it, don't race it
+        return next(iter(drafts.glob("*-evidence-1.svg")), None)
+
+    svg_file = await poll("the chart file beside the draft", chart_beside_the_draft, 30)
     assert f"]({svg_file.name})" in markdown  # the draft names the file beside it
     assert len(chart_paths(svg_file.read_text(encoding="utf-8"))) == 1  # one series
 
