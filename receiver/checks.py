@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import jinja2
 
 from receiver.config import Settings
 from receiver.domain.incident import Rules
+from receiver.postmortem.options import render_options
 from receiver.postmortem.render import DraftRenderer
 from receiver.postmortem.sample import sample_draft_input
-from receiver.postmortem.view import RenderOptions
 
 LANGUAGES = ("zh", "en")
 
@@ -35,13 +34,7 @@ def template_problems(settings: Settings, rules: Rules) -> list[str]:
         problems.append(f"RECEIVER_TEMPLATE_DIR {settings.template_dir} is not a directory")
     renderer = DraftRenderer(settings.template_dir)
     for language in LANGUAGES:
-        options = RenderOptions(
-            language=language,
-            zone=ZoneInfo(settings.timezone),
-            rules=rules,
-            public_url=settings.public_url,
-            alertmanager_url=settings.alertmanager_url,
-        )
+        options = render_options(settings, rules, language)
         try:
             text = renderer.render(sample_draft_input(), options)
         except jinja2.TemplateError as exc:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from receiver.config.links import LinksSettings
 from receiver.config.notify import NotifySettings
 from receiver.domain.completeness import CHECKS, DEFAULT_REQUIRED
 from receiver.units import parse_duration, parse_size
@@ -132,6 +133,13 @@ class Settings(BaseSettings):
     business_queries: dict[str, dict[BusinessFigureName, str]] = Field(default_factory=dict)
     # chat channels and routes; a [notify] table in the config file (or JSON here)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    # the appendix's documents, scripts, tools and contacts; a [links] table in the file
+    links: LinksSettings = Field(default_factory=LinksSettings)
+    # the KPI section's targets (the template's, unless the team sets its own)
+    target_mttr: timedelta = timedelta(hours=1)
+    target_mtbf: timedelta = timedelta(hours=720)
+    target_incidents_per_month: int = Field(default=1, ge=1, le=1000)  # fewer than this
+    target_severe_per_quarter: int = Field(default=1, ge=1, le=1000)  # P0/P1, fewer than this
 
     @field_validator("listen")
     @classmethod
@@ -196,6 +204,8 @@ class Settings(BaseSettings):
         "database_pool_timeout",
         "body_read_timeout",
         "session_idle_timeout",
+        "target_mttr",
+        "target_mtbf",
         mode="before",
     )
     @classmethod

@@ -11,5 +11,6 @@ class History:
     """What the draft's KPI section needs from earlier incidents."""
 
     previous_end: datetime | None  # end of the previous incident with the same key
-    service_incidents_in_month: int  # this one included
-    service_p0_p1_in_quarter: int  # this one included when it is P0/P1
+    # earlier ones of the month and this one: the draft says "本月第 N 次（含本次）"
+    service_incidents_in_month: int
+    service_p0_p1_in_quarter: int  # likewise, this one included when it is P0/P1

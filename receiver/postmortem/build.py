@@ -27,6 +27,7 @@ from receiver.domain.incident import (
 )
 from receiver.domain.moments import in_zone
 from receiver.domain.ordering import in_display_order, natural_key
+from receiver.domain.suggestions import suggest
 from receiver.postmortem.filters import md_url
 from receiver.postmortem.view import (
     AlertLine,
@@ -38,8 +39,6 @@ from receiver.postmortem.view import (
     ValuesLine,
 )
 
-MTTR_TARGET = timedelta(hours=1)
-MTBF_TARGET = timedelta(hours=720)
 # The template's rows per phase that people fill in; an entry kind covers a step.
 TEMPLATE_STEPS: Mapping[Phase, tuple[str, ...]] = {
     Phase.DETECT: ("ack", "assemble"),
@@ -96,6 +95,8 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
     all_resolved = [e for e in data.timeline if e.kind is EntryKind.ALL_RESOLVED]
     recovered_at = end  # all alerts resolved, or a person ended an alert-less incident
     actions = [e for e in data.timeline if e.kind.value in HANDLING_KINDS]
+    suggested = suggest(data.timeline)
+    targets = options.targets
     last_action = _last_action(actions, recovered_at)
     large = len(episodes) > options.large_after
     # a large incident's draft lists only its first alerts: format no more than those
@@ -155,7 +156,7 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
         alert_counts=Counter(e.labels.get("alertname", "") for e in episodes).most_common(),
         instance_counts=Counter(e.subject for e in episodes).most_common(20),
         alert_total=len(episodes),
-        participants=_participants(data.timeline),
+        participants=list(suggested.participants),
         date_note=_local(start, zone).strftime("%Y-%m-%d") if one_day else "",
         rows=rows,
         missing_steps=missing,
@@ -187,9 +188,9 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
         firing_values_more=max(0, len(values) - FOLD_AFTER),
         sender=_sender(incident),
         alertmanager_url=_alertmanager_link(incident, options.alertmanager_url),
-        mttr_met=(exact < MTTR_TARGET) if end else None,
+        mttr_met=(exact < targets.mttr) if end else None,
         mtbf=mtbf,
-        mtbf_met=(mtbf > MTBF_TARGET) if mtbf is not None else None,
+        mtbf_met=(mtbf > targets.mtbf) if mtbf is not None else None,
         previous_end=_local(history.previous_end, zone).strftime("%Y-%m-%d %H:%M")
         if history.previous_end
         else "",
@@ -198,9 +199,7 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
         service_name=incident.service,
         last_updated_date=_local(data.now, zone).strftime("%Y-%m-%d"),
         partial_view=any(e.kind is EntryKind.PARTIAL_VIEW for e in data.timeline),
-        first_ack=next(
-            (e.actor or "" for e in _sorted(data.timeline) if e.kind is EntryKind.ACK), ""
-        ),
+        first_ack=suggested.owner,
         intervals=_intervals(data.timeline, start, recovered_at),
         handled_to_recovered=(recovered_at - last_action.at)
         if last_action is not None and recovered_at is not None and recovered_at >= last_action.at
@@ -211,6 +210,12 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
             for kind in HANDLING_KINDS
         },
         h=data.human,
+        suggested=suggested,
+        root_causes=[
+            _row(e, clock) for e in _sorted(data.timeline) if e.kind is EntryKind.ROOT_CAUSE
+        ],
+        targets=targets,
+        links=options.links,
         status=incident.status.value,
         approved_by=incident.approved_by or "",
         approved_at=_local(incident.approved_at, zone).strftime("%Y-%m-%d %H:%M")
@@ -299,10 +304,6 @@ def _distinct_of(convert: Callable[[str], str], values: Iterable[str]) -> list[s
 def _links(episodes: Sequence[Episode], annotation: str) -> list[str]:
     """The first five distinct links the alerts carry in this annotation."""
     return _distinct_of(md_url, (e.annotations.get(annotation, "") for e in episodes))[:5]
-
-
-def _participants(entries: Iterable[TimelineEntry]) -> list[str]:
-    return _distinct(entry.actor or "" for entry in sorted(entries, key=lambda e: e.at))
 
 
 def _timeline_rows(

@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from receiver.config.links import LinksSettings
 from receiver.domain.completeness import Completeness
 from receiver.domain.ending import EndSource
 from receiver.domain.history import History
 from receiver.domain.incident import Episode, Incident, PriorityReason, Rules, TimelineEntry
 from receiver.domain.review import HumanFields
+from receiver.domain.suggestions import Suggestions
 from receiver.evidence.view import EvidenceView
 
 
@@ -130,6 +132,11 @@ class DraftView:
     last_action: Row | None
     actions: dict[str, list[Row]]  # handling rows by kind (restart, rollback, ...)
     h: HumanFields  # what people wrote; empty strings where nobody has yet
+    # what the timeline suggests where people have not written yet; shown marked 待确认
+    suggested: Suggestions
+    root_causes: list[Row]  # people's root-cause reports, oldest first
+    targets: Targets
+    links: LinksSettings
     status: str
     approved_by: str
     approved_at: str
@@ -152,6 +159,16 @@ class DraftInput:
 
 
 @dataclass(frozen=True, slots=True)
+class Targets:
+    """The KPI section's targets: the template's unless the team set its own."""
+
+    mttr: timedelta = timedelta(hours=1)
+    mtbf: timedelta = timedelta(hours=720)
+    incidents_per_month: int = 1  # fewer than this a month
+    severe_per_quarter: int = 1  # fewer P0/P1 than this a quarter
+
+
+@dataclass(frozen=True, slots=True)
 class RenderOptions:
     language: str
     zone: ZoneInfo
@@ -160,3 +177,5 @@ class RenderOptions:
     large_after: int = 50
     # RECEIVER_ALERTMANAGER_URL: a notification's externalURL is often an internal pod name
     alertmanager_url: str | None = None
+    targets: Targets = field(default_factory=Targets)
+    links: LinksSettings = field(default_factory=LinksSettings)

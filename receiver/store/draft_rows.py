@@ -46,6 +46,7 @@ class DraftRows:
                 {
                     "key": incident.key,
                     "incident_id": incident.id,
+                    "started_at": incident.started_at,
                     "service": incident.service,
                     "month_start": month[0],
                     "month_end": month[1],

@@ -72,6 +72,13 @@ _other_of_service = sa.and_(
     incidents.c.service == sa.bindparam("service"),
     incidents.c.id != sa.bindparam("incident_id"),
 )
+# counts run up to this incident ("本月第 N 次"), so a later re-render of its draft does
+# not count the incidents that came after it; ties on the start go by id
+_started = sa.bindparam("started_at", type_=UTCDateTime)
+_before_this = sa.or_(
+    incidents.c.started_at < _started,
+    sa.and_(incidents.c.started_at == _started, incidents.c.id < sa.bindparam("incident_id")),
+)
 _latest_revision = (
     sa.select(sa.func.max(drafts.c.revision))
     .where(drafts.c.incident_id == sa.bindparam("incident_id"))
@@ -104,6 +111,7 @@ DRAFT_CONTEXT = sa.select(
     sa.select(_count)
     .where(
         _other_of_service,
+        _before_this,
         incidents.c.started_at >= sa.bindparam("month_start", type_=UTCDateTime),
         incidents.c.started_at < sa.bindparam("month_end", type_=UTCDateTime),
     )
@@ -112,6 +120,7 @@ DRAFT_CONTEXT = sa.select(
     sa.select(_count)
     .where(
         _other_of_service,
+        _before_this,
         incidents.c.priority.in_(SEVERE),
         incidents.c.started_at >= sa.bindparam("quarter_start", type_=UTCDateTime),
         incidents.c.started_at < sa.bindparam("quarter_end", type_=UTCDateTime),

@@ -6,8 +6,8 @@ from __future__ import annotations
 from receiver.config import Settings
 from receiver.domain.incident import Rules
 from receiver.metrics import Metrics
+from receiver.postmortem.options import render_options
 from receiver.postmortem.render import DraftRenderer
-from receiver.postmortem.view import RenderOptions
 from receiver.store import Database
 from receiver.usecases.drafts import Drafts
 from receiver.usecases.evidence import Evidence
@@ -54,14 +54,7 @@ class IncidentService:
         self.metrics = metrics or Metrics()
         self.clock = clock
         rules = rules_from(settings)
-        options = RenderOptions(
-            language=settings.language,
-            zone=settings.zone,
-            rules=rules,
-            public_url=settings.public_url,
-            large_after=settings.large_incident_rows,
-            alertmanager_url=settings.alertmanager_url,
-        )
+        options = render_options(settings, rules)
         uow = UnitOfWork(db, clock)
         self.drafts = Drafts(
             uow, settings, renderer, options, self.metrics, defer_export_marks=defer_export_marks

@@ -115,7 +115,7 @@ async def test_refire_after_window_opens_new_incident_with_mtbf(
     result = await ingest(service, shifted(capture("resolved_group_3"), later))
     draft = (await service.queries.current_draft(result.incident_id)).markdown
     assert "同一告警组上次事故结束于 2026-11-26 19:11" in draft
-    assert "payments 服务本月至今 2 次" in draft
+    assert "payments 服务本月第 2 次（含本次）" in draft
 
 
 async def test_kpi_counts_include_the_incident_itself_with_its_priority_at_recovery(
@@ -126,15 +126,35 @@ async def test_kpi_counts_include_the_incident_itself_with_its_priority_at_recov
     await ingest(service, capture("firing_group_3"))
     first = await ingest(service, capture("resolved_group_3"))
     first_draft = (await service.queries.current_draft(first.incident_id)).markdown
-    assert "payments 服务本月至今 1 次" in first_draft
-    assert "payments 服务本季度 P0/P1 1 次（本次为 P1）" in first_draft
+    assert "payments 服务本月第 1 次（含本次）" in first_draft
+    assert "payments 服务本季度 P0/P1 1 次（含本次 P1）" in first_draft
     clock.advance(hours=3)
     later = timedelta(hours=3)
     await ingest(service, shifted(capture("firing_group_3"), later))
     second = await ingest(service, shifted(capture("resolved_group_3"), later))
     draft = (await service.queries.current_draft(second.incident_id)).markdown
-    assert "payments 服务本月至今 2 次" in draft
-    assert "payments 服务本季度 P0/P1 2 次（本次为 P1）" in draft
+    assert "payments 服务本月第 2 次（含本次）" in draft
+    assert "payments 服务本季度 P0/P1 2 次（含本次 P1）" in draft
+    # the first one's draft, written again after the second: still counts up to itself
+    await service.review.update_human_fields(first.incident_id, {"owner": "zhangsan"}, "lisi")
+    again = (await service.queries.current_draft(first.incident_id)).markdown
+    assert "修订 2" in again
+    assert "payments 服务本月第 1 次（含本次）" in again
+    assert "payments 服务本季度 P0/P1 1 次（含本次 P1）" in again
+
+
+async def test_kpi_targets_come_from_the_settings(
+    make_service: ServiceFactory, clock: Clock
+) -> None:
+    service = await make_service(
+        target_mttr="2h", target_mtbf="48h", target_incidents_per_month=3
+    )
+    await ingest(service, capture("firing_group_3"))
+    first = await ingest(service, capture("resolved_group_3"))
+    draft = (await service.queries.current_draft(first.incident_id)).markdown
+    assert "目标: < 2 小时，**达标**" in draft
+    assert "目标: > 48 小时" in draft
+    assert "本月第 1 次（含本次）；目标: < 3 次/月，**达标**" in draft
 
 
 async def test_export_failure_keeps_webhook_and_draft_and_is_retried(
