@@ -340,7 +340,8 @@ async def test_alert_silence_and_manual_rows_in_their_tables_in_time_order(
     assert "首个确认人为 zhangsan" in markdown
     assert "参与人员**: zhangsan、lisi、wangwu（来自时间线记录）" in markdown
     assert "- **回滚版本**: " in markdown
-    assert re.search(r"回滚 payments-api 到 v2\.31\.4（wangwu 于 \d\d:\d\d:\d\d 上报，待确认）", markdown)
+    reported = r"回滚 payments-api 到 v2\.31\.4（wangwu 于 \d\d:\d\d:\d\d 上报，待确认）"
+    assert re.search(reported, markdown)
     assert "确认 7 分" in markdown
     assert "回滚 18 分" in markdown
 

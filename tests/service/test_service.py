@@ -146,9 +146,7 @@ async def test_kpi_counts_include_the_incident_itself_with_its_priority_at_recov
 async def test_kpi_targets_come_from_the_settings(
     make_service: ServiceFactory, clock: Clock
 ) -> None:
-    service = await make_service(
-        target_mttr="2h", target_mtbf="48h", target_incidents_per_month=3
-    )
+    service = await make_service(target_mttr="2h", target_mtbf="48h", target_incidents_per_month=3)
     await ingest(service, capture("firing_group_3"))
     first = await ingest(service, capture("resolved_group_3"))
     draft = (await service.queries.current_draft(first.incident_id)).markdown
