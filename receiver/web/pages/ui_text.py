@@ -67,8 +67,8 @@ UI: Final[dict[str, dict[str, str]]] = {
         "override_reason": "强制批准理由（必填项未填全时填写）",
         "approval_override": "未填全即批准，理由",
         "suggested": "建议，待确认 — 来自时间线",
-        "suggested_hint": "标有“建议，待确认”的字段由时间线预填，尚未保存。保存表单即确认并存为人工填写；"
-        "不对的请先修改。",
+        "suggested_hint": "标有“建议，待确认”的字段由时间线预填，尚未保存。"
+        "保存表单即确认并存为人工填写；不对的请先修改。",
         "reported_by": "{text}（{actor} 于 {time} 上报）",
         "reported_at": "{text}（于 {time} 上报）",
     },
