@@ -1,8 +1,10 @@
 """A real browser on the review pages: Debian's headless Chromium, driven by Playwright.
 
-A real receiver process gets real Alertmanager captures over loopback; the browser logs
-in, opens the incident from the list, fills the root cause and an action item, saves,
-sends the postmortem to review, approves it and downloads the Markdown. The pages carry
+A real receiver process gets real Alertmanager captures over loopback, and the reports
+of what people did while the alerts fired; the browser logs in, opens the incident from
+the list, finds the form prefilled with what those reports suggest (marked as such), fills
+the root cause and an action item, saves, sees the suggestion marks gone, sends the
+postmortem to review, approves it and downloads the Markdown. The pages carry
 no JavaScript, so everything goes through plain links and forms, as a person's would.
 
 A second incident made from alert text with markup, template syntax and a javascript:
@@ -58,6 +60,25 @@ DIRECT_CAUSE = "支付服务数据库连接池耗尽，请求排队导致 P99 �
 ACTION = "扩大连接池并加告警"
 ACTION_OWNER = "lisi"
 ACTION_DUE = "2026-12-03"
+# reported while the alerts fired (the group starts at 19:11:48Z, resolves at 19:11:51Z)
+EVENTS = (
+    {"type": "ack", "actor": "lisi", "message": "确认 P2", "at": "2026-11-26T19:11:49Z"},
+    {
+        "type": "rollback",
+        "actor": "wangwu",
+        "message": "回滚 payments-api 到 v2.31.4",
+        "at": "2026-11-26T19:11:50Z",
+    },
+    {
+        "type": "root-cause",
+        "actor": "zhangsan",
+        "message": "连接池从 50 调到 5",
+        "at": "2026-11-26T19:11:51Z",
+    },
+)
+# the rollback as the form suggests it, at Asia/Shanghai time
+CONTAINMENT = "回滚 payments-api 到 v2.31.4（wangwu 于 03:11:50 上报）"
+SUGGESTION_MARK = "建议，待确认 — 来自时间线"
 
 # alert text that must stay text: markup, template syntax, a javascript: link
 SCRIPT = "<script>window.__pwned=1</script>"
@@ -111,6 +132,16 @@ async def post_webhook(http: aiohttp.ClientSession, receiver: Service, body: str
         return incident_id
 
 
+async def post_event(http: aiohttp.ClientSession, receiver: Service, event: dict[str, str]) -> int:
+    url = f"{receiver.base_url}/api/v1/events"
+    async with http.post(url, json=event, headers=AUTH) as response:
+        text = await response.text()
+        assert response.status in (200, 201), f"POST {url}: {response.status} {text}"
+        incident_id = json.loads(text)["incident_id"]
+        assert isinstance(incident_id, int)
+        return incident_id
+
+
 async def new_page(browser: Browser, receiver: Service, problems: list[str]) -> Page:
     """A page that may only reach the receiver, with bounded waits; any dialog, script
     error or request elsewhere is recorded in `problems`, which the test asserts empty."""
@@ -156,6 +187,8 @@ async def test_review_in_a_real_browser(request: pytest.FixtureRequest, tmp_path
 
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
         assert await post_webhook(http, receiver, capture_text("firing_group_3")) == 1
+        for event in EVENTS:
+            assert await post_event(http, receiver, {**event, "service": "payments"}) == 1
         assert await post_webhook(http, receiver, capture_text("resolved_group_3")) == 1
         hostile_id = await post_webhook(http, receiver, hostile("firing_single"))
         assert await post_webhook(http, receiver, hostile("resolved_single")) == hostile_id
@@ -264,6 +297,23 @@ async def review_incident(page: Page, artifacts: Path) -> str:
     await expect(article).not_to_contain_text(ROOT_CAUSE)
 
     form = page.locator("form.fields")
+    # what the reports suggest comes prefilled, marked as a suggestion, and is not saved yet
+    containment = form.locator('textarea[name="containment"]')
+    suggestion_marks = form.locator(".suggestion")
+    await expect(containment).to_be_visible()
+    await expect(containment).to_have_value(CONTAINMENT)
+    await expect(
+        form.locator("label", has=page.locator('textarea[name="containment"]')).locator(
+            ".suggestion"
+        )
+    ).to_have_text(SUGGESTION_MARK)
+    await expect(form.locator('input[name="participants"]')).to_have_value("lisi、wangwu、zhangsan")
+    # owner, participants, direct cause, containment; the direct cause is edited below
+    await expect(suggestion_marks).to_have_count(4)
+    screenshot = artifacts / "incident-form-suggestions.png"
+    await form.screenshot(path=str(screenshot))
+    print(f"\nscreenshot of the form with its suggestions: {screenshot}")
+
     await form.locator('textarea[name="root_cause_technical"]').fill(ROOT_CAUSE)
     await form.locator('textarea[name="direct_cause"]').fill(DIRECT_CAUSE)
     # approval needs an owner and who was affected too (RECEIVER_APPROVAL_REQUIRED)
@@ -283,6 +333,10 @@ async def review_incident(page: Page, artifacts: Path) -> str:
     await expect(article.locator("li", has_text=ACTION)).to_contain_text(
         f"（负责人：{ACTION_OWNER}，截止：{ACTION_DUE}）"
     )
+    # the suggestion saved as it stood is the person's now: no longer marked
+    await expect(suggestion_marks).to_have_count(0)
+    await expect(containment).to_have_value(CONTAINMENT)
+    await expect(article).to_contain_text(CONTAINMENT)
     # the form shows what was saved
     await expect(form.locator('textarea[name="root_cause_technical"]')).to_have_value(ROOT_CAUSE)
     await expect(form.locator('input[name="act-0-due"]')).to_have_value(ACTION_DUE)

@@ -12,10 +12,12 @@ from receiver.domain.ending import known_end
 from receiver.domain.incident import IncidentStatus, Phase
 from receiver.domain.ordering import in_display_order
 from receiver.domain.review import TRANSITIONS, ActionHorizon, ImprovementArea
+from receiver.domain.suggestions import suggest
 from receiver.evidence.view import MAX_CHARTS, chart_file
 from receiver.usecases.queries import IncidentPage
 from receiver.web.keys import EVIDENCE, SETTINGS
 from receiver.web.pages.markdown import to_html
+from receiver.web.pages.prefill import prefill
 from receiver.web.pages.render import (
     BLANK_ITEM_ROWS,
     LONG_FIELDS,
@@ -31,15 +33,28 @@ SECONDS = "%Y-%m-%d %H:%M:%S"
 def incident_context(
     request: web.Request, page: IncidentPage, wanted_revision: int, form: dict[str, Any] | None
 ) -> dict[str, Any]:
-    required = request.app[SETTINGS].approval_required
     """The template's context. `wanted_revision` 0 shows the latest draft; `form` is what
     a person just sent when it was refused, so the page shows it again."""
+    settings = request.app[SETTINGS]
+    required = settings.approval_required
     detail = page.detail
     incident, drafts = detail.incident, detail.drafts
     shown = next(
         (d for d in drafts if d.revision == wanted_revision), drafts[-1] if drafts else None
     )
-    values = form or page.fields.model_dump(mode="json")
+    locked = incident.status is IncidentStatus.APPROVED
+    # a refused form is shown as sent, and an approved one as stored: no suggestions there
+    suggested = (
+        {}
+        if form is not None or locked
+        else prefill(
+            suggest(detail.timeline),
+            page.fields,
+            settings.language,
+            lambda at: local_time(request, at, "%H:%M:%S"),
+        )
+    )
+    values = form or {**page.fields.model_dump(mode="json"), **suggested}
     end, end_source = known_end(incident, detail.timeline, bool(detail.episodes))
     return {
         "incident": incident,
@@ -73,11 +88,12 @@ def incident_context(
         "actions": values.get("actions", []) + [{}] * BLANK_ITEM_ROWS,
         "areas": [a.value for a in ImprovementArea],
         "horizons": [h.value for h in ActionHorizon],
-        "locked": incident.status is IncidentStatus.APPROVED,
+        "locked": locked,
+        "suggested": suggested,
         "completeness": completeness(page.fields),
         "required": required,
         "required_missing": missing_for_approval(page.fields, required),
-        "part_labels": PART_LABELS[request.app[SETTINGS].language],
+        "part_labels": PART_LABELS[settings.language],
     }
 
 

@@ -66,6 +66,11 @@ UI: Final[dict[str, dict[str, str]]] = {
         "incomplete": "以下必填项尚未填写：{missing}。请补全后再批准，或填写理由强制批准。",
         "override_reason": "强制批准理由（必填项未填全时填写）",
         "approval_override": "未填全即批准，理由",
+        "suggested": "建议，待确认 — 来自时间线",
+        "suggested_hint": "标有“建议，待确认”的字段由时间线预填，尚未保存。"
+        "保存表单即确认并存为人工填写；不对的请先修改。",
+        "reported_by": "{text}（{actor} 于 {time} 上报）",
+        "reported_at": "{text}（于 {time} 上报）",
     },
     "en": {
         "app": "Postmortem drafts",
@@ -129,6 +134,12 @@ UI: Final[dict[str, dict[str, str]]] = {
         "approving, or give a reason to approve anyway.",
         "override_reason": "Reason to approve anyway (when required parts are empty)",
         "approval_override": "Approved with required parts empty, reason",
+        "suggested": "suggestion — from the timeline, please confirm",
+        "suggested_hint": "Fields marked as suggestions are prefilled from the timeline and "
+        "not saved yet. Saving the form confirms them as people's fields; correct them first "
+        "if they are wrong.",
+        "reported_by": "{text} (reported by {actor} at {time})",
+        "reported_at": "{text} (reported at {time})",
     },
 }
 
