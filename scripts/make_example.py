@@ -1,11 +1,18 @@
 #!/usr/bin/env python3
-"""Regenerate examples/sample-draft.zh.md from real Alertmanager captures.
+"""Regenerate the example drafts in examples/ from real Alertmanager captures.
 
-    python scripts/make_example.py [--out examples/sample-draft.zh.md] [--language zh]
+    python scripts/make_example.py [--scenario sample|silenced] [--language zh|en] [--out FILE]
 
-Feeds tests/fixtures/firing_group_3.json and resolved_group_3.json through the real
-service into a throwaway SQLite database, with the clock set one second after each
-alert change (as Alertmanager would have delivered them), times in Asia/Shanghai.
+Both scenarios feed tests/fixtures/firing_group_3.json through the real service into a
+throwaway SQLite database, with a fixed clock and times in Asia/Shanghai:
+
+- `sample` (examples/sample-draft.*.md): then resolved_group_3.json, Alertmanager's
+  resolve; the clock is set one second after each alert change, as Alertmanager would
+  have delivered them.
+- `silenced` (examples/silenced-draft.*.md): zhangsan silences the alerts, which the
+  reconciler reads as the acknowledgement; people report ack, assemble, restart,
+  root-cause and rollback as POST /api/v1/events records them; the alerts resolve while
+  silenced, so no resolve arrives, and a reconciliation pass finds them gone.
 """
 
 from __future__ import annotations
@@ -14,20 +21,128 @@ import argparse
 import asyncio
 import json
 import tempfile
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+from receiver.alertmanager.silences import Silence
 from receiver.alertmanager.webhook import Webhook
 from receiver.config import load_settings
 from receiver.postmortem.render import DraftRenderer
 from receiver.store import open_configured_database
+from receiver.usecases.reconcile import AlertmanagerView
+from receiver.usecases.record_event import ManualEvent
 from receiver.usecases.service import IncidentService
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 
 
-async def render(language: str) -> str:
+class Clock:
+    """The service's clock: what 'now' is, set by the scenario."""
+
+    def __init__(self) -> None:
+        self.now = datetime.fromtimestamp(0).astimezone()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def capture(name: str) -> tuple[Webhook, str]:
+    text = (FIXTURES / f"{name}.json").read_text(encoding="utf-8")
+    return Webhook.parse(json.loads(text)), text
+
+
+async def deliver(service: IncidentService, clock: Clock, name: str) -> int:
+    """A captured webhook, one second after its latest alert change; the incident's id."""
+    hook, text = capture(name)
+    clock.now = max(a.ends_at or a.starts_at for a in hook.alerts) + timedelta(seconds=1)
+    return (await service.ingest_webhook(hook, text)).incident_id
+
+
+async def sample(service: IncidentService, clock: Clock) -> int:
+    """Three alerts fire and Alertmanager sends their resolve."""
+    await deliver(service, clock, "firing_group_3")
+    return await deliver(service, clock, "resolved_group_3")
+
+
+# zhangsan's silence as GET /api/v2/silences returns it; its times are minutes after the
+# alerts fired
+SILENCE_ID = "4b6e7c1a-93d2-4f85-b0e1-2c7a9d5f3e68"
+SILENCE_AT = timedelta(minutes=1, seconds=35)
+# (after the alerts fired, TYPE, actor, message, details): what people report with
+# alert-webhook.sh. The restart is the first try; the rollback, after the root cause, is
+# what fixes it.
+REPORTS = (
+    (timedelta(minutes=2, seconds=30), "ack", "zhangsan", "确认 P2，开始排查", ""),
+    (timedelta(minutes=4, seconds=5), "assemble", "zhangsan", "拉起 payments 值班群", ""),
+    (timedelta(minutes=7, seconds=12), "restart", "lisi", "重启 payments-api 三个实例", ""),
+    (
+        timedelta(minutes=22, seconds=31),
+        "root-cause",
+        "zhangsan",
+        "连接池配置被改小",
+        "v2.32.0 把数据库连接池从 50 改为 5",
+    ),
+    (timedelta(minutes=24, seconds=2), "rollback", "wangwu", "回滚 payments-api 到 v2.31.4", ""),
+)
+# the reconcile passes (once a minute): one sees the silence, a later one the alerts gone
+SILENCE_SEEN_AT = timedelta(minutes=2, seconds=10)
+GONE_SEEN_AT = timedelta(minutes=26, seconds=49)
+
+
+def zhangsans_silence(start: datetime) -> Silence:
+    begins = start + SILENCE_AT
+    return Silence.model_validate(
+        {
+            "id": SILENCE_ID,
+            "status": {"state": "active"},
+            "createdBy": "zhangsan",
+            "comment": "正在排查 payments 延迟",
+            "startsAt": begins,
+            "endsAt": begins + timedelta(hours=2),
+            "updatedAt": begins,
+            "matchers": [
+                {"name": name, "value": value, "isRegex": False, "isEqual": True}
+                for name, value in (("alertname", "HighLatencyP99"), ("service", "payments"))
+            ],
+        }
+    )
+
+
+async def silenced(service: IncidentService, clock: Clock) -> int:
+    """Three alerts fire and are silenced; people work on them; they resolve silently and
+    reconciliation finds them gone."""
+    incident_id = await deliver(service, clock, "firing_group_3")
+    firing, _ = capture("firing_group_3")
+    start = min(a.starts_at for a in firing.alerts)
+    silences = [zhangsans_silence(start)]
+
+    async def reconcile_pass(after: timedelta, present: set[str]) -> None:
+        clock.now = start + after
+        view = AlertmanagerView(silences, present, clock.now)
+        await service.reconcile.apply_alertmanager_view(incident_id, view)
+
+    await reconcile_pass(SILENCE_SEEN_AT, {a.fingerprint for a in firing.alerts})
+    for after, kind, actor, message, details in REPORTS:
+        clock.now = start + after
+        fields: dict[str, Any] = {"type": kind, "service": "payments", "message": message}
+        fields.update(actor=actor, severity="warning", details=details)
+        # stored as POST /api/v1/events stores the fields it was sent
+        raw = json.dumps(fields, ensure_ascii=False)
+        await service.record_event(ManualEvent.model_validate(fields), raw)
+    await reconcile_pass(GONE_SEEN_AT, set())
+    return incident_id
+
+
+SCENARIOS: dict[str, Callable[[IncidentService, Clock], Awaitable[int]]] = {
+    "sample": sample,
+    "silenced": silenced,
+}
+
+
+async def render(language: str, scenario: str = "sample") -> str:
     with tempfile.TemporaryDirectory() as scratch:
         settings = load_settings(
             database_url=f"sqlite:///{scratch}/example.db",
@@ -38,18 +153,12 @@ async def render(language: str) -> str:
         )
         database = open_configured_database(settings)
         await database.migrate()
-        now = [datetime.fromtimestamp(0).astimezone()]
+        clock = Clock()
         service = IncidentService(
-            database, settings, DraftRenderer(settings.template_dir), clock=lambda: now[0]
+            database, settings, DraftRenderer(settings.template_dir), clock=clock
         )
         try:
-            incident_id = 0
-            for name in ("firing_group_3", "resolved_group_3"):
-                text = (FIXTURES / f"{name}.json").read_text(encoding="utf-8")
-                hook = Webhook.parse(json.loads(text))
-                moments = [a.ends_at or a.starts_at for a in hook.alerts]
-                now[0] = max(moments) + timedelta(seconds=1)
-                incident_id = (await service.ingest_webhook(hook, text)).incident_id
+            incident_id = await SCENARIOS[scenario](service, clock)
             return (await service.queries.current_draft(incident_id)).markdown
         finally:
             await database.close()
@@ -57,11 +166,12 @@ async def render(language: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", default="sample", choices=sorted(SCENARIOS))
     parser.add_argument("--language", default="zh", choices=["zh", "en"])
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    out = args.out or ROOT / "examples" / f"sample-draft.{args.language}.md"
-    out.write_text(asyncio.run(render(args.language)), encoding="utf-8")
+    out = args.out or ROOT / "examples" / f"{args.scenario}-draft.{args.language}.md"
+    out.write_text(asyncio.run(render(args.language, args.scenario)), encoding="utf-8")
     print(out)
 
 

@@ -12,13 +12,22 @@ from tests.conftest import REPO
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
-def test_sample_draft_is_what_the_code_renders(tmp_path: Path, language: str) -> None:
-    """Golden test: fixed clock and zone, real captures; regenerate with the script."""
+@pytest.mark.parametrize("scenario", ["sample", "silenced"])
+def test_example_draft_is_what_the_code_renders(
+    tmp_path: Path, scenario: str, language: str
+) -> None:
+    """Golden test: fixed clock and zone, real captures; regenerate with the script.
+
+    `sample`: Alertmanager sends the resolve. `silenced`: the alerts are silenced, people
+    report what they did, and reconciliation finds the alerts gone.
+    """
     out = tmp_path / "draft.md"
     subprocess.run(
         [
             sys.executable,
             str(REPO / "scripts" / "make_example.py"),
+            "--scenario",
+            scenario,
             "--language",
             language,
             "--out",
@@ -28,7 +37,8 @@ def test_sample_draft_is_what_the_code_renders(tmp_path: Path, language: str) ->
         capture_output=True,
         cwd=tmp_path,
     )
-    golden = REPO / "examples" / f"sample-draft.{language}.md"
+    golden = REPO / "examples" / f"{scenario}-draft.{language}.md"
     assert out.read_text(encoding="utf-8") == golden.read_text(encoding="utf-8"), (
-        "the draft changed: review `git diff` after `python scripts/make_example.py`"
+        "the draft changed: review `git diff` after "
+        f"`python scripts/make_example.py --scenario {scenario} --language {language}`"
     )
