@@ -253,10 +253,15 @@ def _add_resolved_entry(
             phase=Phase.RECOVER,
             kind=kind,
             source=source,
-            dedup_key=f"resolved:{episode.fingerprint}:{episode.starts_at.isoformat()}",
+            dedup_key=resolved_key(episode),
             subject=episode.subject,
         )
     )
+
+
+def resolved_key(episode: Episode) -> str:
+    """The key of an episode's resolve row, however its end became known."""
+    return f"resolved:{episode.fingerprint}:{episode.starts_at.isoformat()}"
 
 
 def _reopen(change: Change, alert: AlertReport, now: datetime) -> None:

@@ -25,6 +25,7 @@ from receiver.domain.incident import (
     highest_priority,
     priority_of,
 )
+from receiver.domain.lifecycle import resolved_key
 from receiver.domain.moments import in_zone
 from receiver.domain.ordering import in_display_order, natural_key
 from receiver.domain.suggestions import suggest
@@ -101,6 +102,7 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
     large = len(episodes) > options.large_after
     # a large incident's draft lists only its first alerts: format no more than those
     listed = episodes[: max(FOLD_AFTER, options.large_after)] if large else episodes
+    gone = {e.dedup_key for e in data.timeline if e.kind is EntryKind.ALERT_GONE}
     chain = [
         AlertLine(
             e.labels.get("alertname", ""),
@@ -108,6 +110,7 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
             clock(e.starts_at),
             clock(e.ends_at) if e.ends_at else "",
             e.fingerprint,
+            reconciled=resolved_key(e) in gone,
         )
         for e in listed
     ]

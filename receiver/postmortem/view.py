@@ -48,6 +48,7 @@ class AlertLine:
     starts: str
     ends: str
     fingerprint: str
+    reconciled: bool = False  # `ends` is when reconciliation found it gone: an upper bound
 
 
 @dataclass(frozen=True, slots=True)

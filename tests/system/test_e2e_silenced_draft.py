@@ -255,9 +255,6 @@ def test_key_intervals_list_every_action(done: Outcome) -> None:
     assert "全部告警恢复不晚于 " in intervals
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError, reason="seeding lands with the 直接原因 change"
-)
 def test_direct_cause_is_seeded_from_the_root_cause_report(done: Outcome) -> None:
     reported = done.clock(done.rows("root_cause")[0]["at"])
     assert f"{ROOT_CAUSE}（zhangsan 于 {reported} 上报，待确认）" in done.section("直接原因")
