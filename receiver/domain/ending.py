@@ -133,8 +133,8 @@ def known_end(
     )
     back = metric_back(evidence, end) if evidence is not None else None
     if back is not None and incident.started_at <= back[0] < end:
-        if reported is None or back[0] < reported.at:
-            at, chart = back
+        at, chart = back
+        if reported is None or at < reported.at:
             return at, EndSource(
                 "evidence", silences=silences, query=chart.query, chart=chart.number
             )
