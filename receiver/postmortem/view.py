@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from receiver.domain.completeness import Completeness
-from receiver.domain.ending import EndSource
+from receiver.domain.ending import EndSource, MetricEvidence
 from receiver.domain.history import History
 from receiver.domain.incident import Episode, Incident, PriorityReason, Rules, TimelineEntry
 from receiver.domain.review import HumanFields
@@ -149,6 +149,8 @@ class DraftInput:
     now: datetime
     human: HumanFields = field(default_factory=HumanFields)
     evidence: EvidenceView | None = None
+    # the same evidence as the end needs it: when the alerts' metric was back
+    metric_evidence: MetricEvidence | None = None
 
 
 @dataclass(frozen=True, slots=True)
