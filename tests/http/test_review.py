@@ -377,7 +377,7 @@ async def test_the_page_names_where_an_estimated_end_comes_from(
         auth_token=TOKEN, reconcile_interval=0, prometheus_url="http://127.0.0.1:9"
     )
     client = await aiohttp_client(create_app(settings, clock=clock))
-    service = client.server.app[SERVICE]
+    service = client.app[SERVICE]
     firing = capture("firing_group_3")
     start = datetime.fromisoformat(firing["alerts"][0]["startsAt"].replace("Z", "+00:00"))
     fingerprints = {a["fingerprint"] for a in firing["alerts"]}
