@@ -17,8 +17,8 @@ from receiver.domain.incident import Episode, Incident
 from receiver.domain.moments import shifted
 from receiver.evidence.prometheus import EvidenceUnavailable, QueryResult, query_range, redacted
 from receiver.evidence.promql import expression_from_generator_url, split_comparison
-from receiver.evidence.record import BusinessFigure, ChartEvidence, EvidenceRecord
-from receiver.evidence.summary import summarize
+from receiver.evidence.record import Breach, BusinessFigure, ChartEvidence, EvidenceRecord
+from receiver.evidence.summary import breaches, summarize
 
 # the business figures' worst value: the lowest availability, the highest of the others
 _WORST_IS_LOWEST = {"availability"}
@@ -158,6 +158,11 @@ async def _chart(
         breach_seconds=None if breach is None else breach.total_seconds(),
         first_crossing=overall.first_crossing,
         last_crossing=overall.last_crossing,
+        breaches=[
+            [Breach(start, back) for start, back in found]
+            for one in result.series
+            if threshold is not None and (found := breaches(one, threshold))
+        ],
     )
 
 

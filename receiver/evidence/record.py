@@ -15,6 +15,15 @@ BUSINESS_TARGETS: dict[str, tuple[str, float]] = {
 
 
 @dataclass(frozen=True, slots=True)
+class Breach:
+    """One time a series crossed its threshold: the first sample in breach and the first
+    back to normal after it (None: still in breach at its last sample)."""
+
+    start: datetime
+    back: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class ChartEvidence:
     """One alert expression: its chart and figures, or why they are missing."""
 
@@ -31,6 +40,9 @@ class ChartEvidence:
     breach_seconds: float | None = None
     first_crossing: datetime | None = None
     last_crossing: datetime | None = None
+    # per series that crossed the threshold, its breaches in order: when the metric was
+    # back (records stored before this field have none, and so tell nothing about it)
+    breaches: list[list[Breach]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -86,6 +98,10 @@ class EvidenceRecord:
                         "peak_at": _opt_time(c.get("peak_at")),
                         "first_crossing": _opt_time(c.get("first_crossing")),
                         "last_crossing": _opt_time(c.get("last_crossing")),
+                        "breaches": [
+                            [Breach(_time(b["start"]), _opt_time(b["back"])) for b in one]
+                            for one in c.get("breaches", [])
+                        ],
                     }
                 )
                 for c in data.get("charts", [])

@@ -17,9 +17,11 @@ from receiver.evidence.promql import Threshold
 from receiver.evidence.series import Series
 
 __all__ = [
+    "MAX_BREACHES",
     "SeriesStats",
     "Stats",
     "Summary",
+    "breaches",
     "infer_step",
     "peak",
     "summarize",
@@ -27,6 +29,8 @@ __all__ = [
 ]
 
 Interval = tuple[datetime, datetime]
+# the breaches kept per series: the latest ones exactly, the earlier merged into one
+MAX_BREACHES = 20
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,29 @@ def top_by_peak(series: Iterable[Series], n: int) -> list[Series]:
         return (found is None, -found[1] if found else 0.0, one.label_text())
 
     return sorted(series, key=key)[: max(n, 0)]
+
+
+def breaches(
+    series: Series, threshold: Threshold, keep: int = MAX_BREACHES
+) -> list[tuple[datetime, datetime | None]]:
+    """Each time the series went into breach: its first sample in breach, and the first
+    sample back to normal after it (None: still in breach at its last sample). Beyond
+    `keep`, the earliest are merged into one breach: longer than it was, never shorter,
+    so what is read from them later can only be too cautious, never too early."""
+    found: list[tuple[datetime, datetime | None]] = []
+    for moment, value in series.points:
+        if not math.isfinite(value):
+            continue
+        in_breach = threshold.holds(value)
+        open_breach = bool(found) and found[-1][1] is None
+        if in_breach and not open_breach:
+            found.append((moment, None))
+        elif not in_breach and open_breach:
+            found[-1] = (found[-1][0], moment)
+    if len(found) > keep > 0:
+        merged = len(found) - keep + 1
+        found = [(found[0][0], found[merged - 1][1]), *found[merged:]]
+    return found
 
 
 def infer_step(series: Iterable[Series]) -> timedelta:

@@ -81,7 +81,7 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
         default=None,
     )
     start = incident.started_at
-    end, end_source = known_end(incident, data.timeline, bool(episodes))
+    end, end_source = known_end(incident, data.timeline, bool(episodes), data.metric_evidence)
     exact = (end - start) if end is not None else timedelta(0)
     # an incident opened by hand has no alerts: its own labels say how it was rated
     reason = highest_priority(

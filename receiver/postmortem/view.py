@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from receiver.config.links import LinksSettings
 from receiver.domain.completeness import Completeness
-from receiver.domain.ending import EndSource
+from receiver.domain.ending import EndSource, MetricEvidence
 from receiver.domain.history import History
 from receiver.domain.incident import Episode, Incident, PriorityReason, Rules, TimelineEntry
 from receiver.domain.review import HumanFields
@@ -157,6 +157,8 @@ class DraftInput:
     now: datetime
     human: HumanFields = field(default_factory=HumanFields)
     evidence: EvidenceView | None = None
+    # the same evidence as the end needs it: when the alerts' metric was back
+    metric_evidence: MetricEvidence | None = None
 
 
 @dataclass(frozen=True, slots=True)

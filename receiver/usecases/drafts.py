@@ -17,6 +17,7 @@ from receiver.domain.incident import Change
 from receiver.domain.periods import month_bounds, quarter_bounds
 from receiver.drafts import draft_file_name, drop_other_drafts, write_atomically
 from receiver.evidence.collect import evidence_wanted
+from receiver.evidence.recovery import metric_evidence
 from receiver.evidence.view import evidence_view
 from receiver.metrics import Metrics
 from receiver.postmortem.render import DraftRenderer
@@ -70,11 +71,8 @@ class Drafts:
         file_name = draft_file_name(
             incident.id, incident.started_at, zone, incident.service, alertname
         )
-        evidence = (
-            evidence_view(await repo.evidence.of(incident.id), file_name, zone)
-            if evidence_wanted(self.settings)
-            else None
-        )
+        stored = await repo.evidence.of(incident.id) if evidence_wanted(self.settings) else None
+        evidence = evidence_view(stored, file_name, zone)  # None when not wanted
         data = DraftInput(
             incident=incident,
             episodes=episodes,
@@ -85,6 +83,7 @@ class Drafts:
             now=now,
             human=context.human,
             evidence=evidence,
+            metric_evidence=metric_evidence(stored, episodes),
         )
         started = time.perf_counter()
         try:

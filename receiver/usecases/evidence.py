@@ -70,6 +70,13 @@ class Evidence:
             raise EvidenceNotReady("the incident is still firing: evidence comes at recovery")
         attempts = stored.attempts if stored else 0
         record = await collect(session, self.settings, incident, episodes, self.uow.clock())
+        return await self.store(incident_id, record, attempts, force=force)
+
+    async def store(
+        self, incident_id: int, record: EvidenceRecord, attempts: int, *, force: bool = False
+    ) -> IngestResult:
+        """Keep a fetched record with a draft revision showing it (and its charts' files):
+        the evidence may move the end the draft states, which always says so."""
 
         async def step(repo: Repository, now: datetime) -> Change:
             state = await load(repo, incident_id)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from receiver.domain.ending import MetricEvidence
 from receiver.domain.incident import Episode, Incident, IncidentStatus, TimelineEntry
 from receiver.domain.review import HumanFields
+from receiver.evidence.recovery import metric_evidence
 from receiver.store import AuditRecord, Database, InboxRecord, Repository, StoredDraft
 from receiver.usecases.errors import IncidentNotFound
 
@@ -28,6 +30,8 @@ class IncidentPage:
     detail: IncidentDetail
     fields: HumanFields
     audit: list[AuditRecord]
+    # Prometheus' evidence as the end needs it (None without a usable record)
+    metric_evidence: MetricEvidence | None = None
 
 
 class Queries:
@@ -60,6 +64,9 @@ class Queries:
                 detail=detail,
                 fields=detail.fields,
                 audit=await repo.audit_of(incident_id),
+                metric_evidence=metric_evidence(
+                    await repo.evidence.of(incident_id), detail.episodes
+                ),
             )
 
     async def unapproved_counts(self) -> dict[tuple[str, str], int]:

@@ -3,11 +3,12 @@ auth and CSRF, and drafts export."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import urllib.parse
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -360,3 +361,66 @@ async def test_trusted_proxy_header_names_the_user(
     assert revisions["revisions"][-1]["created_by"] == "alice@example.com"
     # without the header (and without a token) the API still refuses
     assert (await client.get("/api/v1/incidents")).status == 401
+
+
+async def test_the_page_names_where_an_estimated_end_comes_from(
+    aiohttp_client: ClientFactory, make_settings: Callable[..., Settings], clock: Clock
+) -> None:
+    from receiver.alertmanager.silences import Silence
+    from receiver.evidence.promql import expression_from_generator_url
+    from receiver.evidence.record import Breach, ChartEvidence, EvidenceRecord
+    from receiver.usecases.reconcile import AlertmanagerView
+    from receiver.web.keys import SERVICE
+
+    # evidence on, from a Prometheus that is not there: its one failed try is waited for
+    settings = make_settings(
+        auth_token=TOKEN, reconcile_interval=0, prometheus_url="http://127.0.0.1:9"
+    )
+    client = await aiohttp_client(create_app(settings, clock=clock))
+    service = client.app[SERVICE]
+    firing = capture("firing_group_3")
+    start = datetime.fromisoformat(firing["alerts"][0]["startsAt"].replace("Z", "+00:00"))
+    fingerprints = {a["fingerprint"] for a in firing["alerts"]}
+    incident_id = int((await post_alerts(client, json.dumps(firing)))["incident_id"])
+    silence = Silence.model_validate(
+        {
+            "id": "5f3c2a",
+            "status": {"state": "active"},
+            "createdBy": "zhangsan",
+            "comment": "",
+            "startsAt": start + timedelta(minutes=2),
+            "endsAt": start + timedelta(hours=1),
+            "matchers": [{"name": "service", "value": "payments"}],
+        }
+    )
+    clock.now = start + timedelta(minutes=3)
+    await service.reconcile.apply_alertmanager_view(
+        incident_id, AlertmanagerView([silence], fingerprints, clock.now)
+    )
+    clock.now = start + timedelta(minutes=40)
+    await service.reconcile.apply_alertmanager_view(
+        incident_id, AlertmanagerView([silence], set(), clock.now)
+    )
+    await log_in(client)
+
+    async def duration() -> str:
+        html = await (await client.get(f"/incidents/{incident_id}")).text()
+        found = re.search(r"<span>持续: (.*?)</span></span>", html)
+        assert found, html
+        return re.sub(r"<[^>]+>", "", found.group(1))
+
+    assert await duration() == "约 0h 40m（结束时间为对账发现的上限）"
+    for _ in range(200):  # the worker's one try at Prometheus; not due again on this clock
+        async with service.db.read() as repo:
+            tried = await repo.evidence.of(incident_id)
+        if tried is not None and tried.attempts:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        pytest.fail("the evidence worker never tried")
+    expr = expression_from_generator_url(firing["alerts"][0]["generatorURL"]) or ""
+    back = [[Breach(start, start + timedelta(minutes=33))]]
+    chart = ChartEvidence(expr, "q", "> 1", svg="<svg/>", series=3, breaches=back)
+    record = EvidenceRecord(clock.now, start, clock.now, "http://127.0.0.1:9", [chart])
+    await service.evidence.store(incident_id, record, 1)
+    assert await duration() == "约 0h 33m（结束时间来自 Prometheus 监控证据）"

@@ -1,9 +1,11 @@
-"""Collecting evidence when Prometheus cannot answer, and how a record is stored and shown."""
+"""Collecting evidence when Prometheus cannot answer, and how a record is stored, shown,
+and read for the end."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,15 +14,18 @@ import pytest
 
 from receiver.alertmanager.webhook import Webhook
 from receiver.config import ConfigError, Settings, load_settings
+from receiver.domain.ending import ChartBreaches, MetricEvidence
 from receiver.domain.incident import Episode, Incident, IncidentStatus
 from receiver.evidence.collect import collect, expressions, prometheus_for, window_of
 from receiver.evidence.record import (
     PARTIAL,
+    Breach,
     BusinessFigure,
     ChartEvidence,
     EvidenceRecord,
     StoredEvidence,
 )
+from receiver.evidence.recovery import metric_evidence
 from receiver.evidence.view import chart_file, evidence_view
 from receiver.postmortem.render import DraftRenderer
 from receiver.store import open_configured_database
@@ -188,3 +193,29 @@ async def test_one_replica_fetches_a_due_incident(make_settings: Callable[..., S
     finally:
         for database in replicas:
             await database.close()
+
+
+def test_only_evidence_covering_every_alert_can_tell_when_the_metric_was_back() -> None:
+    alerts = episodes()
+    [(expr, _)] = expressions(alerts, limit=5)
+    back = [[Breach(START, START + timedelta(minutes=5))]]
+    good = ChartEvidence(expr, "q", "> 1", svg="<svg/>", series=3, breaches=back)
+
+    def seen(*charts: ChartEvidence) -> MetricEvidence | None:
+        record = EvidenceRecord(START, START, START + timedelta(hours=1), "p", list(charts))
+        return metric_evidence(StoredEvidence(3, "complete", record, 1), alerts)
+
+    found = seen(good)
+    assert found is not None
+    assert found.charts == (ChartBreaches(1, "q", (((START, START + timedelta(minutes=5)),),)),)
+    assert EvidenceRecord.from_json(
+        EvidenceRecord(START, START, START, "p", [good]).to_json()
+    ) == EvidenceRecord(START, START, START, "p", [good])
+    assert seen() is None  # the alerts' expression not charted
+    assert seen(replace(good, reason="timeout", svg=None)) is None
+    assert seen(replace(good, truncated=2)) is None  # series nobody looked at
+    assert seen(replace(good, threshold=None)) is None
+    no_url = [replace(alerts[0], generator_url=""), *alerts[1:]]
+    record = EvidenceRecord(START, START, START, "p", [good])
+    assert metric_evidence(StoredEvidence(3, "complete", record, 1), no_url) is None
+    assert metric_evidence(None, alerts) is None

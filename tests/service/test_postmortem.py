@@ -15,6 +15,7 @@ from receiver.alertmanager.silences import Silence
 from receiver.alertmanager.webhook import Webhook
 from receiver.config import Settings
 from receiver.drafts import draft_file_name, slugify, write_atomically
+from receiver.evidence.record import StoredEvidence
 from receiver.postmortem.filters import md_code, md_inline
 from receiver.postmortem.render import DraftRenderer
 from receiver.store import open_configured_database
@@ -538,3 +539,96 @@ async def test_changing_the_time_zone_leaves_one_draft_file_per_incident(
     assert sorted(p.name for p in drafts.glob("*.md")) == sorted([draft.file_name, other.name])
     assert (drafts / draft.file_name).read_text(encoding="utf-8") == draft.markdown
     assert other.read_text(encoding="utf-8") == "kept"
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+async def test_evidence_of_the_metric_back_moves_a_reconciled_end_and_says_so(
+    make_settings: Callable[..., Settings], clock: Clock, language: str
+) -> None:
+    from receiver.evidence.promql import expression_from_generator_url
+    from receiver.evidence.record import Breach, ChartEvidence, EvidenceRecord
+    from receiver.evidence.recovery import metric_evidence
+    from receiver.usecases.reconcile import AlertmanagerView
+    from receiver.usecases.record_event import ManualEvent
+
+    # nothing listens on port 9: the evidence is stored by hand, as a fetch would
+    settings = make_settings(prometheus_url="http://127.0.0.1:9", language=language)
+    database = open_configured_database(settings)
+    await database.migrate()
+    service = IncidentService(database, settings, DraftRenderer(), clock=clock)
+    firing = capture("firing_group_3")
+    start = Webhook.parse(firing).alerts[0].starts_at
+    expr = expression_from_generator_url(firing["alerts"][0]["generatorURL"]) or ""
+    assert expr.endswith(" > 1")
+    query = expr.removesuffix(" > 1")
+    try:
+        clock.now = start + timedelta(seconds=30)
+        await service.ingest_webhook(Webhook.parse(firing), json.dumps(firing))
+        silenced = zhangsans_silence(start, "5f3c2a", "正在排查", minutes=2)
+        clock.now = start + timedelta(minutes=3)
+        await service.reconcile.apply_alertmanager_view(
+            1, AlertmanagerView([silenced], {a["fingerprint"] for a in firing["alerts"]}, clock.now)
+        )
+        clock.now = start + timedelta(minutes=25)
+        await service.record_event(
+            ManualEvent(type="rollback", service="payments", message="回滚到 v2", actor="wangwu"),
+            "{}",
+        )
+        clock.now = start + timedelta(minutes=40)
+        await service.reconcile.apply_alertmanager_view(
+            1, AlertmanagerView([silenced], set(), clock.now)
+        )
+        before = (await service.queries.current_draft(1)).markdown
+        # two series crossed; one dipped under at 10 min and crossed again, the other was
+        # back at 30 min: the metric was back when the later of them was, 33 min 20 s in
+        back = start + timedelta(minutes=33, seconds=20)
+        two_series = [
+            [
+                Breach(start - timedelta(minutes=1), start + timedelta(minutes=10)),
+                Breach(start + timedelta(minutes=11), back),
+            ],
+            [Breach(start, start + timedelta(minutes=30))],
+        ]
+        chart = ChartEvidence(expr, query, "> 1", svg="<svg/>", series=3, breaches=two_series)
+        record = EvidenceRecord(
+            clock.now, start - timedelta(minutes=30), clock.now, "http://127.0.0.1:9", [chart]
+        )
+        clock.now += timedelta(seconds=5)
+        await service.evidence.store(1, record, 0)
+        after = (await service.queries.current_draft(1)).markdown
+        page = await service.queries.incident_page(1)
+    finally:
+        await database.close()
+
+    assert page.metric_evidence == metric_evidence(
+        StoredEvidence(1, "complete", record, 1), page.detail.episodes
+    )
+    ended = Webhook.parse(firing).alerts[0].starts_at + timedelta(minutes=33, seconds=20)
+    local = ended.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M:%S")
+    lines = {line.split("**")[1]: line for line in after.splitlines() if line.startswith("- **")}
+    if language == "zh":
+        assert "- **结束时间**: 不晚于 " in before
+        assert lines["结束时间"] == (
+            f"- **结束时间**: 约 {local}（Prometheus 监控证据：{md_code(query)} "
+            "回到阈值以下的时间，见图 1；告警由对账发现已恢复，"
+            "静默期间无恢复通知；静默 `5f3c2a` 由 zhangsan 设置）"
+        )
+        assert "约 0 小时 33 分钟（估算" in lines["持续时间"]
+        assert "本次约 33 分钟（估算" in lines["MTTR (平均恢复时间)"]
+        assert "不晚于" not in lines["MTTR (平均恢复时间)"]
+        intervals = next(line for line in after.splitlines() if line.startswith("关键间隔"))
+        assert intervals.endswith(
+            "回滚 25 分 0 秒（距全部恢复 约 8 分 20 秒），全部告警恢复 33 分 20 秒（估算）。"
+        )
+        hint = next(line for line in after.splitlines() if line.startswith("*系统记录"))
+        assert f"约 8 分 20 秒后告警于约 {local[11:]} 全部恢复（Prometheus 监控证据）" in hint
+    else:
+        assert "- **End time**: no later than " in before
+        assert lines["End time"] == (
+            f"- **End time**: about {local} (Prometheus evidence: the time {md_code(query)} went "
+            "back under its threshold, see figure 1; reconciliation found the alerts resolved "
+            "later; no resolve notification during the silence: silence `5f3c2a` set by "
+            "zhangsan)"
+        )
+        assert "about 0 hours 33 minutes (estimate" in lines["Duration"]
+    assert "endsAt" not in lines["结束时间" if language == "zh" else "End time"]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from receiver.evidence.promql import Threshold
 from receiver.evidence.series import Series
-from receiver.evidence.summary import infer_step, peak, summarize, top_by_peak
+from receiver.evidence.summary import breaches, infer_step, peak, summarize, top_by_peak
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 STEP = timedelta(minutes=1)
@@ -167,3 +167,12 @@ def test_top_by_peak_keeps_the_highest_with_ties_by_labels() -> None:
     assert top_by_peak(everything, 2) == [high, tie_a]
     assert top_by_peak(everything, 0) == []
     assert top_by_peak(reversed(everything), 3) == [high, tie_a, tie_b]
+
+
+def test_breaches_are_each_crossing_and_the_first_sample_back() -> None:
+    flapping = series([0, 1, 1, 0, math.nan, 1, 0, 0, 1])
+    assert breaches(flapping, OVER) == [(at(1), at(3)), (at(5), at(6)), (at(8), None)]
+    assert breaches(series([0, 0.2]), OVER) == []
+    # beyond the limit the earliest merge into one longer breach; the latest stay exact
+    merged = breaches(flapping, OVER, keep=2)
+    assert merged == [(at(1), at(6)), (at(8), None)]

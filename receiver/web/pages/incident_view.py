@@ -55,13 +55,16 @@ def incident_context(
         )
     )
     values = form or {**page.fields.model_dump(mode="json"), **suggested}
-    end, end_source = known_end(incident, detail.timeline, bool(detail.episodes))
+    # the same evidence the draft uses: only when this receiver asks Prometheus
+    evidence = page.metric_evidence if EVIDENCE in request.app else None
+    end, end_source = known_end(incident, detail.timeline, bool(detail.episodes), evidence)
     return {
         "incident": incident,
         "start": local_time(request, incident.started_at, SECONDS),
         "end": local_time(request, incident.ended_at, SECONDS),
         "duration": duration_text(incident, end),
         "duration_estimated": end_source.estimated,
+        "end_source": end_source.kind,
         "approved_at": local_time(request, incident.approved_at),
         "phases": {
             phase.value: [

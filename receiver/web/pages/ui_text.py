@@ -24,6 +24,10 @@ UI: Final[dict[str, dict[str, str]]] = {
         "start": "开始",
         "duration": "持续",
         "about": "约",  # a duration whose end is not an Alertmanager endsAt
+        # where such an end comes from
+        "end_reconcile": "（结束时间为对账发现的上限）",
+        "end_reported": "（结束时间为人工上报）",
+        "end_evidence": "（结束时间来自 Prometheus 监控证据）",
         "all": "全部",
         "filter": "筛选",
         "previous": "上一页",
@@ -91,6 +95,9 @@ UI: Final[dict[str, dict[str, str]]] = {
         "start": "Started",
         "duration": "Duration",
         "about": "about",
+        "end_reconcile": " (the end is an upper bound found by reconciliation)",
+        "end_reported": " (the end was reported by a person)",
+        "end_evidence": " (the end comes from Prometheus evidence)",
         "all": "All",
         "filter": "Filter",
         "previous": "Previous",
