@@ -8,6 +8,7 @@ import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -203,3 +204,17 @@ def test_a_document_link_must_be_one_people_can_open(
 
     with pytest.raises(ConfigError, match="http"):
         make_settings(links={"documents": [{"title": "手册", "url": "./incident-runbook.md"}]})
+
+
+def test_the_readme_links_example_is_a_valid_config_file(tmp_path: Path) -> None:
+    from receiver.config import load_settings
+    from tests.conftest import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    example = re.search(r"```toml\n(\[\[links\.documents\]\].*?)```", readme, re.DOTALL)
+    assert example is not None
+    config = tmp_path / "receiver.toml"
+    config.write_text(example.group(1), encoding="utf-8")
+    links = load_settings(config, database_url=f"sqlite:///{tmp_path}/r.db").links
+    assert [d.title for d in links.documents] == ["事故响应手册"]
+    assert links.contacts["技术负责人"].startswith("张三")
