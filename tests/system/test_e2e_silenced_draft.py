@@ -241,9 +241,9 @@ def test_hint_names_the_last_action_before_recovery(done: Outcome) -> None:
     hint = next(line for line in done.section("直接原因").splitlines() if "系统记录" in line)
     assert (
         f"恢复前最后一次处理是 {done.clock(rollback['at'])} wangwu 回滚："
-        "回滚 payments-api 到 v2.31.4，"
+        "回滚 payments-api 到 v2.31.4，至多 "
     ) in hint
-    assert "告警于 不晚于 " in hint
+    assert "后告警于不晚于 " in hint
     assert "重启" not in hint
     assert "两者是否相关需人工确认" in hint
 
