@@ -9,6 +9,7 @@ domain importing it.
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -29,6 +30,7 @@ from receiver.domain.incident import (
     priority_of,
     title_of,
 )
+from receiver.domain.merged_resolves import episode_resolved
 
 FIRING = "firing"
 RESOLVED = "resolved"
@@ -152,10 +154,25 @@ def apply_webhook(change: Change, hook: GroupReport, now: datetime, rules: Rules
     state = change.state
     incident = state.incident
     incident.last_delivery_at = now
+    by_fingerprint: dict[str, list[Episode]] | None = None  # built at the first resolve
     for alert in hook.alerts:
         episode = state.episodes.get((alert.fingerprint, alert.starts_at))
+        if alert.status == RESOLVED:
+            if by_fingerprint is None:
+                by_fingerprint = defaultdict(list)
+                for known in state.episodes.values():
+                    by_fingerprint[known.fingerprint].append(known)
+            # Alertmanager may have merged two firings and kept the older startsAt
+            episode = (
+                episode_resolved(
+                    by_fingerprint.get(alert.fingerprint, ()), alert.starts_at, alert.ends_at
+                )
+                or episode
+            )
         if episode is None:
             _add_episode(change, alert, now)
+            if by_fingerprint is not None:
+                by_fingerprint[alert.fingerprint].append(change.new_episodes[-1])
         elif alert.status == RESOLVED:
             _resolve_episode(change, episode, alert, now)
         # a firing report of a known episode is a repeat, or older than what we hold
