@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from receiver.domain.drafting import revision_cause
-from receiver.postmortem.section_diff import Change, diff_sections
+from receiver.postmortem.section_diff import Change, SectionDiff, diff_sections
 from receiver.store import StoredDraft
 from receiver.web.keys import SETTINGS
 from receiver.web.pages.render import local_time
@@ -26,10 +26,23 @@ def diff_context(
         "incident_id": incident_id,
         "older": revision_view(request, older),
         "newer": revision_view(request, newer),
-        "sections": sections,
+        "blocks": folded(sections),
         "changed": changed,
         "same": len(sections) - changed,
     }
+
+
+def folded(sections: list[SectionDiff]) -> list[list[SectionDiff]]:
+    """Each changed section on its own; each run of unchanged ones together, to fold
+    away as one (`[s]` with s.change SAME, or several)."""
+    blocks: list[list[SectionDiff]] = []
+    for section in sections:
+        same = section.change is Change.SAME
+        if same and blocks and blocks[-1][-1].change is Change.SAME:
+            blocks[-1].append(section)
+        else:
+            blocks.append([section])
+    return blocks
 
 
 def revision_view(request: web.Request, draft: StoredDraft) -> dict[str, Any]:
