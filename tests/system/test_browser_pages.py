@@ -30,13 +30,13 @@ from tests.system.test_browser import (
 )
 
 with contextlib.suppress(ImportError):  # without it, require_browser() skips first
-    from playwright.async_api import Page, async_playwright, expect
+    from playwright.async_api import Page, ViewportSize, async_playwright, expect
 
 BEFORE = "支付服务数据库连接池耗尽，请求排队导致 P99 延迟升高"
 AFTER = "支付服务数据库连接数耗尽，请求排队导致 P99 延迟升高"  # 池 → 数
 EDITOR = "lisi"
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 
 
 async def save_fields(
