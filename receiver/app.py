@@ -33,7 +33,7 @@ from receiver.web.keys import (
     SESSIONS,
     SETTINGS,
 )
-from receiver.web.middleware import json_errors, request_log
+from receiver.web.middleware import json_errors, page_errors, request_log
 from receiver.web.routes import ROUTES
 from receiver.web.session import Sessions
 from receiver.workers.background import running
@@ -54,7 +54,14 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
     app = web.Application(
         client_max_size=settings.max_body,
         # bodies are read (bounded, errors as JSON) only once the caller is authenticated
-        middlewares=[request_log, security_headers, json_errors, authenticate, read_body],
+        middlewares=[
+            request_log,
+            security_headers,
+            page_errors,
+            json_errors,
+            authenticate,
+            read_body,
+        ],
     )
     app[SETTINGS] = settings
     app[METRICS] = Metrics()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from receiver.domain.incident import Change, Incident, IncidentStatus
 
@@ -16,6 +17,24 @@ class Revision:
     number: int
     created_at: datetime
     created_by: str | None
+
+
+class RevisionCause(StrEnum):
+    """Why a revision was written; what the store keeps (its number and author) tells."""
+
+    RECOVERY = "recovery"  # the first draft, when the alerts recovered
+    REFIRE = "refire"  # the alerts fired again and recovered again
+    EVIDENCE = "evidence"  # fresh evidence from Prometheus
+    SAVE = "save"  # a person saved fields
+
+
+def revision_cause(number: int, created_by: str | None) -> RevisionCause:
+    """Only three things write a new revision (`new_revision_wanted`): a recovery, which
+    has no author and is the first revision unless the incident was reopened by a re-fire
+    since; fresh evidence, by EVIDENCE_AUTHOR; and a person's save, by that person."""
+    if created_by is None:
+        return RevisionCause.RECOVERY if number == 1 else RevisionCause.REFIRE
+    return RevisionCause.EVIDENCE if created_by == EVIDENCE_AUTHOR else RevisionCause.SAVE
 
 
 def new_revision_wanted(change: Change) -> bool:

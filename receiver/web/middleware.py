@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -14,6 +15,7 @@ from receiver.store import StoreUnavailable
 from receiver.usecases.errors import EvidenceNotReady, IncidentNotFound, NoOpenIncident
 from receiver.web.errors import ApiError
 from receiver.web.keys import METRICS
+from receiver.web.pages.error_page import PAGE_ERROR_STATUSES, error_page, is_page
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 log = structlog.get_logger("receiver.http")
@@ -48,6 +50,21 @@ async def request_log(request: web.Request, handler: Handler) -> web.StreamRespo
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
             remote=request.remote,
         )
+
+
+@web.middleware
+async def page_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A page's 403 or 404 (JSON from json_errors, inside this) becomes a page for people."""
+    response = await handler(request)
+    if (
+        response.status in PAGE_ERROR_STATUSES
+        and is_page(request.path)
+        and isinstance(response, web.Response)
+        and response.content_type == "application/json"
+    ):
+        code = json.loads(response.text or "{}").get("error", "")
+        return error_page(request, response.status, str(code))
+    return response
 
 
 @web.middleware

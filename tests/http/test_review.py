@@ -240,7 +240,9 @@ async def test_pages_need_a_login_and_forms_need_csrf(
         f"/incidents/{incident_id}/fields", data={"root_cause_technical": "forged"}
     )
     assert forged.status == 403
-    assert (await forged.json())["error"] == "csrf"
+    # a page's 403 is a page for people, in the receiver's language (the API keeps JSON)
+    assert forged.content_type == "text/html"
+    assert "表单已过期或来源不对" in await forged.text()
     wrong_token = await client.post(
         f"/incidents/{incident_id}/fields", data={"csrf_token": "nope", "owner": "forged"}
     )
@@ -264,7 +266,11 @@ async def test_pages_need_a_login_and_forms_need_csrf(
     drafted = await markdown(client, incident_id)
     assert "- [ ] **扩大连接池**（负责人：lisi，截止：2026-12-03）" in drafted
     history = await (await client.get(f"/incidents/{incident_id}")).text()
-    assert "zhangsan · edit" in history
+    # the activity list says in words who changed what, and when (RECEIVER_TIMEZONE)
+    assert re.search(
+        r"<li>zhangsan 于 \d{4}-\d\d-\d\d \d\d:\d\d 修改了 根本原因 · 技术原因、行动计划</li>",
+        history,
+    )
 
     moved = await client.post(
         f"/incidents/{incident_id}/status",
@@ -274,7 +280,11 @@ async def test_pages_need_a_login_and_forms_need_csrf(
     assert moved.status == 303
     diff = await client.get(f"/incidents/{incident_id}/diff?from=1&to=2")
     assert diff.status == 200
-    assert "+- **技术原因**: 连接池配置过小" in (await diff.text()).replace("&#34;", '"')
+    compared = await diff.text()
+    # side by side by section; within the changed line only the new words are marked
+    assert "<ins>- **技术原因**: <mark>连接池</mark>配置<mark>过小</mark></ins>" in compared
+    assert "zhangsan 保存人工填写的内容后生成" in compared
+    assert "告警恢复后由系统生成" in compared
     download = await client.get(f"/incidents/{incident_id}/postmortem.md")
     assert download.headers["Content-Disposition"].startswith("attachment;")
 

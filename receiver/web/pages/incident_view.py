@@ -16,6 +16,7 @@ from receiver.domain.suggestions import suggest
 from receiver.evidence.view import MAX_CHARTS, chart_file
 from receiver.usecases.queries import IncidentPage
 from receiver.web.keys import EVIDENCE, SETTINGS
+from receiver.web.pages.activity import activity_text
 from receiver.web.pages.markdown import to_html
 from receiver.web.pages.prefill import prefill
 from receiver.web.pages.render import (
@@ -82,7 +83,10 @@ def incident_context(
         "revisions": [
             {"draft": d, "at": local_time(request, d.updated_at, SECONDS)} for d in reversed(drafts)
         ],
-        "history": [{"record": r, "at": local_time(request, r.at, SECONDS)} for r in page.audit],
+        "history": [
+            activity_text(r, settings.language, lambda at: local_time(request, at))
+            for r in page.audit
+        ],
         "moves": sorted(s.value for s in TRANSITIONS.get(incident.status, frozenset())),
         "values": values,
         "text_fields": TEXT_FIELDS,

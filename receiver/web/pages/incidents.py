@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from aiohttp import web
@@ -16,9 +15,11 @@ from receiver.domain.review import (
     ReviewLocked,
 )
 from receiver.usecases.errors import EvidenceNotReady
-from receiver.web.errors import ApiError, validation_details
+from receiver.web.errors import ApiError
 from receiver.web.identity import IDENTITY
 from receiver.web.keys import SERVICE, SETTINGS, require_evidence
+from receiver.web.pages.diff_view import diff_context
+from receiver.web.pages.form_errors import form_problems
 from receiver.web.pages.incident_view import incident_context
 from receiver.web.pages.list_view import ListFilters, list_context
 from receiver.web.pages.render import (
@@ -103,7 +104,7 @@ async def save_fields(request: web.Request) -> web.Response:
             incident_id, patch, request[IDENTITY].user
         )
     except ValidationError as exc:
-        problems = "; ".join(f"{d['field']}: {d['message']}" for d in validation_details(exc))
+        problems = form_problems(exc, request.app[SETTINGS].language)
         return await incident_page(request, error=problems, status=422, form=patch)
     except ReviewLocked:
         return await incident_page(
@@ -137,27 +138,12 @@ async def set_status(request: web.Request) -> web.Response:
 
 async def diff_page(request: web.Request) -> web.Response:
     incident_id = incident_id_of(request)
-    service = request.app[SERVICE]
     if "from" not in request.query or "to" not in request.query:
         raise ApiError(422, "invalid_query", "from and to must be revision numbers")
-    older = await service.queries.draft_at(incident_id, FROM_REVISION.query(request, default=1))
-    newer = await service.queries.draft_at(incident_id, TO_REVISION.query(request, default=1))
-    lines = difflib.unified_diff(
-        older.markdown.splitlines(),
-        newer.markdown.splitlines(),
-        f"revision {older.revision}",
-        f"revision {newer.revision}",
-        lineterm="",
-        n=2,
-    )
-    return render_page(
-        request,
-        "diff.html",
-        incident_id=incident_id,
-        older=older,
-        newer=newer,
-        lines=[{"text": line, "kind": line[:1] if line[:1] in "+-@" else " "} for line in lines],
-    )
+    queries = request.app[SERVICE].queries
+    older = await queries.draft_at(incident_id, FROM_REVISION.query(request, default=1))
+    newer = await queries.draft_at(incident_id, TO_REVISION.query(request, default=1))
+    return render_page(request, "diff.html", **diff_context(request, incident_id, older, newer))
 
 
 async def download(request: web.Request) -> web.Response:
