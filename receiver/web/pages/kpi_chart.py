@@ -14,9 +14,9 @@ from html import escape
 
 from markupsafe import Markup
 
-WIDTH, HEIGHT = 640, 240
-_LEFT, _RIGHT, _TOP, _BOTTOM = 44, 12, 22, 34  # room for the axes' labels
-_MAX_LABELS = 12  # month labels beyond this many are thinned out
+WIDTH, HEIGHT = 420, 220  # about the size it is shown at: text stays legible
+_LEFT, _RIGHT, _TOP, _BOTTOM = 40, 10, 22, 30  # room for the axes' labels
+_MAX_LABELS = 7  # month labels beyond this many are thinned out
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +81,7 @@ def render(chart: Chart) -> Markup:
         )
     for index, bar in enumerate(chart.bars):
         middle = _LEFT + slot * (index + 0.5)
-        width = max(2.0, min(48.0, slot * 0.6))
+        width = max(2.0, min(40.0, slot * 0.6))
         if bar.value is not None:
             height = base - y(bar.value)
             kind = "kpi-bar estimated" if bar.estimated else "kpi-bar"
@@ -107,8 +107,8 @@ def render(chart: Chart) -> Markup:
         parts.append(
             f'<line class="kpi-target" x1="{_LEFT}" x2="{WIDTH - _RIGHT}" '
             f'y1="{at:.1f}" y2="{at:.1f}"/>'
-            f'<text class="kpi-target-label" x="{WIDTH - _RIGHT}" y="{at - 4:.1f}" '
-            f'text-anchor="end">{escape(chart.target_label)}</text>'
+            f'<text class="kpi-target-label" x="{_LEFT + 4}" y="{at - 4:.1f}" '
+            f'text-anchor="start">{escape(chart.target_label)}</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))

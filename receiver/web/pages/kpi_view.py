@@ -75,7 +75,6 @@ def charts(text: dict[str, str], report: KpiReport) -> list[Any]:
     span = f"{months[0].month}–{months[-1].month}" if months else ""
     targets = report.targets
     mttr_target = targets.mttr.total_seconds() / 60
-    none = text["none"]
     incidents = Chart(
         "kpi-incidents",
         text["chart_incidents"],
@@ -104,7 +103,7 @@ def charts(text: dict[str, str], report: KpiReport) -> list[Any]:
             Bar(
                 m.month,
                 minutes(m),
-                f"{(minutes(m) or 0):.0f}" if m.mttr.value is not None else none,
+                _mttr(text, m.mttr),
                 estimated=m.mttr.estimated > 0,
             )
             for m in months
@@ -125,7 +124,7 @@ def charts(text: dict[str, str], report: KpiReport) -> list[Any]:
         float(targets.severe_per_quarter),
         f"{text['target_line']} < {targets.severe_per_quarter}",
     )
-    return [render(incidents), render(mttr), render(severe)]
+    return [(chart.title, render(chart)) for chart in (incidents, mttr, severe)]
 
 
 def kpi_context(
