@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from receiver.web.errors import ApiError
 from receiver.web.keys import SERVICE, SETTINGS
-from receiver.web.kpi_filters import DEFAULT_MONTHS, KpiFilters
+from receiver.web.kpi_filters import KpiFilters
 from receiver.web.pages.kpi_csv import kpi_csv
 from receiver.web.pages.kpi_text import KPI_TEXT
 from receiver.web.pages.kpi_view import kpi_context
@@ -14,23 +13,15 @@ from receiver.web.pages.render import render_page
 
 
 async def kpi_page(request: web.Request) -> web.Response:
-    settings = request.app[SETTINGS]
-    text = KPI_TEXT[settings.language]
-    try:
-        filters = KpiFilters.of(request)
-    except ApiError as exc:
-        # the page says what is wrong, in the page's language, with the form to fix it
-        shown = KpiFilters(None, DEFAULT_MONTHS, None)
-        context = kpi_context(text, shown, None)
-        error = text["bad_filter"].format(problem=exc.message)
-        return render_page(
-            request, "kpi.html", status=422, error=error, zone=settings.timezone, **context
-        )
+    # a bad filter is a 422 like every bad query (JSON, in the receiver's language); the
+    # form's inputs already refuse such values in the browser
+    filters = KpiFilters.of(request)
     figures = await request.app[SERVICE].queries.kpi(
         months=filters.months, until=filters.until, service=filters.service
     )
-    context = kpi_context(text, filters, figures)
-    return render_page(request, "kpi.html", error="", zone=settings.timezone, **context)
+    settings = request.app[SETTINGS]
+    context = kpi_context(KPI_TEXT[settings.language], filters, figures)
+    return render_page(request, "kpi.html", zone=settings.timezone, **context)
 
 
 async def kpi_csv_file(request: web.Request) -> web.Response:

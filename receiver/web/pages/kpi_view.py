@@ -127,19 +127,14 @@ def charts(text: dict[str, str], report: KpiReport) -> list[Any]:
     return [(chart.title, render(chart)) for chart in (incidents, mttr, severe)]
 
 
-def kpi_context(
-    text: dict[str, str], filters: KpiFilters, figures: KpiFigures | None
-) -> dict[str, Any]:
+def kpi_context(text: dict[str, str], filters: KpiFilters, figures: KpiFigures) -> dict[str, Any]:
     shown = filters.shown()
     context: dict[str, Any] = {
         "k": text,
         "filters": shown,
-        "services": figures.services if figures else [],
+        "services": figures.services,
         "csv_link": "/kpi.csv?" + urlencode({k: v for k, v in shown.items() if v}),
-        "report": None,
     }
-    if figures is None:
-        return context
     report = figures.report
     totals = report.totals
     targets = report.targets
