@@ -11,6 +11,7 @@ from receiver.store.connection import Connection
 from receiver.store.draft_rows import DraftRows
 from receiver.store.evidence import EvidenceStore
 from receiver.store.incident_rows import IncidentRows
+from receiver.store.kpi_rows import KpiStore
 from receiver.store.outbox import OutboxStore
 from receiver.store.records import InboxRecord
 from receiver.store.schema import inbox
@@ -26,6 +27,7 @@ class Repository(IncidentRows, DraftRows):
         self.conn = conn
         self.outbox = OutboxStore(conn)  # same connection: messages commit with the change
         self.evidence = EvidenceStore(conn)
+        self.kpi = KpiStore(conn)  # what the KPI page reads
         self.sessions = SessionStore(conn)
         self.throttle = ThrottleStore(conn)
 

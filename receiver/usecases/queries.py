@@ -1,16 +1,21 @@
-"""Reading incidents, drafts and the inbox; and pruning the inbox."""
+"""Reading incidents, drafts, the KPIs and the inbox; and pruning the inbox."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from receiver.domain.ending import MetricEvidence
+from receiver.config import Settings
+from receiver.domain.ending import MetricEvidence, known_end
 from receiver.domain.incident import Episode, Incident, IncidentStatus, TimelineEntry
+from receiver.domain.kpi import KpiIncident, KpiReport, Targets, kpi_report, months_until
+from receiver.domain.moments import in_zone
+from receiver.domain.periods import quarter_bounds
 from receiver.domain.review import HumanFields
 from receiver.evidence.recovery import metric_evidence
 from receiver.store import AuditRecord, Database, InboxRecord, Repository, StoredDraft
 from receiver.usecases.errors import IncidentNotFound
+from receiver.usecases.unit_of_work import Clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +39,19 @@ class IncidentPage:
     metric_evidence: MetricEvidence | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class KpiFigures:
+    """The KPI page: the report, and every service there is to filter by."""
+
+    report: KpiReport
+    services: list[str]
+
+
 class Queries:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, settings: Settings, clock: Clock) -> None:
         self.db = db
+        self.settings = settings
+        self.clock = clock
 
     async def list_incidents(
         self,
@@ -68,6 +83,31 @@ class Queries:
                     await repo.evidence.of(incident_id), detail.episodes
                 ),
             )
+
+    async def kpi(
+        self, *, months: int, until: tuple[int, int] | None, service: str | None
+    ) -> KpiFigures:
+        """The KPIs of `months` calendar months up to `until` (year, month; default this
+        month), in the team's zone; of one service, or of all."""
+        settings = self.settings
+        zone = settings.zone
+        today = in_zone(self.clock(), zone)
+        year, month = until or (today.year, today.month)
+        periods = months_until(year, month, months, zone)
+        async with self.db.read() as repo:
+            # P0/P1 are counted per whole quarter: read the quarters' incidents
+            quarters_start, _ = quarter_bounds(periods[0].start, zone)
+            _, quarters_end = quarter_bounds(periods[-1].start, zone)
+            found = await repo.kpi.incidents(quarters_start, quarters_end, service)
+            found = [await _with_evidence(repo, item) for item in found]
+            services = await repo.kpi.services()
+        targets = Targets(
+            mttr=settings.target_mttr,
+            mtbf=settings.target_mtbf,
+            incidents_per_month=settings.target_incidents_per_month,
+            severe_per_quarter=settings.target_severe_per_quarter,
+        )
+        return KpiFigures(kpi_report(found, periods, zone, targets, today.date()), services)
 
     async def unapproved_counts(self) -> dict[tuple[str, str], int]:
         """(severity, status) → number of incidents not yet approved."""
@@ -107,6 +147,19 @@ class Queries:
             return await repo.prune_inbox(older_than)
 
         return await self.db.run_write(job)
+
+
+async def _with_evidence(repo: Repository, item: KpiIncident) -> KpiIncident:
+    """The incident with Prometheus' evidence when the end the draft states may come from
+    it (reconciliation found the alerts gone): the same end as the draft's. Few are."""
+    _, source = known_end(item.incident, item.entries, item.has_alerts)
+    if source.kind not in ("reconcile", "reported") or item.incident.id is None:
+        return item
+    incident_id = item.incident.id
+    evidence = metric_evidence(
+        await repo.evidence.of(incident_id), await repo.episodes_of(incident_id)
+    )
+    return item if evidence is None else replace(item, evidence=evidence)
 
 
 async def _detail(repo: Repository, incident_id: int) -> IncidentDetail:

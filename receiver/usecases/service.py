@@ -67,7 +67,7 @@ class IncidentService:
             messages_queued=messages_queued,
             evidence_wanted=evidence_wanted,
         )
-        self.queries = Queries(db)
+        self.queries = Queries(db, settings, clock)
         self.ingest_webhook = IngestWebhook(recorder, rules)
         self.record_event = RecordEvent(recorder, rules, settings.event_window)
         self.review = Review(uow, recorder, settings.approval_required)

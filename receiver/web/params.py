@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from receiver.domain.kpi import MAX_MONTHS
 from receiver.evidence.view import MAX_CHARTS
 from receiver.web.errors import ApiError
 
@@ -85,7 +86,18 @@ FROM_REVISION: Final = IntParam("from", 1, MAX_ID)
 TO_REVISION: Final = IntParam("to", 1, MAX_ID)
 INCIDENT_ID: Final = IntParam("incident_id", 1, MAX_ID, "incident with id")
 CHART: Final = IntParam("number", 1, MAX_CHARTS, "chart")
-DECLARED: Final = (LIMIT, OFFSET, PAGE, REVISION, FROM_REVISION, TO_REVISION, INCIDENT_ID, CHART)
+MONTHS: Final = IntParam("months", 1, MAX_MONTHS)  # the KPI page's range
+DECLARED: Final = (
+    LIMIT,
+    OFFSET,
+    PAGE,
+    REVISION,
+    FROM_REVISION,
+    TO_REVISION,
+    INCIDENT_ID,
+    CHART,
+    MONTHS,
+)
 
 
 def incident_id_of(request: web.Request) -> int:

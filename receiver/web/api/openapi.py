@@ -16,6 +16,7 @@ from receiver.alertmanager.grafana import GrafanaWebhook
 from receiver.alertmanager.webhook import Webhook
 from receiver.domain.review import HumanFields
 from receiver.usecases.record_event import ManualEvent
+from receiver.web.api.openapi_kpi import kpi_schemas
 from receiver.web.api.openapi_paths import paths
 from receiver.web.api.openapi_schemas import Schema, model_schemas, response_schemas
 
@@ -23,7 +24,7 @@ from receiver.web.api.openapi_schemas import Schema, model_schemas, response_sch
 def build() -> Schema:
     """A fresh copy of the document."""
     schemas = model_schemas(Webhook, GrafanaWebhook, ManualEvent, HumanFields)
-    written = response_schemas()
+    written = {**response_schemas(), **kpi_schemas()}
     assert not schemas.keys() & written.keys(), "a response schema shadows a model's"
     schemas.update(written)
     return {

@@ -6,6 +6,7 @@ from typing import Final
 
 from receiver.domain.incident import PRIORITY_ORDER, IncidentStatus
 from receiver.web import params
+from receiver.web.api.openapi_kpi import kpi_path
 from receiver.web.api.openapi_schemas import (
     PUBLIC,
     STRING,
@@ -273,6 +274,7 @@ def paths() -> dict[str, Schema]:
                 },
             },
         },
+        "/api/v1/kpi": kpi_path(),
         "/api/v1/openapi.json": {
             "get": {
                 "operationId": "getOpenAPI",

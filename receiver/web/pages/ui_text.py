@@ -8,6 +8,7 @@ UI: Final[dict[str, dict[str, str]]] = {
     "zh": {
         "app": "事故复盘草稿",
         "incidents": "事故列表",
+        "kpi": "指标",
         "login": "登录",
         "logout": "退出",
         "name": "你的名字",
@@ -119,6 +120,7 @@ UI: Final[dict[str, dict[str, str]]] = {
     "en": {
         "app": "Postmortem drafts",
         "incidents": "Incidents",
+        "kpi": "KPIs",
         "login": "Log in",
         "logout": "Log out",
         "name": "Your name",
