@@ -52,13 +52,20 @@ async def request_log(request: web.Request, handler: Handler) -> web.StreamRespo
         )
 
 
+def wants_html(request: web.Request) -> bool:
+    """Whether the client asked for a page (browsers send `Accept: text/html,…`)."""
+    return "text/html" in request.headers.get("Accept", "")
+
+
 @web.middleware
 async def page_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """A page's 403 or 404 (JSON from json_errors, inside this) becomes a page for people."""
+    """A page's 403 or 404 (JSON from json_errors, inside this) becomes a page for people:
+    for a browser, which asks for HTML; a script asking for anything else keeps the JSON."""
     response = await handler(request)
     if (
         response.status in PAGE_ERROR_STATUSES
         and is_page(request.path)
+        and wants_html(request)
         and isinstance(response, web.Response)
         and response.content_type == "application/json"
     ):

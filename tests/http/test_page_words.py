@@ -16,7 +16,7 @@ from receiver.app import create_app
 from receiver.config import Settings
 from receiver.web.keys import SETTINGS
 from tests.conftest import Clock
-from tests.http.test_review import AUTH, TOKEN, csrf_of, drafted_incident, log_in
+from tests.http.test_review import AUTH, BROWSER, TOKEN, csrf_of, drafted_incident, log_in
 
 ClientFactory = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 
@@ -52,7 +52,7 @@ async def test_missing_pages_are_pages_and_the_api_stays_json(
         ),
         ("/no/such/page", words(client, "没有这个页面。", "There is no such page.")),
     ):
-        response = await client.get(path)
+        response = await client.get(path, headers=BROWSER)
         assert response.status == 404, path
         assert response.content_type == "text/html", path
         html = await response.text()
@@ -71,7 +71,9 @@ async def test_missing_pages_are_pages_and_the_api_stays_json(
 async def test_a_stale_form_is_a_page_saying_so(client: TestClient[Any, Any], clock: Clock) -> None:
     incident_id = await drafted_incident(client, clock)
     await log_in(client)
-    forged = await client.post(f"/incidents/{incident_id}/status", data={"status": "in_review"})
+    forged = await client.post(
+        f"/incidents/{incident_id}/status", data={"status": "in_review"}, headers=BROWSER
+    )
     assert forged.status == 403
     assert forged.content_type == "text/html"
     html = await forged.text()

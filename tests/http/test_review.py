@@ -23,6 +23,8 @@ ClientFactory = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 JSON = {"Content-Type": "application/json"}
 TOKEN = "review-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+# what a browser asks for: error pages come as pages only to those who ask for HTML
+BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 
 
 @pytest.fixture
@@ -237,12 +239,17 @@ async def test_pages_need_a_login_and_forms_need_csrf(
     html = await (await client.get(f"/incidents/{incident_id}")).text()
     assert "zhangsan" in html
     forged = await client.post(
-        f"/incidents/{incident_id}/fields", data={"root_cause_technical": "forged"}
+        f"/incidents/{incident_id}/fields", data={"root_cause_technical": "forged"}, headers=BROWSER
     )
     assert forged.status == 403
     # a page's 403 is a page for people, in the receiver's language (the API keeps JSON)
     assert forged.content_type == "text/html"
     assert "表单已过期或来源不对" in await forged.text()
+    scripted = await client.post(
+        f"/incidents/{incident_id}/fields", data={"root_cause_technical": "forged"}
+    )
+    assert scripted.status == 403
+    assert (await scripted.json())["error"]  # a script that did not ask for HTML: JSON
     wrong_token = await client.post(
         f"/incidents/{incident_id}/fields", data={"csrf_token": "nope", "owner": "forged"}
     )
