@@ -14,6 +14,7 @@ from receiver.config import Settings
 from receiver.web.keys import SERVICE
 from tests.conftest import Clock
 from tests.http.test_approval_gate import ClientFactory, app_client
+from tests.http.test_openapi import assert_valid
 from tests.http.test_review import AUTH, drafted_incident, log_in, markdown
 from tests.http.test_review_suggestions import section_forms
 
@@ -63,6 +64,9 @@ async def test_the_same_field_conflicts_and_other_fields_merge(
         {"field": "direct_cause", "current": "连接池调到 5", "yours": "数据库慢查询"}
     ]
     assert [d["field"] for d in body["details"]] == ["direct_cause"]
+    document = await (await client.get("/api/v1/openapi.json", headers=AUTH)).json()
+    assert_valid(document, "Error", body)
+    assert_valid(document, "FieldsPatch", {"direct_cause": "x", "base_revision": 1})
     # nothing of the refused save is stored, not even its other field
     stored = await fields(client, incident_id)
     assert (stored["direct_cause"], stored["root_cause_process"]) == ("连接池调到 5", "")
