@@ -34,7 +34,6 @@ with contextlib.suppress(ImportError):  # require_browser() skips first
     from playwright.async_api import Page, async_playwright, expect
 
 TOTAL_PARTS = 13  # receiver.domain.completeness.CHECKS
-PHONE = {"width": 390, "height": 844}
 
 
 async def log_in_as(page: Page, name: str) -> None:
@@ -46,7 +45,10 @@ async def log_in_as(page: Page, name: str) -> None:
 
 
 async def stored_fields(http: aiohttp.ClientSession, receiver: Service) -> dict[str, object]:
-    return await get_json(http, f"{receiver.base_url}/api/v1/incidents/1/fields")
+    fields: dict[str, object] = await get_json(
+        http, f"{receiver.base_url}/api/v1/incidents/1/fields"
+    )
+    return fields
 
 
 async def expect_left(page: Page, count: int) -> None:
@@ -187,7 +189,7 @@ async def layout(page: Page, artifacts: Path) -> None:
     await page.screenshot(path=str(artifacts / "incident-sections-desktop.png"))
     await page.screenshot(path=str(artifacts / "incident-sections-full.png"), full_page=True)
 
-    await page.set_viewport_size(PHONE)
+    await page.set_viewport_size({"width": 390, "height": 844})  # a phone
     await page.evaluate("window.scrollTo(0, 0)")
     side, main = await aside.bounding_box(), await draft.bounding_box()
     assert side is not None
