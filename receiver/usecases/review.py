@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from receiver.domain.completeness import DEFAULT_REQUIRED, missing_for_approval
+from receiver.domain.concurrent_edits import Edit, rebased
 from receiver.domain.incident import Change, IncidentStatus
 from receiver.domain.review import HumanFields, check_editable, move
 from receiver.store import AuditRecord, Repository
@@ -24,20 +25,39 @@ class Review:
         self.required = tuple(required)  # what approval needs filled
 
     async def update_human_fields(
-        self, incident_id: int, patch: dict[str, object], actor: str
+        self,
+        incident_id: int,
+        patch: dict[str, object],
+        actor: str,
+        base_revision: int | None = None,
     ) -> IngestResult:
-        """Merge a person's fields into the incident's and write a new draft revision."""
+        """Merge a person's fields into the incident's and write a new draft revision. With
+        the `base_revision` the person saw, other people's later changes stay and a field
+        both changed raises EditConflict; without it, the patch replaces."""
 
         async def step(repo: Repository, now: datetime) -> Change:
-            state = await load(repo, incident_id)
+            state = await load(repo, incident_id)  # locked: edits of one incident take turns
             check_editable(state.incident)
             before = await repo.human_fields_of(incident_id)
-            after = before.merged(patch)  # raises ValidationError on bad input
+            latest = await repo.latest_draft(incident_id)
+            latest_revision = latest.revision if latest else 0
+            wanted = patch
+            if base_revision is not None:
+                edits = _edits(await repo.audit_of(incident_id))
+                wanted = rebased(patch, before, base_revision, edits, latest_revision)
+            after = before.merged(wanted)  # raises ValidationError on bad input
             changed = before.changed_fields(after)
             change = Change(state=state)
             if changed:
+                old = before.model_dump(mode="json")
+                detail: dict[str, object] = {
+                    "fields": changed,
+                    "before": {name: old[name] for name in changed},
+                }
+                if not state.incident.is_open:  # else no revision is drawn until recovery
+                    detail["revision"] = latest_revision + 1
                 await repo.save_human_fields(incident_id, after, actor, now)
-                await repo.record_audit(incident_id, actor, "edit", {"fields": changed}, now)
+                await repo.record_audit(incident_id, actor, "edit", detail, now)
                 change.revise(actor, now)
             return change
 
@@ -79,3 +99,13 @@ class Review:
     async def audit_log(self, incident_id: int) -> list[AuditRecord]:
         async with self.uow.db.read() as repo:
             return await repo.audit_of(incident_id)
+
+
+def _edits(records: Sequence[AuditRecord]) -> list[Edit]:
+    """The edits that say which revision they wrote (older ones, and edits while the
+    alerts still fired, do not take part in conflict checks)."""
+    return [
+        Edit(int(r.detail["revision"]), dict(r.detail.get("before", {})))
+        for r in records
+        if r.action == "edit" and isinstance(r.detail.get("revision"), int)
+    ]

@@ -144,7 +144,13 @@ async def test_completeness_counts_what_people_filled(
     await log_in(client)
     page = await (await client.get(f"/incidents/{incident_id}")).text()
     assert f"人工填写 2/{len(CHECKS)} 项" in page
-    assert "行动计划（至少一项有负责人） <strong>(批准前必填)</strong>" in page
+    # what is left, each part linking to its section's form
+    assert f"还差 {len(CHECKS) - 2} 项" in page
+    assert (
+        '<a href="#section-actions">行动计划（至少一项有负责人）</a> <strong>(批准前必填)</strong>'
+        in page
+    )
+    assert '<details class="section-edit" id="section-actions">' in page
 
 
 async def test_approval_refused_with_what_is_missing_then_overridden_with_a_reason(
@@ -174,6 +180,13 @@ async def test_approval_refused_with_what_is_missing_then_overridden_with_a_reas
     await log_in(client)
     page = await (await client.get(f"/incidents/{incident_id}")).text()
     assert 'name="override_reason"' in page
+    # the approve button is disabled and says why; the override asks for a reason
+    assert '<button type="button" disabled aria-describedby="approval-why">批准</button>' in page
+    assert (
+        "必填项未填全，暂不能批准。还缺：直接原因、根本原因（至少一项）、"
+        "行动计划（至少一项有负责人）" in page
+    )
+    assert '<textarea name="override_reason" rows="2" maxlength="2000" required>' in page
     refused = await client.post(
         f"/incidents/{incident_id}/status",
         data={"csrf_token": csrf_of(page), "status": "approved"},

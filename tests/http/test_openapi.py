@@ -167,6 +167,11 @@ async def test_real_answers_match_their_documented_schemas(
     response = await client.patch(f"/api/v1/incidents/{incident}", json={"owner": "me"})
     assert response.status == 200
     assert_valid(document, "FieldsSaved", await response.json())
+    based = {"owner": "you", "base_revision": 0}
+    assert_valid(document, "FieldsPatch", based)
+    response = await client.patch(f"/api/v1/incidents/{incident}", json=based)
+    assert response.status == 200  # while firing no revision is drawn: nothing to conflict
+    # (the 409 edit_conflict body: tests/http/test_concurrent_edits.py)
 
     response = await client.post(f"/api/v1/incidents/{incident}/status", json={"status": "x"})
     assert response.status == 422

@@ -60,20 +60,26 @@ async def reported_incident(client: TestClient[Any, Any], clock: Clock) -> int:
 
 
 class FormReader(HTMLParser):
-    """What a browser would post for the page's fields form, nothing touched: every
-    input's value, every textarea's text, each select's chosen (else first) option."""
+    """What a browser would post for each of the page's section forms, nothing touched:
+    every input's value, every textarea's text, each select's chosen (else first) option."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.values: dict[str, str] = {}
+        self.forms: list[dict[str, str]] = []
         self._in_form = False
         self._textarea: str | None = None
         self._select: str | None = None
 
+    @property
+    def values(self) -> dict[str, str]:
+        return self.forms[-1]
+
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attr = {name: value or "" for name, value in attrs}
         if tag == "form":
-            self._in_form = attr.get("class") == "fields"
+            self._in_form = "fields" in attr.get("class", "").split()
+            if self._in_form:
+                self.forms.append({})
         if not self._in_form or ("name" not in attr and tag != "option"):
             return
         if tag == "input" and (attr.get("type") != "checkbox" or "checked" in attr):
@@ -103,10 +109,16 @@ class FormReader(HTMLParser):
             self._in_form = False
 
 
-def form_values(html: str) -> dict[str, str]:
+def section_forms(html: str) -> dict[str, dict[str, str]]:
+    """Each section's form as a browser would post it, by section."""
     reader = FormReader()
     reader.feed(html)
-    return reader.values
+    return {form["section"]: form for form in reader.forms}
+
+
+def form_values(html: str) -> dict[str, str]:
+    """Every field the page's section forms show."""
+    return {name: value for form in section_forms(html).values() for name, value in form.items()}
 
 
 async def fields_of(client: TestClient[Any, Any], incident_id: int) -> dict[str, Any]:
@@ -150,7 +162,7 @@ async def test_the_form_offers_marked_suggestions_and_a_save_confirms_them(
     for name in SUGGESTED:
         label = html.split(f'name="{name}"', 1)[0].rsplit("<label", 1)[1]
         assert BADGE_ZH in label, name
-    assert 'class="suggested" aria-describedby="suggested-hint"' in html
+    assert 'class="suggested" aria-describedby="suggested-hint-overview"' in html
     assert "保存表单即确认并存为人工填写" in html
 
     # looking stored nothing: the fields, the counts and the approval gate are as before
@@ -161,6 +173,7 @@ async def test_the_form_offers_marked_suggestions_and_a_save_confirms_them(
         "missing": list(CHECKS),
     }
     assert f"人工填写 0/{len(CHECKS)} 项" in html
+    assert f"还差 {len(CHECKS)} 项" in html
     status, body = await approve(client, incident_id)
     assert (status, body["missing"]) == (
         409,
@@ -169,16 +182,30 @@ async def test_the_form_offers_marked_suggestions_and_a_save_confirms_them(
     audit = await client.app[SERVICE].review.audit_log(incident_id)
     assert [record.action for record in audit] == ["status"]
 
-    # saving the form as shown is the person confirming the suggestions
+    # saving a section as shown is the person confirming its suggestions, and only its own
+    forms = section_forms(html)
     saved = await client.post(
-        f"/incidents/{incident_id}/fields", data=form_values(html), allow_redirects=False
+        f"/incidents/{incident_id}/fields", data=forms["overview"], allow_redirects=False
     )
     assert saved.status == 303, await saved.text()
+    assert saved.headers["Location"] == f"/incidents/{incident_id}?saved=1#section-overview"
+    stored = await fields_of(client, incident_id)
+    assert (stored["owner"], stored["participants"]) == (shown["owner"], shown["participants"])
+    assert stored["direct_cause"] == stored["containment"] == ""
+    assert BADGE_ZH in await (await client.get(f"/incidents/{incident_id}")).text()
+    for section in ("direct_cause", "containment"):
+        saved = await client.post(
+            f"/incidents/{incident_id}/fields", data=forms[section], allow_redirects=False
+        )
+        assert saved.status == 303, await saved.text()
     stored = await fields_of(client, incident_id)
     assert {name: stored[name] for name in SUGGESTED} == {name: shown[name] for name in SUGGESTED}
     audit = await client.app[SERVICE].review.audit_log(incident_id)
-    assert (audit[-1].actor, audit[-1].action) == ("zhaoliu", "edit")
-    assert audit[-1].detail == {"fields": list(SUGGESTED)}
+    assert [(r.actor, r.action, r.detail.get("fields")) for r in audit[-3:]] == [
+        ("zhaoliu", "edit", ["owner", "participants"]),
+        ("zhaoliu", "edit", ["direct_cause"]),
+        ("zhaoliu", "edit", ["containment", "temporary_fix"]),
+    ]
     assert (await completeness_of(client, incident_id))["filled"] == len(SUGGESTED)
     status, body = await approve(client, incident_id)
     assert (status, body["missing"]) == (409, ["affected", "root_cause", "actions"])
@@ -214,22 +241,31 @@ async def test_what_people_filled_is_never_replaced_by_a_suggestion(
         label = html.split(f'name="{name}"', 1)[0].rsplit("<label", 1)[1]
         assert BADGE_ZH not in label, name
 
-    # a refused save shows what the person sent, not suggestions over it
-    sent = {**shown, "owner": "x" * 501, "direct_cause": ""}
+    # a refused save shows what the person sent in its section, not suggestions over it;
+    # the other sections keep theirs
+    forms = section_forms(html)
+    sent = {**forms["overview"], "owner": "x" * 501, "participants": ""}
     refused = await client.post(f"/incidents/{incident_id}/fields", data=sent)
     assert refused.status == 422
     again = await refused.text()
-    assert BADGE_ZH not in again
-    assert form_values(again)["direct_cause"] == ""
-    assert (await fields_of(client, incident_id))["direct_cause"] == ""
+    assert form_values(again)["participants"] == ""
+    assert '<details class="section-edit" id="section-overview" open>' in again
+    label = again.split('name="direct_cause"', 1)[0].rsplit("<label", 1)[1]
+    assert BADGE_ZH in label
+    assert (await fields_of(client, incident_id))["participants"] == ""
 
     # the saved fields keep the person's words; the rest are confirmed as shown
-    saved = await client.post(f"/incidents/{incident_id}/fields", data=shown)
-    assert saved.status == 200  # followed the redirect to the page
+    for section in ("overview", "direct_cause", "containment"):
+        saved = await client.post(f"/incidents/{incident_id}/fields", data=forms[section])
+        assert saved.status == 200  # followed the redirect to the page
     stored = await fields_of(client, incident_id)
     assert (stored["owner"], stored["containment"]) == ("zhaoliu", "切流到备用集群")
     audit = await client.app[SERVICE].review.audit_log(incident_id)
-    assert audit[-1].detail == {"fields": ["participants", "direct_cause", "temporary_fix"]}
+    assert [r.detail["fields"] for r in audit[-3:]] == [
+        ["participants"],
+        ["direct_cause"],
+        ["temporary_fix"],
+    ]
 
 
 async def test_suggestions_in_english(make_client: MakeClient, clock: Clock) -> None:
@@ -265,6 +301,8 @@ async def test_an_approved_postmortem_offers_no_suggestions(
         assert moved.status == 200
     await log_in(client)
     html = await (await client.get(f"/incidents/{incident_id}")).text()
-    assert "<fieldset disabled>" in html
+    # approved: no section is offered for editing, and the page says why
+    assert "已批准的复盘不能修改" in html
+    assert 'class="section-edit"' not in html
     assert BADGE_ZH not in html
-    assert form_values(html)["owner"] == ""
+    assert form_values(html) == {}

@@ -2,8 +2,9 @@
 
 A real receiver process gets real Alertmanager captures over loopback, and the reports
 of what people did while the alerts fired; the browser logs in, opens the incident from
-the list, finds the form prefilled with what those reports suggest (marked as such), fills
-the root cause and an action item, saves, sees the suggestion marks gone, sends the
+the list, finds the sections' forms prefilled with what those reports suggest (marked as
+such), fills the root cause, an action item and the rest section by section, saving each,
+sees the suggestion marks gone, sends the
 postmortem to review, approves it and downloads the Markdown. The pages carry
 no JavaScript, so everything goes through plain links and forms, as a person's would.
 
@@ -32,6 +33,7 @@ try:
     from playwright.async_api import (
         Browser,
         Dialog,
+        Locator,
         Page,
         Route,
         async_playwright,
@@ -211,8 +213,9 @@ async def test_review_in_a_real_browser(request: pytest.FixtureRequest, tmp_path
         revisions = await get_json(http, f"{receiver.base_url}/api/v1/incidents/1/revisions")
 
     assert problems == []
-    assert [r["revision"] for r in revisions["revisions"]] == [1, 2]
-    assert [r["created_by"] for r in revisions["revisions"]] == [None, USER]
+    # one revision per section saved
+    assert [r["revision"] for r in revisions["revisions"]] == list(range(1, 8))
+    assert [r["created_by"] for r in revisions["revisions"]] == [None] + [USER] * 6
 
     assert f"- **技术原因**: {ROOT_CAUSE}" in downloaded
     assert DIRECT_CAUSE in downloaded
@@ -222,8 +225,31 @@ async def test_review_in_a_real_browser(request: pytest.FixtureRequest, tmp_path
     assert item not in downloaded.replace(short_term, "")
     assert f"**审核人**: {USER}（" in downloaded
     assert f"已批准（{USER}，" in downloaded
-    assert "· 修订 2 ·" in downloaded
-    assert "**文档版本**: 草稿修订 2（" in downloaded
+    assert "· 修订 7 ·" in downloaded
+    assert "**文档版本**: 草稿修订 7（" in downloaded
+
+
+async def open_section(page: Page, key: str) -> Locator:
+    """Open a section's edit control (a <details>, no script): its form."""
+    details = page.locator(f"#section-{key}")
+    if await details.get_attribute("open") is None:
+        await details.locator("summary").click()
+    form = details.locator("form")
+    await expect(form).to_be_visible()
+    return form
+
+
+async def save_section(
+    page: Page, key: str, values: dict[str, str], choices: dict[str, str] | None = None
+) -> None:
+    """Fill one section's form and save it: the page comes back at that section."""
+    form = await open_section(page, key)
+    for name, value in values.items():
+        await form.locator(f'[name="{name}"]').fill(value)
+    for name, value in (choices or {}).items():
+        await form.locator(f'select[name="{name}"]').select_option(value)
+    await form.get_by_role("button", name="保存本节").click()
+    await expect(page).to_have_url(re.compile(rf"\?saved=1#section-{key}$"))
 
 
 async def log_in(page: Page, receiver: Service) -> None:
@@ -296,51 +322,55 @@ async def review_incident(page: Page, artifacts: Path) -> str:
     article = page.locator("article.markdown")
     await expect(article).not_to_contain_text(ROOT_CAUSE)
 
-    form = page.locator("form.fields")
-    # what the reports suggest comes prefilled, marked as a suggestion, and is not saved yet
-    containment = form.locator('textarea[name="containment"]')
-    suggestion_marks = form.locator(".suggestion")
+    # what the reports suggest comes prefilled in its section's form, marked as a
+    # suggestion, and is not saved yet
+    suggestion_marks = page.locator(".section-edit .suggestion")
+    # owner, participants, direct cause, containment; the direct cause is edited below
+    await expect(suggestion_marks).to_have_count(4)
+    containment_form = await open_section(page, "containment")
+    containment = containment_form.locator('textarea[name="containment"]')
     await expect(containment).to_be_visible()
     await expect(containment).to_have_value(CONTAINMENT)
     await expect(
-        form.locator("label", has=page.locator('textarea[name="containment"]')).locator(
+        containment_form.locator("label", has=page.locator('textarea[name="containment"]')).locator(
             ".suggestion"
         )
     ).to_have_text(SUGGESTION_MARK)
-    await expect(form.locator('input[name="participants"]')).to_have_value("lisi、wangwu、zhangsan")
-    # owner, participants, direct cause, containment; the direct cause is edited below
-    await expect(suggestion_marks).to_have_count(4)
+    await expect(page.locator('#section-overview input[name="participants"]')).to_have_value(
+        "lisi、wangwu、zhangsan"
+    )
     screenshot = artifacts / "incident-form-suggestions.png"
-    await form.screenshot(path=str(screenshot))
-    print(f"\nscreenshot of the form with its suggestions: {screenshot}")
+    await containment_form.screenshot(path=str(screenshot))
+    print(f"\nscreenshot of a section's form with its suggestions: {screenshot}")
 
-    await form.locator('textarea[name="root_cause_technical"]').fill(ROOT_CAUSE)
-    await form.locator('textarea[name="direct_cause"]').fill(DIRECT_CAUSE)
+    await save_section(page, "root_cause", {"root_cause_technical": ROOT_CAUSE})
+    await save_section(page, "direct_cause", {"direct_cause": DIRECT_CAUSE})
     # approval needs an owner and who was affected too (RECEIVER_APPROVAL_REQUIRED)
-    await form.locator('input[name="owner"]').fill(USER)
-    await form.locator('input[name="affected_users"]').fill("约 3% 的支付请求")
-    await form.locator('input[name="act-0-text"]').fill(ACTION)
-    await form.locator('input[name="act-0-owner"]').fill(ACTION_OWNER)
-    await form.locator('input[name="act-0-due"]').fill(ACTION_DUE)
-    await form.locator('select[name="act-0-horizon"]').select_option("short")
-    await form.get_by_role("button", name="保存并重新生成草稿").click()
+    await save_section(page, "overview", {"owner": USER})
+    await save_section(page, "impact", {"affected_users": "约 3% 的支付请求"})
+    await save_section(
+        page,
+        "actions",
+        {"act-0-text": ACTION, "act-0-owner": ACTION_OWNER, "act-0-due": ACTION_DUE},
+        {"act-0-horizon": "short"},
+    )
+    await save_section(page, "containment", {})  # the suggestion confirmed as it stands
 
-    await expect(page).to_have_url(re.compile(r"/incidents/1\?saved=1$"))
     await expect(page.locator('p.ok[role="status"]')).to_have_text("已保存。")
-    await expect(page.locator("section.draft > h2")).to_contain_text("修订 2")
+    await expect(page.locator("section.draft > h2")).to_contain_text("修订 7")
     await expect(article).to_contain_text(f"技术原因: {ROOT_CAUSE}")
     await expect(article).to_contain_text(DIRECT_CAUSE)
     await expect(article.locator("li", has_text=ACTION)).to_contain_text(
         f"（负责人：{ACTION_OWNER}，截止：{ACTION_DUE}）"
     )
-    # the suggestion saved as it stood is the person's now: no longer marked
+    # the suggestions saved as they stood are the person's now: no longer marked
     await expect(suggestion_marks).to_have_count(0)
     await expect(containment).to_have_value(CONTAINMENT)
     await expect(article).to_contain_text(CONTAINMENT)
-    # the form shows what was saved
-    await expect(form.locator('textarea[name="root_cause_technical"]')).to_have_value(ROOT_CAUSE)
-    await expect(form.locator('input[name="act-0-due"]')).to_have_value(ACTION_DUE)
-    await expect(form.locator('select[name="act-0-horizon"]')).to_have_value("short")
+    # the forms show what was saved
+    await expect(page.locator('textarea[name="root_cause_technical"]')).to_have_value(ROOT_CAUSE)
+    await expect(page.locator('input[name="act-0-due"]')).to_have_value(ACTION_DUE)
+    await expect(page.locator('select[name="act-0-horizon"]')).to_have_value("short")
 
     status = page.locator(".heading .meta .status")
     await page.get_by_role("button", name="提交审阅").click()
@@ -349,11 +379,10 @@ async def review_incident(page: Page, artifacts: Path) -> str:
     await expect(status).to_have_text("已批准")
     await expect(page.locator(".heading .meta")).to_contain_text(f"批准人: {USER}")
     await expect(article).to_contain_text(f"已批准（{USER}，")
-    await expect(page.locator("section.draft > h2")).to_contain_text("修订 2")
-    # approved: the fieldset is disabled, so are its controls, and the page says why
-    await expect(page.locator("form.fields fieldset[disabled]")).to_have_count(1)
-    await expect(form.locator('textarea[name="root_cause_technical"]')).to_be_disabled()
-    await expect(form.get_by_role("button", name="保存并重新生成草稿")).to_be_disabled()
+    await expect(page.locator("section.draft > h2")).to_contain_text("修订 7")
+    # approved: no section offers editing, and the page says why
+    await expect(page.locator(".section-edit")).to_have_count(0)
+    await expect(page.get_by_text("已批准的复盘不能修改；请先退回审阅。")).to_be_visible()
     await expect(page.get_by_role("button", name="退回审阅")).to_be_visible()
 
     screenshot = artifacts / "incident-page.png"
@@ -362,11 +391,11 @@ async def review_incident(page: Page, artifacts: Path) -> str:
 
     link = page.get_by_role("link", name="下载 Markdown")
     await expect(link).to_have_attribute("download", "")
-    await expect(link).to_have_attribute("href", "/incidents/1/postmortem.md?revision=2")
+    await expect(link).to_have_attribute("href", "/incidents/1/postmortem.md?revision=7")
     async with page.expect_download(timeout=TIMEOUT_MS) as info:
         await link.click()
     download = await info.value
-    assert download.url.endswith("/incidents/1/postmortem.md?revision=2")
+    assert download.url.endswith("/incidents/1/postmortem.md?revision=7")
     assert re.fullmatch(
         r"\d{4}-\d{2}-\d{2}-1-payments-highlatencyp99\.md", download.suggested_filename
     ), download.suggested_filename

@@ -18,7 +18,12 @@ from receiver.domain.review import HumanFields
 from receiver.usecases.record_event import ManualEvent
 from receiver.web.api.openapi_kpi import kpi_schemas
 from receiver.web.api.openapi_paths import paths
-from receiver.web.api.openapi_schemas import Schema, model_schemas, response_schemas
+from receiver.web.api.openapi_schemas import (
+    Schema,
+    fields_patch,
+    model_schemas,
+    response_schemas,
+)
 
 
 def build() -> Schema:
@@ -27,6 +32,7 @@ def build() -> Schema:
     written = {**response_schemas(), **kpi_schemas()}
     assert not schemas.keys() & written.keys(), "a response schema shadows a model's"
     schemas.update(written)
+    schemas["FieldsPatch"] = fields_patch(schemas["HumanFields"])
     return {
         "openapi": "3.1.0",
         "info": {

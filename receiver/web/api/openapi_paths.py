@@ -162,7 +162,7 @@ def paths() -> dict[str, Schema]:
                 "requestBody": {
                     "required": True,
                     "content": {
-                        media: {"schema": ref("HumanFields")}
+                        media: {"schema": ref("FieldsPatch")}
                         for media in ("application/json", "application/merge-patch+json")
                     },
                 },
@@ -171,8 +171,13 @@ def paths() -> dict[str, Schema]:
                     **errors(
                         (400, 401, 404, 408, 409, 413, 415, 422, 503),
                         notes={
-                            409: "The postmortem is approved (`conflict`).",
-                            422: "Unknown or invalid fields (`invalid_fields`).",
+                            409: "The postmortem is approved (`conflict`), or a field this "
+                            "edit changes was changed by someone else since `base_revision` "
+                            "(`edit_conflict`, with `conflicts` and `draft_revision`; "
+                            "nothing is stored).",
+                            422: "Unknown or invalid fields (`invalid_fields`), or a "
+                            "`base_revision` that is no revision number "
+                            "(`invalid_base_revision`).",
                         },
                     ),
                 },

@@ -92,6 +92,24 @@ def model_schemas(*models: type[BaseModel]) -> dict[str, Schema]:
     return schemas
 
 
+def fields_patch(human_fields: Schema) -> Schema:
+    """The PATCH body: any of the human fields, and the revision the edit is based on."""
+    return {
+        **human_fields,
+        "title": "FieldsPatch",
+        "properties": {
+            **human_fields["properties"],
+            "base_revision": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 2**31 - 1,
+                "description": "the draft revision this edit is based on: fields others "
+                "changed since are kept; one this edit changes too is a 409 edit_conflict",
+            },
+        },
+    }
+
+
 def response_schemas() -> dict[str, Schema]:
     outcome = {
         "incident_id": INTEGER,
@@ -113,6 +131,17 @@ def response_schemas() -> dict[str, Schema]:
                 "type": "array",
                 "items": enum(tuple(CHECKS)),
                 "description": "only with `incomplete`: the required parts still empty",
+            },
+            conflicts={
+                "type": "array",
+                "items": obj(field=STRING, current={}, yours={}),
+                "description": "only with `edit_conflict`: each field someone else changed "
+                "since `base_revision`, with its value now and the value this edit wanted",
+            },
+            draft_revision={
+                **INTEGER,
+                "description": "only with `edit_conflict`: the latest draft revision, to "
+                "base the next attempt on",
             },
         ),
         "WebhookResult": obj(status=enum(("accepted", "duplicate")), **outcome),

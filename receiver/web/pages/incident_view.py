@@ -21,21 +21,26 @@ from receiver.web.pages.markdown import to_html
 from receiver.web.pages.prefill import prefill
 from receiver.web.pages.render import (
     BLANK_ITEM_ROWS,
-    LONG_FIELDS,
-    TEXT_FIELDS,
     duration_text,
     local_time,
 )
-from receiver.web.pages.ui_text import PART_LABELS
+from receiver.web.pages.section_view import Refused, section_view
+from receiver.web.pages.sections import SECTION_OF_PART, SECTIONS, split_draft
+from receiver.web.pages.ui_text import PART_LABELS, UI
 
 SECONDS = "%Y-%m-%d %H:%M:%S"
 
 
 def incident_context(
-    request: web.Request, page: IncidentPage, wanted_revision: int, form: dict[str, Any] | None
+    request: web.Request,
+    page: IncidentPage,
+    wanted_revision: int,
+    form: dict[str, Any] | None,
+    refused: Refused | None = None,
 ) -> dict[str, Any]:
     """The template's context. `wanted_revision` 0 shows the latest draft; `form` is what
-    a person just sent when it was refused, so the page shows it again."""
+    a person just sent when it was refused (`refused` says which section and why), so
+    the page shows it again."""
     settings = request.app[SETTINGS]
     required = settings.approval_required
     detail = page.detail
@@ -44,20 +49,35 @@ def incident_context(
         (d for d in drafts if d.revision == wanted_revision), drafts[-1] if drafts else None
     )
     locked = incident.status is IncidentStatus.APPROVED
-    # a refused form is shown as sent, and an approved one as stored: no suggestions there
+    # a refused section is shown as sent, and an approved draft as stored: no suggestions
+    # there; the other sections keep theirs
+    sent = form or {}
     suggested = (
         {}
-        if form is not None or locked
-        else prefill(
-            suggest(detail.timeline),
-            page.fields,
-            settings.language,
-            lambda at: local_time(request, at, "%H:%M:%S"),
-        )
+        if locked
+        else {
+            name: text
+            for name, text in prefill(
+                suggest(detail.timeline),
+                page.fields,
+                settings.language,
+                lambda at: local_time(request, at, "%H:%M:%S"),
+            ).items()
+            if name not in sent
+        }
     )
-    values = form or {**page.fields.model_dump(mode="json"), **suggested}
+    values = {**page.fields.model_dump(mode="json"), **suggested, **sent}
+    done = completeness(page.fields)
+    required_missing = missing_for_approval(page.fields, required)
     # the same evidence the draft uses: only when this receiver asks Prometheus
     evidence = page.metric_evidence if EVIDENCE in request.app else None
+    draft_html = (
+        _with_chart_urls(to_html(shown.markdown), shown.file_name, page.incident_id)
+        if shown
+        else None
+    )
+    # the draft cut at each section people fill, for its edit form; no draft: forms only
+    pieces, absent = split_draft(draft_html) if draft_html else ([], list(SECTIONS))
     end, end_source = known_end(incident, detail.timeline, bool(detail.episodes), evidence)
     return {
         "incident": incident,
@@ -76,9 +96,25 @@ def incident_context(
             for phase in Phase
         },
         "draft": shown,
-        "draft_html": _with_chart_urls(to_html(shown.markdown), shown.file_name, page.incident_id)
-        if shown
-        else None,
+        "draft_html": draft_html,
+        "pieces": pieces,
+        "sections": {
+            s.key: section_view(s, done.missing, suggested, refused, settings.language)
+            for s in SECTIONS
+        },
+        "absent_sections": absent,
+        "base_revision": drafts[-1].revision if drafts else 0,
+        "meter": [{"part": name, "anchor": SECTION_OF_PART[name].anchor} for name in done.missing],
+        "alerts": [
+            {
+                "name": e.labels.get("alertname", ""),
+                "subject": e.subject,
+                "start": local_time(request, e.starts_at, "%m-%d %H:%M:%S"),
+                "end": local_time(request, e.ends_at, "%m-%d %H:%M:%S"),
+                "resolved": e.resolved,
+            }
+            for e in sorted(detail.episodes, key=lambda e: e.starts_at)
+        ],
         "evidence_enabled": EVIDENCE in request.app,
         "revisions": [
             {"draft": d, "at": local_time(request, d.updated_at, SECONDS)} for d in reversed(drafts)
@@ -89,17 +125,17 @@ def incident_context(
         ],
         "moves": sorted(s.value for s in TRANSITIONS.get(incident.status, frozenset())),
         "values": values,
-        "text_fields": TEXT_FIELDS,
-        "long_fields": LONG_FIELDS,
         "improvements": values.get("improvements", []) + [{}] * BLANK_ITEM_ROWS,
         "actions": values.get("actions", []) + [{}] * BLANK_ITEM_ROWS,
         "areas": [a.value for a in ImprovementArea],
         "horizons": [h.value for h in ActionHorizon],
         "locked": locked,
-        "suggested": suggested,
-        "completeness": completeness(page.fields),
+        "completeness": done,
         "required": required,
-        "required_missing": missing_for_approval(page.fields, required),
+        "required_missing": required_missing,
+        "required_labels": UI[settings.language]["list_sep"].join(
+            PART_LABELS[settings.language][name] for name in required_missing
+        ),
         "part_labels": PART_LABELS[settings.language],
     }
 

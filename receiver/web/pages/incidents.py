@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
+from receiver.domain.concurrent_edits import EditConflict
 from receiver.domain.incident import STATUS_VALUES, IncidentStatus
 from receiver.domain.review import (
     MAX_OVERRIDE_REASON,
@@ -27,7 +28,9 @@ from receiver.web.pages.render import (
     check_csrf,
     render_page,
 )
-from receiver.web.pages.ui_text import PART_LABELS, UI
+from receiver.web.pages.section_view import ITEM_GROUPS, Refused
+from receiver.web.pages.sections import SECTION_BY_KEY, Section
+from receiver.web.pages.ui_text import FIELD_LABELS, PART_LABELS, UI
 from receiver.web.params import (
     CHART,
     FROM_REVISION,
@@ -59,10 +62,15 @@ async def list_page(request: web.Request) -> web.Response:
 
 
 async def incident_page(
-    request: web.Request, *, error: str = "", status: int = 200, form: dict[str, Any] | None = None
+    request: web.Request,
+    *,
+    error: str = "",
+    status: int = 200,
+    form: dict[str, Any] | None = None,
+    refused: Refused | None = None,
 ) -> web.Response:
     page = await request.app[SERVICE].queries.incident_page(incident_id_of(request))
-    context = incident_context(request, page, REVISION.query(request, default=0), form)
+    context = incident_context(request, page, REVISION.query(request, default=0), form, refused)
     saved = request.query.get("saved") == "1"
     return render_page(request, "incident.html", status=status, error=error, saved=saved, **context)
 
@@ -93,24 +101,62 @@ def _items(form: Any, prefix: str, kind_field: str) -> list[dict[str, Any]]:
 
 
 async def save_fields(request: web.Request) -> web.Response:
+    """One section's form (`section`), or every field when none is named; `base_revision`
+    is the draft revision the form was shown with, so a concurrent edit is not lost."""
     form = await request.post()
     check_csrf(request, form)
-    patch: dict[str, Any] = {name: str(form.get(name, "")) for name in TEXT_FIELDS}
-    patch["improvements"] = _items(form, "imp", "area")
-    patch["actions"] = _items(form, "act", "horizon")
+    section = _section(form.get("section"))
+    names = section.fields if section else (*TEXT_FIELDS, *ITEM_GROUPS)
+    patch: dict[str, Any] = {name: str(form.get(name, "")) for name in TEXT_FIELDS if name in names}
+    for group, (prefix, kind) in ITEM_GROUPS.items():
+        if group in names:
+            patch[group] = _items(form, prefix, kind)
     incident_id = incident_id_of(request)
+    language = request.app[SETTINGS].language
+    refused = Refused(section.key) if section else None
     try:
         await request.app[SERVICE].review.update_human_fields(
-            incident_id, patch, request[IDENTITY].user
+            incident_id, patch, request[IDENTITY].user, _base_revision(form.get("base_revision"))
         )
     except ValidationError as exc:
-        problems = form_problems(exc, request.app[SETTINGS].language)
-        return await incident_page(request, error=problems, status=422, form=patch)
+        problems = form_problems(exc, language)
+        return await incident_page(request, error=problems, status=422, form=patch, refused=refused)
+    except EditConflict as exc:
+        labels = UI[language]["list_sep"].join(
+            FIELD_LABELS[language][c.field] for c in exc.conflicts
+        )
+        return await incident_page(
+            request,
+            error=UI[language]["conflict"].format(fields=labels),
+            status=409,
+            form=patch,
+            refused=Refused(section.key if section else "", exc.conflicts),
+        )
     except ReviewLocked:
         return await incident_page(
-            request, error=UI[request.app[SETTINGS].language]["locked"], status=409, form=patch
+            request, error=UI[language]["locked"], status=409, form=patch, refused=refused
         )
-    raise web.HTTPSeeOther(f"/incidents/{incident_id}?saved=1")
+    anchor = f"#{section.anchor}" if section else ""
+    raise web.HTTPSeeOther(f"/incidents/{incident_id}?saved=1{anchor}")
+
+
+def _section(value: object) -> Section | None:
+    if value is None or value == "":
+        return None
+    section = SECTION_BY_KEY.get(str(value))
+    if section is None:
+        raise ApiError(422, "invalid_section", f"unknown section {str(value)[:40]!r}")
+    return section
+
+
+def _base_revision(value: object) -> int | None:
+    """The draft revision the form was shown with; a form without one replaces."""
+    if value is None or value == "":
+        return None
+    text = str(value)
+    if not text.isascii() or not text.isdigit() or len(text) > 9:
+        raise ApiError(422, "invalid_base_revision", "base_revision must be a revision number")
+    return int(text)
 
 
 async def set_status(request: web.Request) -> web.Response:

@@ -116,6 +116,21 @@ UI: Final[dict[str, dict[str, str]]] = {
         "保存表单即确认并存为人工填写；不对的请先修改。",
         "reported_by": "{text}（{actor} 于 {time} 上报）",
         "reported_at": "{text}（于 {time} 上报）",
+        # editing one section at a time, and what is left (the page header)
+        "edit_section": "编辑",
+        "save_section": "保存本节",
+        "section_missing": "待填",
+        "left": "还差 {n} 项",
+        "all_filled": "人工填写项已全部填完",
+        "conflict": "未保存：你打开页面后，{fields} 已被他人修改。下面列出对方保存的内容，"
+        "你填写的内容仍在输入框里；核对合并后再保存一次，即以你这次的为准。",
+        "conflict_theirs": "对方保存的{field}",
+        "approval_blocked": "必填项未填全，暂不能批准。还缺：{missing}",
+        "override_open": "仍要批准？填写理由",
+        "override_submit": "填写理由并强制批准",
+        "alerts": "告警列表",
+        "alert_firing": "未恢复",
+        "sections_apart": "待人工填写的部分",
     },
     "en": {
         "app": "Postmortem drafts",
@@ -227,6 +242,22 @@ UI: Final[dict[str, dict[str, str]]] = {
         "if they are wrong.",
         "reported_by": "{text} (reported by {actor} at {time})",
         "reported_at": "{text} (reported at {time})",
+        "edit_section": "Edit",
+        "save_section": "Save this section",
+        "section_missing": "to fill",
+        "left": "{n} left",
+        "all_filled": "Everything people fill is filled in",
+        "conflict": "Not saved: since you opened the page, someone else changed {fields}. "
+        "Their saved text is shown below and yours is still in the fields; merge them and "
+        "save again, and this save wins.",
+        "conflict_theirs": "{field} as they saved it",
+        "approval_blocked": "Required parts are still empty, so approval is not possible yet. "
+        "Missing: {missing}",
+        "override_open": "Approve anyway? Give a reason",
+        "override_submit": "Approve with this reason",
+        "alerts": "Alerts",
+        "alert_firing": "firing",
+        "sections_apart": "Parts people fill",
     },
 }
 
