@@ -75,3 +75,8 @@ class RateLimited(ApiError):
 
 def retry_after(wait_seconds: float) -> int:
     return max(1, math.ceil(wait_seconds))
+
+
+def wants_html(request: web.Request) -> bool:
+    """Whether the client asked for a page (browsers send `Accept: text/html,…`)."""
+    return "text/html" in request.headers.get("Accept", "")

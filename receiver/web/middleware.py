@@ -13,7 +13,7 @@ from aiohttp import web
 from receiver.domain.review import InvalidTransition, ReviewLocked
 from receiver.store import StoreUnavailable
 from receiver.usecases.errors import EvidenceNotReady, IncidentNotFound, NoOpenIncident
-from receiver.web.errors import ApiError
+from receiver.web.errors import ApiError, wants_html
 from receiver.web.keys import METRICS
 from receiver.web.pages.error_page import PAGE_ERROR_STATUSES, error_page, is_page
 
@@ -50,11 +50,6 @@ async def request_log(request: web.Request, handler: Handler) -> web.StreamRespo
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
             remote=request.remote,
         )
-
-
-def wants_html(request: web.Request) -> bool:
-    """Whether the client asked for a page (browsers send `Accept: text/html,…`)."""
-    return "text/html" in request.headers.get("Accept", "")
 
 
 @web.middleware

@@ -103,14 +103,16 @@ async def test_login_refusals_in_the_receivers_language(client: TestClient[Any, 
         ),
     )
     for data, status, message in cases:
-        refused = await client.post("/login", data={"csrf_token": token, **data})
+        refused = await client.post("/login", data={"csrf_token": token, **data}, headers=BROWSER)
         assert refused.status == status
         html = await refused.text()
         assert message in html
         assert 'role="alert"' in html
         assert 'name="secret"' in html  # the form again, to try once more
     stale = await client.post(
-        "/login", data={"csrf_token": "stale", "name": "zhangsan", "secret": TOKEN}
+        "/login",
+        data={"csrf_token": "stale", "name": "zhangsan", "secret": TOKEN},
+        headers=BROWSER,
     )
     assert stale.status == 403
     html = await stale.text()
@@ -123,6 +125,13 @@ async def test_login_refusals_in_the_receivers_language(client: TestClient[Any, 
         allow_redirects=False,
     )
     assert again.status == 303
+    # a script that did not ask for a page gets the same words as a JSON error
+    scripted = await client.post("/login", data={"csrf_token": "stale", "name": "z"})
+    assert scripted.status == 403
+    assert (
+        words(client, "登录表单已过期", "The login form had expired")
+        in (await scripted.json())["message"]
+    )
 
 
 async def test_a_bad_due_date_is_named_in_words(client: TestClient[Any, Any], clock: Clock) -> None:

@@ -6,6 +6,7 @@ import secrets
 
 from aiohttp import web
 
+from receiver.web.errors import ApiError, wants_html
 from receiver.web.keys import SESSIONS, SETTINGS
 from receiver.web.pages.login_attempt import Refused, check_login
 from receiver.web.pages.render import (
@@ -45,11 +46,14 @@ async def login(request: web.Request) -> web.Response:
 
 
 async def _refused(request: web.Request, refused: Refused) -> web.Response:
-    """The form again, saying why in the receiver's language."""
+    """The form again, saying why in the receiver's language (a script that did not ask
+    for a page gets the reason as the JSON error every 4xx carries)."""
     text = UI[request.app[SETTINGS].language][refused.problem]
-    page = await login_page(
-        request, error=text.format(seconds=refused.retry_after), status=refused.status
-    )
+    message = text.format(seconds=refused.retry_after)
+    if wants_html(request):
+        page = await login_page(request, error=message, status=refused.status)
+    else:
+        page = ApiError(refused.status, refused.problem, message).response()
     if refused.retry_after:
         page.headers["Retry-After"] = str(refused.retry_after)
     return page
