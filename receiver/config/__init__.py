@@ -7,7 +7,7 @@ import json
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
@@ -55,6 +55,7 @@ class ConfigProblem:
     kind: str
     detail: str  # what is wrong, in English (pydantic's or a validator's words)
     context: dict[str, Any] = field(default_factory=dict)  # e.g. "expected", "suggestions"
+    file: str = ""  # the config file, for a problem found there
 
     def line(self) -> str:
         hint = self.context.get("suggestions")
@@ -406,7 +407,10 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     except SettingsError as exc:  # a RECEIVER_* variable that is not the JSON it must be
         problems.append(ConfigProblem("", "environment", "unparsable_variable", str(exc)))
     if problems:
-        raise ConfigError(problems, config_file)
+        raise ConfigError(
+            [replace(p, file=str(config_file)) if p.source == "file" else p for p in problems],
+            config_file,
+        )
     return settings
 
 
@@ -440,7 +444,7 @@ def _closest(name: str, known: Any) -> list[str]:
 def _problem(error: Any, file_keys: Any) -> ConfigProblem:
     loc = tuple(error["loc"])
     source = "" if not loc else "file" if loc[0] in file_keys else "environment"
-    context = {key: str(value) for key, value in (error.get("ctx") or {}).items()}
+    context: dict[str, Any] = {k: str(v) for k, v in (error.get("ctx") or {}).items()}
     detail = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         context["suggestions"] = _closest(str(loc[-1]), _fields_at(Settings, loc[:-1]))
