@@ -261,6 +261,7 @@ def check_config(tmp_path: Path, *args: str, **env: str) -> subprocess.Completed
         RECEIVER_DATABASE_URL=f"sqlite:///{tmp_path / 'check.db'}",
         RECEIVER_DRAFTS_DIR=str(tmp_path / "drafts"),
         RECEIVER_LOG_FORMAT="json",
+        RECEIVER_LANGUAGE="en",
     )
     base.update(env)
     return subprocess.run(
