@@ -65,11 +65,13 @@ def summary_lines(settings: Settings, page: IncidentPage) -> list[str]:
     line = t["completeness"].format(filled=filled.filled, total=filled.total)
     if filled.missing:
         required = set(missing_for_approval(fields, settings.approval_required))
+        hint = f"（{t['required_hint']}）" if language == "zh" else f" ({t['required_hint']})"
         named = [
-            PART_LABELS[language][name] + (f" ({t['required_hint']})" if name in required else "")
+            PART_LABELS[language][name] + (hint if name in required else "")
             for name in filled.missing
         ]
-        line += f"; {t['still_missing']}{sep}{t['list_sep'].join(named)}"
+        semicolon = "；" if language == "zh" else "; "
+        line += f"{semicolon}{t['still_missing']}{sep}{t['list_sep'].join(named)}"
     lines.append(line)
     return lines
 
