@@ -112,6 +112,10 @@ def _detail(language: str, problem: ConfigProblem) -> str:
     if text is None:
         return problem.detail
     try:
-        return text.format(detail=problem.detail, **problem.context)
+        # pydantic's list of allowed values ends "'a', 'b' or 'c'"
+        context = {
+            key: str(value).replace(" or ", " 或 ") for key, value in problem.context.items()
+        }
+        return text.format(detail=problem.detail, **context)
     except KeyError:  # a context this text does not expect: pydantic's words then
         return problem.detail

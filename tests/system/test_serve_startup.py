@@ -6,6 +6,7 @@ import asyncio
 import os
 import re
 import sys
+from typing import Any
 
 import pytest
 from sqlalchemy import make_url
@@ -65,7 +66,8 @@ async def test_serve_prints_one_startup_line(settings: Settings, language: str) 
     }
     [line] = await startup_lines(env)  # one line, and no warning: it listens on loopback
     port = re.search(r"http://127\.0\.0\.1:(\d+)", line)
-    assert port and port.group(1) != "0", line  # the port it got, not the one asked for
+    assert port, line
+    assert port.group(1) != "0", line  # the port it got, not the one asked for
     shown = make_url(url).render_as_string(hide_password=True)
     assert "hunter2" not in line
     if language == "en":
@@ -99,7 +101,7 @@ async def test_serve_prints_one_startup_line(settings: Settings, language: str) 
     ],
 )
 def test_open_api_beyond_loopback_is_warned_of(
-    listen: str, credentials: dict[str, str], warned: bool
+    listen: str, credentials: dict[str, Any], warned: bool
 ) -> None:
     """Decided from the settings alone: the tests listen on loopback only."""
     warning = open_api_warning(load_settings(listen=listen, language="zh", **credentials))
