@@ -190,7 +190,7 @@ CLI: Final[dict[str, dict[str, str]]] = {
         "schema_unknown": "the database schema is at revision {current}, which this version "
         "of {prog} does not know (its newest is {head}); upgrade the receiver or point it at "
         "another database",
-        "schema_empty": "none",
+        "schema_empty": "empty",
         "port_in_use": "cannot listen on {listen}: the port is in use; stop the process "
         "using it, or choose another port with RECEIVER_LISTEN",
         "listen_failed": "cannot listen on {listen}: {reason}; check RECEIVER_LISTEN",

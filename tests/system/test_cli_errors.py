@@ -200,7 +200,7 @@ def test_database_not_migrated(tmp_path: Path) -> None:
     sqlite3.connect(path).close()  # a database file with no schema
     for language, said in (
         ("zh", "的结构版本为 空，本版本需要 "),
-        ("en", "has schema revision none, this version needs "),
+        ("en", "has schema revision empty, this version needs "),
     ):
         done = run(
             tmp_path,
