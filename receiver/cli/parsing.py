@@ -46,12 +46,18 @@ PARSERS: dict[str, type[CommandParser]] = {"zh": ChineseParser, "en": EnglishPar
 
 
 def config_file_in(argv: Sequence[str] | None) -> str | None:
-    """--config, read before the whole command line is: it may name the language."""
-    early = argparse.ArgumentParser(add_help=False)
-    early.add_argument("--config")
-    known, _ = early.parse_known_args(sys.argv[1:] if argv is None else list(argv))
-    value: str | None = known.config
-    return value
+    """--config, read before the whole command line is: it may name the language. Read
+    by hand: a parser here would refuse a bad command line before it could be said in
+    the right language."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    for index, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg.startswith("--config="):
+            return arg.partition("=")[2]
+        if arg == "--config" and index + 1 < len(args):
+            return args[index + 1]
+    return None
 
 
 def bounded(language: str, low: int, high: int) -> Callable[[str], int]:

@@ -4,7 +4,6 @@ pages' receiver/web/pages/ui_text.py: every line a person reads comes from here.
 from __future__ import annotations
 
 import errno
-import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -187,9 +186,9 @@ CLI: Final[dict[str, dict[str, str]]] = {
         "RECEIVER_DATABASE_URL, or run `{prog} migrate` to create the database",
         "not_migrated": "the database {database} has schema revision {current}, this version "
         "needs {head}; run `{prog} migrate`",
-        "schema_unknown": "the database schema is at revision {current}, which this version "
-        "of {prog} does not know (its newest is {head}); upgrade the receiver or point it at "
-        "another database",
+        "schema_unknown": "database {database}: the schema is at revision {current}, which "
+        "this version of {prog} does not know (its newest is {head}); upgrade the receiver "
+        "or point it at another database",
         "schema_empty": "empty",
         "port_in_use": "cannot listen on {listen}: the port is in use; stop the process "
         "using it, or choose another port with RECEIVER_LISTEN",
@@ -358,7 +357,3 @@ def language_of(environ: Mapping[str, str], config_file: Path | None) -> str:
         except (OSError, ValueError):
             named = ""
     return named if named in LANGUAGES else "zh"
-
-
-def environ_language() -> str:
-    return language_of(os.environ, None)
