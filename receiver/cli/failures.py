@@ -5,8 +5,11 @@ from __future__ import annotations
 import errno
 from typing import Any
 
+import jinja2
+
 from receiver.cli.texts import SETTING_ERRORS_ZH, os_reason, say
 from receiver.config import ConfigError, ConfigProblem
+from receiver.postmortem.render import TemplateNotFound
 from receiver.store import SchemaError, StoreUnavailable
 from receiver.web.server import ListenError
 
@@ -38,6 +41,9 @@ def explain(exc: BaseException, language: str, database: str) -> tuple[list[str]
         return [exc.line(language)], exc.exit_code
     if isinstance(exc, ConfigError):
         return [config_line(language, problem) for problem in exc.problems], USAGE
+    if isinstance(exc, jinja2.TemplateError | TemplateNotFound):
+        error = f"{type(exc).__name__}: {exc}"
+        return [say(language, "template_broken", error=" ".join(error.split()))], FAILED
     if isinstance(exc, ListenError):
         return [listen_line(language, exc.listen, exc.cause)], FAILED
     if isinstance(exc, SchemaError):

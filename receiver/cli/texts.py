@@ -79,6 +79,8 @@ CLI: Final[dict[str, dict[str, str]]] = {
         "port_in_use": "无法监听 {listen}：端口已被占用；"
         "停止占用它的进程，或用 RECEIVER_LISTEN 换一个端口",
         "listen_failed": "无法监听 {listen}：{reason}；检查 RECEIVER_LISTEN",
+        "template_broken": "草稿模板有误：{error}；改正 RECEIVER_TEMPLATE_DIR 中的模板"
+        "（`{prog} check-config` 会逐一列出问题）",
         "broken_pipe": "输出在打印完之前被关闭（例如 `| head`），其余内容没有打印",
         "out_unwritable": "无法把草稿写到 {out}：{reason}；用 --out 指定一个可写的目录",
         "no_incident": "没有编号为 {id} 的事故；运行 `{prog} incidents list` 查看已有的事故",
@@ -193,6 +195,8 @@ CLI: Final[dict[str, dict[str, str]]] = {
         "port_in_use": "cannot listen on {listen}: the port is in use; stop the process "
         "using it, or choose another port with RECEIVER_LISTEN",
         "listen_failed": "cannot listen on {listen}: {reason}; check RECEIVER_LISTEN",
+        "template_broken": "the draft template is broken: {error}; correct the templates in "
+        "RECEIVER_TEMPLATE_DIR (`{prog} check-config` lists each problem)",
         "broken_pipe": "the output was closed before everything was printed (e.g. by "
         "`| head`); the rest was not printed",
         "out_unwritable": "cannot write drafts to {out}: {reason}; give a writable directory "

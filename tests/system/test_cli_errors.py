@@ -263,3 +263,19 @@ def test_a_config_file_that_is_not_toml(tmp_path: Path) -> None:
     assert f"设置文件 {config} 不是有效的 TOML：" in line
     assert line.endswith("；改正后再试")
     assert list(tmp_path.iterdir()) == [config]
+
+
+def test_serve_with_a_broken_template(tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "postmortem.zh.md.j2").write_text("{{ v.title ) }}\n", encoding="utf-8")
+    done = run(
+        tmp_path,
+        "serve",
+        RECEIVER_TEMPLATE_DIR=str(templates),
+        RECEIVER_LISTEN=f"{LOOPBACK}:0",
+        RECEIVER_DATABASE_URL=sqlite_url(tmp_path / "r.db"),
+    )
+    line = failure_line(done, 1)
+    assert "草稿模板有误：TemplateSyntaxError: unexpected ')'" in line
+    assert "`postmortem-receiver check-config` 会逐一列出问题" in line
