@@ -4,6 +4,7 @@ exit code, and no traceback."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import sqlite3
@@ -25,8 +26,6 @@ def sqlite_url(path: Path) -> str:
 @pytest.fixture
 def seeded(tmp_path: Path) -> str:
     """A SQLite database with two drafted incidents."""
-    import asyncio
-
     url = sqlite_url(tmp_path / "seeded.db")
     asyncio.run(seed(url, tmp_path / "drafts"))
     return url
