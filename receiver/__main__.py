@@ -7,136 +7,201 @@ import argparse
 import asyncio
 import gc
 import json
+import os
 import sys
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 
 from receiver import __version__
 from receiver.app import create_app
-from receiver.checks import LANGUAGES, drafts_dir_problem, template_problems
-from receiver.config import ConfigError, Settings, load_settings
+from receiver.cli.config_check import (
+    database_problem,
+    drafts_dir_problem,
+    environment_problems,
+    template_problems,
+)
+from receiver.cli.database import missing_sqlite_file, open_existing, shown_url
+from receiver.cli.failures import (
+    BROKEN_PIPE,
+    FAILED,
+    USAGE,
+    UserError,
+    config_line,
+    explain,
+)
+from receiver.cli.incident_text import list_lines, summary_lines
+from receiver.cli.parsing import (
+    PARSERS,
+    bounded,
+    config_file_in,
+    metavar,
+    one_of,
+    since,
+    timestamp,
+)
+from receiver.cli.startup import open_api_warning, startup_line
+from receiver.cli.texts import LANGUAGES, PROG, language_of, os_reason, say
+from receiver.config import ConfigError, Settings, load_settings, unknown_variables
+from receiver.domain.incident import PRIORITY_ORDER, IncidentStatus
 from receiver.drafts import write_atomically
 from receiver.logconfig import configure_logging
 from receiver.notify.compose import sample_message
 from receiver.notify.delivery import deliver
 from receiver.postmortem.render import DraftRenderer
 from receiver.replay import ReplayClock, replay_inbox
-from receiver.store import StoreUnavailable, open_configured_database, open_database
-from receiver.store.engine import SchemaError
-from receiver.usecases.errors import IncidentNotFound
-from receiver.usecases.service import IncidentService, rules_from
+from receiver.store import open_configured_database, open_database
+from receiver.usecases.errors import DraftNotReady, IncidentNotFound
+from receiver.usecases.service import IncidentService
 from receiver.usecases.unit_of_work import utcnow
-from receiver.web.params import MAX_ID, MAX_OFFSET, bounded_int
+from receiver.web.params import MAX_ID, MAX_OFFSET
 from receiver.web.serialize import entry_json, episode_json, incident_summary
 from receiver.web.server import run_app
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="postmortem-receiver",
-        description="Alertmanager webhook receiver that writes draft postmortems.",
-    )
-    parser.add_argument("--version", action="version", version=__version__)
-    parser.add_argument(
-        "--config", type=Path, help="TOML file of settings (RECEIVER_* variables win)"
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="run the HTTP server")
-    commands.add_parser("migrate", help="bring the database schema to this version")
-    check = commands.add_parser(
-        "check-config", help="validate settings and templates; exit 1 on any problem"
-    )
-    check.add_argument("--offline", action="store_true", help="do not connect to the database")
-    incidents = commands.add_parser("incidents", help="look at stored incidents")
+def _parser(language: str) -> argparse.ArgumentParser:
+    def h(key: str, **values: object) -> str:
+        return say(language, f"help_{key}", **values)
+
+    parser = PARSERS[language](prog=PROG, description=say(language, "description"))
+    parser.add_argument("--version", action="version", version=__version__, help=h("version"))
+    parser.add_argument("--config", type=Path, metavar="FILE", help=h("config"))
+    commands = parser.add_subparsers(dest="command", required=True, title=h("commands"))
+
+    def command(group: Any, name: str, key: str) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = group.add_parser(name, help=h(key), description=h(key))
+        return sub
+
+    command(commands, "serve", "serve")
+    command(commands, "migrate", "migrate")
+    check = command(commands, "check-config", "check_config")
+    check.add_argument("--offline", action="store_true", help=h("offline"))
+    incidents = command(commands, "incidents", "incidents")
     which = incidents.add_subparsers(dest="action", required=True)
-    listing = which.add_parser("list", help="newest incidents first")
-    listing.add_argument("--limit", type=_bounded(1, MAX_OFFSET), default=20)
-    listing.add_argument("--status")
-    show = which.add_parser("show", help="one incident with its timeline, as JSON")
-    show.add_argument("incident_id", type=_bounded(1, MAX_ID))
-    show.add_argument("--markdown", action="store_true", help="print the current draft instead")
-    replay = commands.add_parser("replay", help="re-apply stored webhooks and events (idempotent)")
-    replay.add_argument("--since", type=_timestamp, help="only records received from then on")
+    listing = command(which, "list", "incidents_list")
+    listing.add_argument(
+        "--limit", type=bounded(language, 1, MAX_OFFSET), default=20, help=h("limit", default=20)
+    )
+    statuses = [status.value for status in IncidentStatus]
+    listing.add_argument(
+        "--status", type=one_of(language, statuses), metavar=metavar(statuses), help=h("status")
+    )
+    listing.add_argument("--service", metavar="NAME", help=h("service"))
+    listing.add_argument(
+        "--priority",
+        type=one_of(language, PRIORITY_ORDER),
+        metavar=metavar(PRIORITY_ORDER),
+        help=h("priority"),
+    )
+    listing.add_argument("--since", type=since(language), metavar="WHEN", help=h("since"))
+    show = command(which, "show", "incidents_show")
+    show.add_argument(
+        "incident_id", type=bounded(language, 1, MAX_ID), metavar="ID", help=h("incident_id")
+    )
+    shown_as = show.add_mutually_exclusive_group()
+    shown_as.add_argument("--json", action="store_true", help=h("json"))
+    shown_as.add_argument("--markdown", action="store_true", help=h("markdown"))
+    replay = command(commands, "replay", "replay")
+    replay.add_argument("--since", type=timestamp(language), metavar="TIME", help=h("replay_since"))
     replay.add_argument(
-        "--incident", type=_bounded(1, MAX_ID), dest="incident_id", help="only this incident's"
+        "--incident",
+        type=bounded(language, 1, MAX_ID),
+        dest="incident_id",
+        metavar="ID",
+        help=h("replay_incident"),
     )
     replay.add_argument(
-        "--from-database",
-        dest="from_database",
-        help="read the inbox of another database (e.g. the old one) into the configured one",
+        "--from-database", dest="from_database", metavar="URL", help=h("from_database")
     )
-    notify = commands.add_parser("notify", help="chat channels ([notify] in the config)")
+    notify = command(commands, "notify", "notify")
     notify_which = notify.add_subparsers(dest="action", required=True)
-    notify_test = notify_which.add_parser(
-        "test", help="send a sample message to one channel and print the platform's answer"
-    )
-    notify_test.add_argument("channel", help="the channel's name in [[notify.channels]]")
-    drafts = commands.add_parser("drafts", help="draft postmortems")
+    notify_test = command(notify_which, "test", "notify_test")
+    notify_test.add_argument("channel", help=h("channel"))
+    drafts = command(commands, "drafts", "drafts")
     drafts_which = drafts.add_subparsers(dest="action", required=True)
-    export = drafts_which.add_parser("export", help="write drafts from the database to files")
+    export = command(drafts_which, "export", "drafts_export")
     chosen = export.add_mutually_exclusive_group(required=True)
     chosen.add_argument(
-        "--id", type=_bounded(1, MAX_ID), dest="incident_id", help="one incident's current draft"
+        "--id",
+        type=bounded(language, 1, MAX_ID),
+        dest="incident_id",
+        metavar="ID",
+        help=h("export_id"),
     )
-    chosen.add_argument("--all", action="store_true", help="every incident's current draft")
-    export.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="directory (default: RECEIVER_DRAFTS_DIR, else ./drafts)",
-    )
+    chosen.add_argument("--all", action="store_true", help=h("export_all"))
+    export.add_argument("--out", type=Path, default=None, metavar="DIR", help=h("out"))
     return parser
 
 
-def _bounded(low: int, high: int) -> Callable[[str], int]:
-    """An integer argument in [low, high]: a 20-digit id is a usage error, not a query
-    the database refuses (which would read as "store unavailable")."""
-
-    def parse(value: str) -> int:
-        number = bounded_int(value, low, high)
-        if number is None:
-            raise argparse.ArgumentTypeError(f"give an integer from {low} to {high}")
-        return number
-
-    return parse
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    config_file = config_file_in(argv)
+    language = language_of(os.environ, Path(config_file) if config_file else None)
+    args = _parser(language).parse_args(argv)
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
-        print(f"postmortem-receiver: {exc}", file=sys.stderr)
-        return 2
+        problems = [config_line(language, problem) for problem in exc.problems]
+        if args.command != "check-config":
+            _say_failure(problems)
+            return USAGE
+        # every problem at once, the variables' too, as check-config lists them
+        problems += [config_line(language, p) for p in unknown_variables(os.environ)]
+        for problem in problems:
+            print(say(language, "check_problem", problem=problem), file=sys.stderr)
+        return USAGE
     configure_logging(settings.log_format, settings.log_level)
     try:
-        if args.command == "serve":
-            return _serve(settings)
-        if args.command == "migrate":
-            return asyncio.run(_migrate(settings))
-        if args.command == "check-config":
-            return asyncio.run(_check_config(settings, offline=args.offline))
-        if args.command == "replay":
-            return asyncio.run(_replay(settings, args))
-        if args.command == "drafts":
-            return asyncio.run(_export_drafts(settings, args))
-        if args.command == "notify":
-            return asyncio.run(_notify_test(settings, args.channel))
-        return asyncio.run(_incidents(settings, args))
-    except (SchemaError, StoreUnavailable) as exc:
-        print(f"postmortem-receiver: {exc}", file=sys.stderr)
-        return 1
+        code = _run(settings, args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
+    except BrokenPipeError:
+        # the reader is gone (`| head`): nothing more can go to it, not even at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _say_failure([say(settings.language, "broken_pipe")])
+        return BROKEN_PIPE
+    except Exception as exc:
+        explained = explain(exc, settings.language, shown_url(settings.database_url))
+        if explained is None:
+            raise  # a bug: its traceback is what a report needs
+        lines, code = explained
+        _say_failure(lines)
+        return code
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    if args.command == "serve":
+        return _serve(settings)
+    if args.command == "migrate":
+        return asyncio.run(_migrate(settings))
+    if args.command == "check-config":
+        return asyncio.run(_check_config(settings, offline=args.offline))
+    if args.command == "replay":
+        return asyncio.run(_replay(settings, args))
+    if args.command == "drafts":
+        return asyncio.run(_export_drafts(settings, args))
+    if args.command == "notify":
+        return asyncio.run(_notify_test(settings, args.channel))
+    return asyncio.run(_incidents(settings, args))
+
+
+def _say_failure(lines: list[str]) -> None:
+    for line in lines:
+        print(f"{PROG}: {line}", file=sys.stderr)
 
 
 def _serve(settings: Settings) -> int:
-    # a wrong zone silently shifts every time in every draft: say which one is in use
-    print(zone_line(settings, utcnow()), file=sys.stderr, flush=True)
     app = create_app(settings)
     app.on_startup.append(_freeze_startup_objects)
+
+    def listening(url: str) -> None:
+        print(startup_line(settings, url, utcnow()), file=sys.stderr, flush=True)
+        warning = open_api_warning(settings)
+        if warning:
+            print(f"{PROG}: {warning}", file=sys.stderr, flush=True)
+
     # web.run_app's behaviour, with aiohttp's own 400s (request line or header too long…)
     # answered as JSON like every other error
     run_app(
@@ -145,17 +210,9 @@ def _serve(settings: Settings) -> int:
         shutdown_timeout=settings.shutdown_grace.total_seconds(),
         host=settings.host,
         port=settings.port,
-        print_=lambda text: print(text, file=sys.stderr),
+        on_listening=listening,
     )
     return 0
-
-
-def zone_line(settings: Settings, now: datetime) -> str:
-    offset = now.astimezone(settings.zone).strftime("%z")
-    return (
-        f"postmortem-receiver: times in drafts are in {settings.timezone} "
-        f"(UTC{offset[:3]}:{offset[3:]} now; set with RECEIVER_TIMEZONE)"
-    )
 
 
 async def _freeze_startup_objects(app: web.Application) -> None:
@@ -167,34 +224,22 @@ async def _freeze_startup_objects(app: web.Application) -> None:
 
 
 async def _check_config(settings: Settings, *, offline: bool) -> int:
-    """One line per check; every problem is named; exit 1 when there is any."""
-    problems = template_problems(settings, rules_from(settings))
-    if settings.drafts_dir is not None:
-        problem = drafts_dir_problem(settings.drafts_dir)
-        if problem:
-            problems.append(problem)
-    if not offline:
-        database = open_configured_database(settings)
-        try:
-            state = await database.schema_state()
-            if not state.is_current and not settings.auto_migrate:
-                problems.append(
-                    f"database schema is at {state.current or 'nothing'}, the code needs "
-                    f"{state.head}; run `postmortem-receiver migrate`"
-                )
-        except StoreUnavailable as exc:
-            problems.append(f"database {settings.database_url.split('@')[-1]}: {exc}")
-        finally:
-            await database.close()
+    """One line per problem, all of them; exit 1 when there is any. Creates nothing."""
+    language = settings.language
+    problems = environment_problems(settings, os.environ)
+    problems += await asyncio.to_thread(template_problems, settings)
+    drafts = await asyncio.to_thread(drafts_dir_problem, settings)
+    problems += [drafts] if drafts else []
+    database, exists = (None, True) if offline else await database_problem(settings)
+    problems += [database] if database else []
     for problem in problems:
-        print(f"problem: {problem}", file=sys.stderr)
+        print(say(language, "check_problem", problem=problem), file=sys.stderr)
     if problems:
-        return 1
-    print(
-        f"ok: settings, templates ({', '.join(LANGUAGES)})"
-        + ("" if settings.drafts_dir is None else ", drafts directory")
-        + ("" if offline else ", database")
-    )
+        return FAILED
+    extra = "" if settings.drafts_dir is None else say(language, "check_drafts")
+    if not offline:
+        extra += say(language, "check_database" if exists else "check_database_new")
+    print(say(language, "check_ok", languages=", ".join(LANGUAGES), extra=extra))
     return 0
 
 
@@ -206,71 +251,92 @@ async def _migrate(settings: Settings) -> int:
     finally:
         await database.close()
     if before.current == after.current:
-        print(f"schema is current (revision {after.current})")
+        print(say(settings.language, "schema_current", revision=after.current))
     else:
-        print(f"migrated schema from {before.current or 'empty'} to {after.current}")
+        empty = say(settings.language, "schema_empty")
+        print(
+            say(
+                settings.language,
+                "schema_migrated",
+                before=before.current or empty,
+                after=after.current,
+            )
+        )
     return 0
 
 
 async def _incidents(settings: Settings, args: argparse.Namespace) -> int:
-    database = open_configured_database(settings)
+    database = await open_existing(settings, settings.language)
     try:
-        await database.migrate() if settings.auto_migrate else None
         service = IncidentService(database, settings, DraftRenderer(settings.template_dir))
         if args.action == "list":
-            from receiver.domain.incident import IncidentStatus
+            return await _list_incidents(settings, service, args)
+        return await _show_incident(settings, service, args)
+    except DraftNotReady as exc:
+        raise UserError("no_draft", id=args.incident_id) from exc
+    except IncidentNotFound as exc:
+        raise UserError("no_incident", id=args.incident_id) from exc
+    finally:
+        await database.close()
 
-            status = IncidentStatus(args.status) if args.status else None
-            rows, total = await service.queries.list_incidents(
-                limit=args.limit, offset=0, status=status
-            )
-            for incident in rows:
-                print(
-                    f"#{incident.id}\t{incident.status.value}\t{incident.priority}\t"
-                    f"{incident.started_at:%Y-%m-%d %H:%M}\t{incident.service}\t{incident.title}"
-                )
-            print(f"({len(rows)} of {total})", file=sys.stderr)
-            return 0
-        try:
-            if args.markdown:
-                print((await service.queries.current_draft(args.incident_id)).markdown, end="")
-                return 0
-            detail = await service.queries.incident_detail(args.incident_id)
-        except IncidentNotFound as exc:
-            print(f"postmortem-receiver: {exc}", file=sys.stderr)
-            return 1
+
+async def _list_incidents(
+    settings: Settings, service: IncidentService, args: argparse.Namespace
+) -> int:
+    rows, total = await service.queries.list_incidents(
+        limit=args.limit,
+        offset=0,
+        status=IncidentStatus(args.status) if args.status else None,
+        service=args.service,
+        priority=args.priority,
+        since=args.since.start(settings.zone, utcnow()) if args.since else None,
+    )
+    for line in list_lines(settings, rows):
+        print(line)
+    print(say(settings.language, "listed", shown=len(rows), total=total), file=sys.stderr)
+    return 0
+
+
+async def _show_incident(
+    settings: Settings, service: IncidentService, args: argparse.Namespace
+) -> int:
+    if args.markdown:
+        print((await service.queries.current_draft(args.incident_id)).markdown, end="")
+        return 0
+    if args.json:
+        detail = await service.queries.incident_detail(args.incident_id)
         body = incident_summary(detail.incident)
         body["alerts"] = [episode_json(e) for e in detail.episodes]
         body["timeline"] = [entry_json(e) for e in detail.timeline]
         print(json.dumps(body, ensure_ascii=False, indent=2))
         return 0
-    finally:
-        await database.close()
+    page = await service.queries.incident_page(args.incident_id)
+    print("\n".join(summary_lines(settings, page)))
+    return 0
 
 
 async def _notify_test(settings: Settings, name: str) -> int:
+    language = settings.language
     channel = settings.notify.channel(name)
     if channel is None:
-        known = ", ".join(c.name for c in settings.notify.channels) or "none configured"
-        print(f"postmortem-receiver: no channel {name!r} (channels: {known})", file=sys.stderr)
-        return 2
+        known = ", ".join(c.name for c in settings.notify.channels)
+        raise UserError(
+            "no_channel", USAGE, name=name, known=known or say(language, "none_configured")
+        )
     now = utcnow()
     message = sample_message(settings, now)
     async with aiohttp.ClientSession() as session:
         outcome = await deliver(session, channel, message, now, settings.notify.send_timeout)
-    print(f"{name} ({channel.type}): {'ok' if outcome.ok else 'FAILED'} - {outcome.detail}")
-    return 0 if outcome.ok else 1
-
-
-def _timestamp(value: str) -> datetime:
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        raise argparse.ArgumentTypeError("give a time zone, e.g. 2026-11-26T00:00:00Z")
-    return moment
+    result = say(language, "notify_ok" if outcome.ok else "notify_failed")
+    print(f"{name} ({channel.type}): {result} - {outcome.detail}")
+    return 0 if outcome.ok else FAILED
 
 
 async def _replay(settings: Settings, args: argparse.Namespace) -> int:
     clock = ReplayClock()
+    if args.from_database and (missing := missing_sqlite_file(args.from_database)):
+        raise UserError("sqlite_missing", path=missing)
+    # the target may be new: a replay into a fresh database is what it is for
     target_db = open_configured_database(settings)
     source_db = open_database(args.from_database) if args.from_database else target_db
     try:
@@ -286,15 +352,20 @@ async def _replay(settings: Settings, args: argparse.Namespace) -> int:
             await source_db.close()
         await target_db.close()
     print(
-        f"replayed: {report.applied} applied, {report.unchanged} already applied, "
-        f"{report.failed} failed"
+        say(
+            settings.language,
+            "replayed",
+            applied=report.applied,
+            unchanged=report.unchanged,
+            failed=report.failed,
+        )
     )
-    return 1 if report.failed else 0
+    return FAILED if report.failed else 0
 
 
 async def _export_drafts(settings: Settings, args: argparse.Namespace) -> int:
     out: Path = args.out or settings.drafts_dir or Path("./drafts")
-    database = open_configured_database(settings)
+    database = await open_existing(settings, settings.language)
     try:
         service = IncidentService(database, settings, DraftRenderer(settings.template_dir))
         if args.all:
@@ -305,13 +376,20 @@ async def _export_drafts(settings: Settings, args: argparse.Namespace) -> int:
         for incident_id in ids:
             try:
                 draft = await service.queries.current_draft(incident_id)
+            except DraftNotReady as exc:
+                raise UserError("no_draft", id=incident_id) from exc
             except IncidentNotFound as exc:
-                print(f"postmortem-receiver: {exc}", file=sys.stderr)
-                return 1
-            path = await asyncio.to_thread(write_atomically, out, draft.file_name, draft.markdown)
+                raise UserError("no_incident", id=incident_id) from exc
+            try:
+                path = await asyncio.to_thread(
+                    write_atomically, out, draft.file_name, draft.markdown
+                )
+            except OSError as exc:
+                reason = os_reason(settings.language, exc)
+                raise UserError("out_unwritable", out=out, reason=reason) from exc
             print(path)
             written += 1
-        print(f"({written} drafts written to {out})", file=sys.stderr)
+        print(say(settings.language, "exported", count=written, out=out), file=sys.stderr)
         return 0
     finally:
         await database.close()

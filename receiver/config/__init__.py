@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from receiver.config.links import LinksSettings
 from receiver.config.notify import NotifySettings
@@ -31,8 +41,39 @@ DATABASE_POOL_TIMEOUT = timedelta(seconds=3)
 _LONGEST_TIMEOUT = timedelta(hours=1)
 
 
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    """One thing wrong with the settings, named as the person wrote it: the key in the
+    config file (`notify.channels[0].url`) or the RECEIVER_* variable."""
+
+    name: str
+    # "file" (the TOML file), "environment" (RECEIVER_* or a keyword override), "" (the
+    # settings as a whole, e.g. two that exclude each other)
+    source: str
+    # pydantic's error type, or "unknown_key", "unreadable_file", "invalid_toml",
+    # "unparsable_variable"
+    kind: str
+    detail: str  # what is wrong, in English (pydantic's or a validator's words)
+    context: dict[str, Any] = field(default_factory=dict)  # e.g. "expected", "suggestions"
+    file: str = ""  # the config file, for a problem found there
+
+    def line(self) -> str:
+        hint = self.context.get("suggestions")
+        tail = f" (did you mean {' or '.join(hint)}?)" if hint else ""
+        return f"{self.name}: {self.detail}{tail}" if self.name else self.detail + tail
+
+
 class ConfigError(Exception):
-    """The settings are invalid; the message lists every problem."""
+    """The settings are invalid; `problems` lists every one, and so does the message."""
+
+    def __init__(self, problems: list[ConfigProblem], config_file: Path | None = None) -> None:
+        self.problems = problems
+        self.config_file = config_file
+        lines = [
+            f"config file {config_file}: {p.line()}" if p.source == "file" else p.line()
+            for p in problems
+        ]
+        super().__init__("invalid settings:\n  " + "\n  ".join(lines))
 
 
 def _parse_mapping(value: Any) -> Any:
@@ -322,29 +363,117 @@ class Settings(BaseSettings):
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Build the settings: overrides, then RECEIVER_* variables, then the TOML file.
 
-    Raises ConfigError with one line per bad value.
+    Raises ConfigError naming every problem at once: unknown keys in the file (with the
+    known names they are closest to) and every bad value, each by the name it was
+    given under.
     """
     file_values: dict[str, Any] = {}
     if config_file is not None:
         try:
             file_values = tomllib.loads(config_file.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"config file {config_file}: {exc}") from exc
-    unknown = sorted(set(file_values) - set(Settings.model_fields))
-    if unknown:
-        raise ConfigError(f"config file {config_file}: unknown settings {', '.join(unknown)}")
+        except OSError as exc:
+            problem = ConfigProblem(
+                str(config_file),
+                "",
+                "unreadable_file",
+                exc.strerror or str(exc),
+                {"errno": exc.errno},
+            )
+            raise ConfigError([problem]) from exc
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            problem = ConfigProblem(str(config_file), "", "invalid_toml", str(exc))
+            raise ConfigError([problem]) from exc
+    problems = [
+        ConfigProblem(
+            name,
+            "file",
+            "unknown_key",
+            "not a setting",
+            {"suggestions": _closest(name, Settings.model_fields)},
+        )
+        for name in sorted(set(file_values) - set(Settings.model_fields))
+    ]
     # Init values beat the environment in pydantic-settings, so pass on only the file's
     # keys that no RECEIVER_* variable sets.
     from_file = {
         name: value
         for name, value in file_values.items()
-        if f"RECEIVER_{name.upper()}" not in os.environ
+        if name in Settings.model_fields and f"RECEIVER_{name.upper()}" not in os.environ
     }
     try:
-        return Settings(**{**from_file, **overrides})
+        settings = Settings(**{**from_file, **overrides})
     except ValidationError as exc:
-        lines = []
-        for error in exc.errors():
-            field = ".".join(str(part) for part in error["loc"])
-            lines.append(f"RECEIVER_{field.upper()}: {error['msg']}")
-        raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from exc
+        problems += [_problem(error, from_file.keys() - overrides.keys()) for error in exc.errors()]
+    except SettingsError as exc:  # a RECEIVER_* variable that is not the JSON it must be
+        problems.append(ConfigProblem("", "environment", "unparsable_variable", str(exc)))
+    if problems:
+        raise ConfigError(
+            [replace(p, file=str(config_file)) if p.source == "file" else p for p in problems],
+            config_file,
+        )
+    return settings
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[ConfigProblem]:
+    """RECEIVER_* variables that are no setting but look like a misspelt one: they would
+    be ignored silently. (Others, such as a platform's own RECEIVER_SERVICE_HOST, are
+    not the receiver's business.)"""
+    known = [f"RECEIVER_{name.upper()}" for name in Settings.model_fields]
+    problems = []
+    for name in sorted(environ):
+        if not name.startswith("RECEIVER_") or name in known:
+            continue
+        suggestions = _closest(name, known)
+        if suggestions:
+            problems.append(
+                ConfigProblem(
+                    name,
+                    "environment",
+                    "unknown_key",
+                    "not a setting",
+                    {"suggestions": suggestions},
+                )
+            )
+    return problems
+
+
+def _closest(name: str, known: Any) -> list[str]:
+    return difflib.get_close_matches(name, list(known), n=2, cutoff=0.75)
+
+
+def _problem(error: Any, file_keys: Any) -> ConfigProblem:
+    loc = tuple(error["loc"])
+    source = "" if not loc else "file" if loc[0] in file_keys else "environment"
+    context: dict[str, Any] = {k: str(v) for k, v in (error.get("ctx") or {}).items()}
+    detail = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        context["suggestions"] = _closest(str(loc[-1]), _fields_at(Settings, loc[:-1]))
+    if source == "file":
+        name = str(loc[0]) + "".join(
+            f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc[1:]
+        )
+    elif loc:
+        name = f"RECEIVER_{str(loc[0]).upper()}" + "".join(f".{part}" for part in loc[1:])
+    else:
+        name = ""
+    return ConfigProblem(name, source, error["type"], detail, context)
+
+
+def _fields_at(model: Any, path: tuple[Any, ...]) -> list[str]:
+    """The field names of the model at `path` inside `model` (through lists and dicts),
+    to suggest a known key for an unknown one; none when the path leads elsewhere."""
+    annotation: Any = model
+    for part in path:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            info = annotation.model_fields.get(str(part))
+            if info is None:
+                return []
+            annotation = info.annotation
+        else:  # a list or dict: the item's type
+            arguments = get_args(annotation)
+            if not arguments:
+                return []
+            annotation = arguments[-1]
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return list(annotation.model_fields)
+    return []

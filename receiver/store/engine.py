@@ -56,6 +56,11 @@ class WriteConflict(Exception):
 class SchemaError(Exception):
     """The database schema does not match this version of the code."""
 
+    def __init__(self, message: str, *, current: str | None = None, head: str = "") -> None:
+        super().__init__(message)
+        self.current = current  # the database's revision
+        self.head = head  # the code's newest
+
 
 @dataclass(frozen=True, slots=True)
 class SchemaState:
@@ -137,8 +142,7 @@ class Database:
             await repo.conn.execute(sa.text("SELECT 1"))
 
     async def schema_state(self) -> SchemaState:
-        head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
-        assert head is not None
+        head = head_revision()
         async with self.read() as repo:
             current = await repo.conn.run_sync(
                 lambda sync_conn: MigrationContext.configure(sync_conn).get_current_revision()
@@ -152,7 +156,9 @@ class Database:
             raise SchemaError(
                 f"the database schema is at revision {state.current}, which this version "
                 f"of postmortem-receiver does not know (its newest is {state.head}); "
-                "upgrade the receiver or point it at another database"
+                "upgrade the receiver or point it at another database",
+                current=state.current,
+                head=state.head,
             )
         if not state.is_current:
             await self.upgrade("head")
@@ -249,6 +255,13 @@ def _install_sqlite_hooks(engine: sa.Engine, busy_timeout_ms: int) -> None:
         # upgrading read locks
         immediate = conn.get_execution_options().get("immediate", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def head_revision() -> str:
+    """The newest schema revision this version of the code knows."""
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None
+    return head
 
 
 def open_database(

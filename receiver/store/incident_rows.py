@@ -212,8 +212,11 @@ class IncidentRows:
         status: IncidentStatus | None = None,
         service: str | None = None,
         priority: str | None = None,
+        since: datetime | None = None,
     ) -> tuple[list[Incident], int]:
         conditions: list[sa.ColumnElement[bool]] = []
+        if since is not None:
+            conditions.append(incidents.c.started_at >= since)
         if status is not None:
             conditions.append(incidents.c.status == status.value)
         if service:

@@ -7,6 +7,10 @@ class IncidentNotFound(LookupError):
     pass
 
 
+class DraftNotReady(IncidentNotFound):
+    """The incident exists but has no draft yet: its alerts are still firing."""
+
+
 class NoOpenIncident(IncidentNotFound):
     """An event names a service with no open (or recent) incident."""
 

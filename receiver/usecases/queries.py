@@ -14,7 +14,7 @@ from receiver.domain.periods import quarter_bounds
 from receiver.domain.review import HumanFields
 from receiver.evidence.recovery import metric_evidence
 from receiver.store import AuditRecord, Database, InboxRecord, Repository, StoredDraft
-from receiver.usecases.errors import IncidentNotFound
+from receiver.usecases.errors import DraftNotReady, IncidentNotFound
 from receiver.usecases.unit_of_work import Clock
 
 
@@ -61,10 +61,17 @@ class Queries:
         status: IncidentStatus | None = None,
         service: str | None = None,
         priority: str | None = None,
+        since: datetime | None = None,
     ) -> tuple[list[Incident], int]:
+        """Newest first; `since`: only incidents started then or later."""
         async with self.db.read() as repo:
             return await repo.list_incidents(
-                limit=limit, offset=offset, status=status, service=service, priority=priority
+                limit=limit,
+                offset=offset,
+                status=status,
+                service=service,
+                priority=priority,
+                since=since,
             )
 
     async def incident_detail(self, incident_id: int) -> IncidentDetail:
@@ -120,7 +127,7 @@ class Queries:
                 raise IncidentNotFound(f"no incident with id {incident_id}")
             draft = await repo.latest_draft(incident_id)
         if draft is None:
-            raise IncidentNotFound(f"incident {incident_id} has no draft yet (still firing?)")
+            raise DraftNotReady(f"incident {incident_id} has no draft yet (still firing?)")
         return draft
 
     async def draft_at(self, incident_id: int, revision: int) -> StoredDraft:

@@ -76,19 +76,28 @@ class JsonErrorRunner(web.AppRunner):
         )
 
 
+class ListenError(Exception):
+    """The server cannot listen where it was told to."""
+
+    def __init__(self, listen: str, cause: OSError) -> None:
+        super().__init__(f"cannot listen on {listen}: {cause.strerror or cause}")
+        self.listen = listen
+        self.cause = cause
+
+
 def run_app(
     app: web.Application,
     *,
     host: str,
     port: int,
     shutdown_timeout: float,
-    print_: Callable[[str], None],
+    on_listening: Callable[[str], None],
 ) -> None:
     """Serve until SIGINT or SIGTERM; then stop accepting, let requests in flight finish
     for up to `shutdown_timeout` seconds, and run the app's cleanup, as web.run_app does:
     only then are the remaining tasks cancelled."""
     loop = asyncio.new_event_loop()
-    main = loop.create_task(_serve(app, host, port, shutdown_timeout, print_))
+    main = loop.create_task(_serve(app, host, port, shutdown_timeout, on_listening))
     try:
         asyncio.set_event_loop(loop)
         loop.run_until_complete(main)
@@ -112,7 +121,7 @@ async def _serve(
     host: str,
     port: int,
     shutdown_timeout: float,
-    print_: Callable[[str], None],
+    on_listening: Callable[[str], None],
 ) -> None:
     runner = JsonErrorRunner(
         app,
@@ -124,8 +133,13 @@ async def _serve(
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)
-        await site.start()
-        print_(f"======== Running on {site.name} ========")
+        try:
+            await site.start()
+        except OSError as exc:  # the port is taken, the address is not this machine's…
+            raise ListenError(f"{host}:{port}", exc) from exc
+        bound_host, bound_port = runner.addresses[0][:2]
+        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+        on_listening(f"http://{shown}:{bound_port}")
         await asyncio.Event().wait()  # until a signal
     finally:
         await runner.cleanup()

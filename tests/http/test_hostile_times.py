@@ -366,7 +366,9 @@ async def test_stored_times_at_the_calendar_ends_resolve_and_show(
     listing = await asyncio.to_thread(cli, settings_of_app, "incidents", "list")
     assert f"#{fired.incident_id}\tdrafted" in listing
     number = str(fired.incident_id)
-    shown = json.loads(await asyncio.to_thread(cli, settings_of_app, "incidents", "show", number))
+    shown = json.loads(
+        await asyncio.to_thread(cli, settings_of_app, "incidents", "show", number, "--json")
+    )
     assert shown["started_at"] == started.isoformat().replace("+00:00", "Z")
     markdown = await asyncio.to_thread(
         cli, settings_of_app, "incidents", "show", number, "--markdown"

@@ -242,10 +242,11 @@ def test_integers_of_any_length_in_every_path_and_query(receiver: Receiver, rout
 
 @pytest.mark.parametrize("number", ["0", "2147483648", str(2**64), "9" * 5000, "-1", "１"])
 def test_integers_out_of_range_on_the_command_line(
-    number: str, capsys: pytest.CaptureFixture[str]
+    number: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A usage error (exit 2) naming the range, before any query the database would refuse
     (which read as "store unavailable")."""
+    monkeypatch.setenv("RECEIVER_LANGUAGE", "en")
     for args in (
         ["incidents", "show", number],
         ["incidents", "list", "--limit", number],

@@ -39,6 +39,7 @@ async def test_schema_newer_than_code_is_refused(
         "RECEIVER_DATABASE_URL": settings.database_url,
         "RECEIVER_LISTEN": "127.0.0.1:0",
         "RECEIVER_LOG_FORMAT": "json",
+        "RECEIVER_LANGUAGE": "en",
     }
     for command in ("migrate", "serve"):
         process = await asyncio.create_subprocess_exec(
@@ -57,7 +58,7 @@ async def test_schema_newer_than_code_is_refused(
 
 
 def test_migrate_command_reports_what_it_did(settings: Settings) -> None:
-    env = {**os.environ, "RECEIVER_DATABASE_URL": settings.database_url}
+    env = {**os.environ, "RECEIVER_DATABASE_URL": settings.database_url, "RECEIVER_LANGUAGE": "en"}
     first = subprocess.run(
         [sys.executable, "-m", "receiver", "migrate"],
         env=env,

@@ -28,6 +28,7 @@ async def feishu() -> AsyncIterator[FakePlatform]:
 
 async def run_cli(config: Path, *args: str) -> tuple[int, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECEIVER_")}
+    env["RECEIVER_LANGUAGE"] = "en"
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -129,4 +130,4 @@ secret = "not-the-secret"
 
     status, out = await run_cli(config, "notify", "test", "nope")
     assert status == 2
-    assert "no channel 'nope' (channels: good, wrong-secret)" in out
+    assert "no channel 'nope' (configured: good, wrong-secret)" in out

@@ -41,6 +41,7 @@ async def replay(settings: Settings, *args: str) -> str:
         "RECEIVER_DATABASE_URL": settings.database_url,
         "PATH": "/usr/bin:/bin",
         "RECEIVER_DRAFTS_DIR": "",
+        "RECEIVER_LANGUAGE": "en",
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable,

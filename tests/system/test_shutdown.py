@@ -261,6 +261,7 @@ def check_config(tmp_path: Path, *args: str, **env: str) -> subprocess.Completed
         RECEIVER_DATABASE_URL=f"sqlite:///{tmp_path / 'check.db'}",
         RECEIVER_DRAFTS_DIR=str(tmp_path / "drafts"),
         RECEIVER_LOG_FORMAT="json",
+        RECEIVER_LANGUAGE="en",
     )
     base.update(env)
     return subprocess.run(
@@ -330,7 +331,9 @@ def test_check_config_unreachable_postgres_and_offline(tmp_path: Path) -> None:
     assert result.returncode == 1, result
     problems = [line for line in result.stderr.splitlines() if line.startswith("problem:")]
     assert len(problems) == 1, result.stderr
-    assert problems[0].startswith(f"problem: database {LOOPBACK}:{port}/db: ")
+    assert problems[0].startswith(
+        f"problem: cannot use the database postgresql://x@{LOOPBACK}:{port}/db: "
+    )
     assert "ok:" not in result.stdout
 
     offline = check_config(tmp_path, "--offline", RECEIVER_DATABASE_URL=url)

@@ -140,7 +140,10 @@ continue = true
             {"channels": [{"name": "a", "type": "feishu", "url_env": "NO_SUCH_VARIABLE_HERE"}]},
             "NO_SUCH_VARIABLE_HERE, which is not set",
         ),
-        ({"channels": [{"name": "a", "type": "irc", "url": URL}]}, "TYPE: Input should be"),
+        (
+            {"channels": [{"name": "a", "type": "irc", "url": URL}]},
+            "channels.0.type: Input should be",
+        ),
         ({"channels": [{"name": "a", "type": "slack", "url": "ftp://x"}]}, "must be http(s)"),
         ({"default_channels": ["nope"]}, "unknown channels: nope"),
         (
