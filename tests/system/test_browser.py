@@ -35,6 +35,7 @@ try:
         Dialog,
         Locator,
         Page,
+        Playwright,
         Route,
         async_playwright,
         expect,
@@ -107,6 +108,25 @@ def require_browser() -> None:
         )
 
 
+def start_review_receiver(request: pytest.FixtureRequest, tmp_path: Path) -> Service:
+    """A receiver as the browser tests review it: SQLite, Chinese, Asia/Shanghai."""
+    require_browser()
+    receiver, _ = start_receiver(
+        request,
+        tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'r.db'}",
+        extra_env={"RECEIVER_LANGUAGE": "zh", "RECEIVER_TIMEZONE": "Asia/Shanghai"},
+    )
+    return receiver
+
+
+async def launch_chromium(playwright: Playwright) -> Browser:
+    """Debian's Chromium, headless, as every browser test drives it."""
+    return await playwright.chromium.launch(
+        executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=30_000
+    )
+
+
 def artifacts_dir(tmp_path: Path) -> Path:
     configured = os.environ.get("RECEIVER_TEST_ARTIFACTS")
     directory = Path(configured) if configured else tmp_path
@@ -176,13 +196,7 @@ async def new_page(browser: Browser, receiver: Service, problems: list[str]) -> 
 
 
 async def test_review_in_a_real_browser(request: pytest.FixtureRequest, tmp_path: Path) -> None:
-    require_browser()
-    receiver, _ = start_receiver(
-        request,
-        tmp_path,
-        database_url=f"sqlite:///{tmp_path / 'r.db'}",
-        extra_env={"RECEIVER_LANGUAGE": "zh", "RECEIVER_TIMEZONE": "Asia/Shanghai"},
-    )
+    receiver = start_review_receiver(request, tmp_path)
     assert receiver.base_url.startswith(f"http://{LOOPBACK}:")
     artifacts = artifacts_dir(tmp_path)
     problems: list[str] = []  # dialogs, script errors, requests that left the receiver
@@ -197,9 +211,7 @@ async def test_review_in_a_real_browser(request: pytest.FixtureRequest, tmp_path
         assert hostile_id != 1
 
         async with async_playwright() as p:
-            browser = await p.chromium.launch(
-                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=30_000
-            )
+            browser = await launch_chromium(p)
             try:
                 page = await new_page(browser, receiver, problems)
                 await log_in(page, receiver)

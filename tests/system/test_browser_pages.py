@@ -18,15 +18,14 @@ import aiohttp
 import pytest
 
 from tests.conftest import capture_text
-from tests.processes import AUTH, TOKEN, Service, start_receiver
+from tests.processes import AUTH, TOKEN, Service
 from tests.system.test_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     USER,
     artifacts_dir,
+    launch_chromium,
     new_page,
     post_webhook,
-    require_browser,
+    start_review_receiver,
 )
 
 with contextlib.suppress(ImportError):  # without it, require_browser() skips first
@@ -53,13 +52,7 @@ async def save_fields(
 async def test_reading_pages_in_a_real_browser(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    require_browser()
-    receiver, _ = start_receiver(
-        request,
-        tmp_path,
-        database_url=f"sqlite:///{tmp_path / 'r.db'}",
-        extra_env={"RECEIVER_LANGUAGE": "zh", "RECEIVER_TIMEZONE": "Asia/Shanghai"},
-    )
+    receiver = start_review_receiver(request, tmp_path)
     artifacts = artifacts_dir(tmp_path)
     problems: list[str] = []
 
@@ -73,9 +66,7 @@ async def test_reading_pages_in_a_real_browser(
         await save_fields(http, receiver, {"direct_cause": AFTER})  # revision 3
 
         async with async_playwright() as p:
-            browser = await p.chromium.launch(
-                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=30_000
-            )
+            browser = await launch_chromium(p)
             try:
                 page = await new_page(browser, receiver, problems)
                 await login_refusals_in_chinese(page, receiver)

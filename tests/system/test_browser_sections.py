@@ -16,18 +16,17 @@ import aiohttp
 import pytest
 
 from tests.conftest import capture_text
-from tests.processes import TOKEN, Service, get_json, start_receiver
+from tests.processes import TOKEN, Service, get_json
 from tests.system.test_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     EVENTS,
     artifacts_dir,
+    launch_chromium,
     new_page,
     open_section,
     post_event,
     post_webhook,
-    require_browser,
     save_section,
+    start_review_receiver,
 )
 
 with contextlib.suppress(ImportError):  # require_browser() skips first
@@ -58,13 +57,7 @@ async def expect_left(page: Page, count: int) -> None:
 async def test_sections_conflicts_what_is_left_and_the_gate(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    require_browser()
-    receiver, _ = start_receiver(
-        request,
-        tmp_path,
-        database_url=f"sqlite:///{tmp_path / 'r.db'}",
-        extra_env={"RECEIVER_LANGUAGE": "zh", "RECEIVER_TIMEZONE": "Asia/Shanghai"},
-    )
+    receiver = start_review_receiver(request, tmp_path)
     artifacts = artifacts_dir(tmp_path)
     problems: list[str] = []
 
@@ -75,9 +68,7 @@ async def test_sections_conflicts_what_is_left_and_the_gate(
         assert await post_webhook(http, receiver, capture_text("resolved_group_3")) == 1
 
         async with async_playwright() as p:
-            browser = await p.chromium.launch(
-                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=30_000
-            )
+            browser = await launch_chromium(p)
             try:
                 first = await new_page(browser, receiver, problems)
                 second = await new_page(browser, receiver, problems)

@@ -579,7 +579,8 @@ def test_installed_wheel_passes_check_config(
         env=env,
         cwd=workdir,
     )
-    assert result.stdout.startswith("ok: settings, templates (zh, en), drafts directory")
+    # the image speaks the receiver's default language, Chinese
+    assert result.stdout.startswith("正常：设置、模板（zh, en）、草稿目录"), result.stdout
     assert not list(workdir.iterdir()), "check-config wrote outside the volumes"
 
 

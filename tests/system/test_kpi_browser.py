@@ -14,15 +14,14 @@ import aiohttp
 import pytest
 
 from tests.conftest import as_group, capture, capture_text
-from tests.processes import Service, start_receiver
+from tests.processes import Service
 from tests.system.test_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     artifacts_dir,
+    launch_chromium,
     log_in,
     new_page,
     post_webhook,
-    require_browser,
+    start_review_receiver,
 )
 
 with contextlib.suppress(ImportError):  # require_browser() skips first
@@ -57,21 +56,13 @@ async def bar_values(page: Page, chart: str) -> dict[str, str]:
 async def test_kpi_page_charts_the_incidents(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    require_browser()
-    receiver, _ = start_receiver(
-        request,
-        tmp_path,
-        database_url=f"sqlite:///{tmp_path / 'r.db'}",
-        extra_env={"RECEIVER_LANGUAGE": "zh", "RECEIVER_TIMEZONE": "Asia/Shanghai"},
-    )
+    receiver = start_review_receiver(request, tmp_path)
     artifacts = artifacts_dir(tmp_path)
     problems: list[str] = []
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
         await seed(http, receiver)
         async with async_playwright() as p:
-            browser = await p.chromium.launch(
-                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=30_000
-            )
+            browser = await launch_chromium(p)
             try:
                 page = await new_page(browser, receiver, problems)
                 await log_in(page, receiver)
