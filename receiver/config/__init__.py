@@ -106,6 +106,10 @@ class Settings(BaseSettings):
     stale_after: timedelta = timedelta(hours=4)
     event_window: timedelta = timedelta(hours=24)
     inbox_retention: timedelta = timedelta(days=30)  # 0 keeps every stored body
+    # failed applications of one inbox entry before it is quarantined
+    inbox_max_attempts: int = Field(default=4, ge=1, le=100)
+    # how long POST /api/v1/events waits for its own entry to be applied before a 202
+    event_apply_wait: timedelta = timedelta(seconds=5)
     public_url: str | None = None
     severity_map: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=lambda: dict(DEFAULT_SEVERITY_MAP)
@@ -188,6 +192,7 @@ class Settings(BaseSettings):
         "stale_after",
         "event_window",
         "inbox_retention",
+        "event_apply_wait",
         "shutdown_grace",
         "evidence_before",
         "evidence_after",
@@ -207,6 +212,13 @@ class Settings(BaseSettings):
     def _check_session_idle_timeout(cls, value: timedelta) -> timedelta:
         if not MIN_SESSION_IDLE <= value <= SESSION_MAX_AGE:
             raise ValueError("use a duration from 1m to 12h, e.g. 30m or 2h")
+        return value
+
+    @field_validator("event_apply_wait")
+    @classmethod
+    def _check_event_apply_wait(cls, value: timedelta) -> timedelta:
+        if not timedelta(0) <= value <= timedelta(minutes=1):
+            raise ValueError("must be between 0s and 1m, e.g. 5s")
         return value
 
     @field_validator("database_statement_timeout", "database_pool_timeout", "body_read_timeout")

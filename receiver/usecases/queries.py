@@ -7,7 +7,15 @@ from datetime import datetime
 
 from receiver.domain.incident import Episode, Incident, IncidentStatus, TimelineEntry
 from receiver.domain.review import HumanFields
-from receiver.store import AuditRecord, Database, InboxRecord, Repository, StoredDraft
+from receiver.store import (
+    AuditRecord,
+    Backlog,
+    Database,
+    InboxEntry,
+    InboxRecord,
+    Repository,
+    StoredDraft,
+)
 from receiver.usecases.errors import IncidentNotFound
 
 
@@ -94,6 +102,30 @@ class Queries:
             return await repo.inbox_records(
                 since=since, incident_id=incident_id, after_id=after_id, limit=limit
             )
+
+    async def inbox_entry(self, entry_id: int) -> InboxEntry | None:
+        async with self.db.read() as repo:
+            return await repo.inbox.entry(entry_id)
+
+    async def inbox_backlog(self) -> Backlog:
+        """What is accepted but not yet applied."""
+        async with self.db.read() as repo:
+            return await repo.inbox.backlog()
+
+    async def quarantined(self, limit: int = 100) -> list[InboxEntry]:
+        async with self.db.read() as repo:
+            return await repo.inbox.quarantined(limit)
+
+    async def quarantined_count(self) -> int:
+        async with self.db.read() as repo:
+            return await repo.inbox.count_quarantined()
+
+    async def incident_status(self, incident_id: int) -> IncidentStatus:
+        async with self.db.read() as repo:
+            incident = await repo.get_incident(incident_id)
+        if incident is None:
+            raise IncidentNotFound(f"no incident with id {incident_id}")
+        return incident.status
 
     async def prune_inbox(self, older_than: datetime) -> int:
         async def job(repo: Repository) -> int:

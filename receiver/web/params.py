@@ -85,7 +85,18 @@ FROM_REVISION: Final = IntParam("from", 1, MAX_ID)
 TO_REVISION: Final = IntParam("to", 1, MAX_ID)
 INCIDENT_ID: Final = IntParam("incident_id", 1, MAX_ID, "incident with id")
 CHART: Final = IntParam("number", 1, MAX_CHARTS, "chart")
-DECLARED: Final = (LIMIT, OFFSET, PAGE, REVISION, FROM_REVISION, TO_REVISION, INCIDENT_ID, CHART)
+INBOX_ID: Final = IntParam("inbox_id", 1, MAX_ID, "inbox entry")
+DECLARED: Final = (
+    LIMIT,
+    OFFSET,
+    PAGE,
+    REVISION,
+    FROM_REVISION,
+    TO_REVISION,
+    INCIDENT_ID,
+    CHART,
+    INBOX_ID,
+)
 
 
 def incident_id_of(request: web.Request) -> int:

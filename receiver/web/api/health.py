@@ -54,5 +54,16 @@ async def metrics(request: web.Request) -> web.Response:
                 registry.open_incidents.labels(severity=severity, status=status).set(
                     counts.get((severity, status), 0)
                 )
+    try:
+        backlog = await request.app[SERVICE].queries.inbox_backlog()
+        quarantined = await request.app[SERVICE].queries.quarantined_count()
+    except StoreUnavailable:
+        registry.store_errors.labels(where="metrics").inc()
+    else:
+        registry.inbox_backlog.set(backlog.entries)
+        now = request.app[SERVICE].clock()
+        lag = (now - backlog.oldest).total_seconds() if backlog.oldest else 0.0
+        registry.inbox_apply_lag.set(max(0.0, lag))
+        registry.inbox_quarantine_size.set(quarantined)
     body = generate_latest(registry.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
