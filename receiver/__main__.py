@@ -1,5 +1,5 @@
 """Command line: postmortem-receiver serve | migrate | check-config | incidents | replay |
-notify test | drafts export."""
+inbox | notify test | drafts export."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from receiver.app import create_app
 from receiver.checks import LANGUAGES, drafts_dir_problem, template_problems
 from receiver.config import ConfigError, Settings, load_settings
 from receiver.drafts import write_atomically
+from receiver.inbox_cli import run as inbox_command
 from receiver.logconfig import configure_logging
 from receiver.notify.compose import sample_message
 from receiver.notify.delivery import deliver
@@ -30,7 +31,7 @@ from receiver.store.engine import SchemaError
 from receiver.usecases.errors import IncidentNotFound
 from receiver.usecases.service import IncidentService, rules_from
 from receiver.usecases.unit_of_work import utcnow
-from receiver.web.params import MAX_ID, MAX_OFFSET, bounded_int
+from receiver.web.params import MAX_ID, MAX_OFFSET, MAX_PAGE, bounded_int
 from receiver.web.serialize import entry_json, episode_json, incident_summary
 from receiver.web.server import run_app
 
@@ -69,6 +70,16 @@ def _parser() -> argparse.ArgumentParser:
         dest="from_database",
         help="read the inbox of another database (e.g. the old one) into the configured one",
     )
+    inbox = commands.add_parser("inbox", help="webhooks and events the applier quarantined")
+    inbox_which = inbox.add_subparsers(dest="action", required=True)
+    inbox_list = inbox_which.add_parser("list", help="quarantined entries, oldest first")
+    inbox_list.add_argument("--limit", type=_bounded(1, MAX_PAGE), default=100)
+    for name, text in (
+        ("show", "one entry: where it stands, its error and its body"),
+        ("retry", "put a quarantined entry back in line (after a fix)"),
+        ("drop", "delete a quarantined entry for good"),
+    ):
+        inbox_which.add_parser(name, help=text).add_argument("inbox_id", type=_bounded(1, MAX_ID))
     notify = commands.add_parser("notify", help="chat channels ([notify] in the config)")
     notify_which = notify.add_subparsers(dest="action", required=True)
     notify_test = notify_which.add_parser(
@@ -124,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_replay(settings, args))
         if args.command == "drafts":
             return asyncio.run(_export_drafts(settings, args))
+        if args.command == "inbox":
+            return asyncio.run(inbox_command(settings, args))
         if args.command == "notify":
             return asyncio.run(_notify_test(settings, args.channel))
         return asyncio.run(_incidents(settings, args))

@@ -152,6 +152,10 @@ class InboxStore:
         row = (await self.conn.execute(ENTRY.where(inbox.c.id == entry_id))).first()
         return None if row is None else _entry(row)
 
+    async def body(self, entry_id: int) -> str | None:
+        body = await self.conn.scalar(sa.select(inbox.c.body).where(inbox.c.id == entry_id))
+        return None if body is None else str(body)
+
     async def quarantined(self, limit: int) -> list[InboxEntry]:
         rows = await self.conn.execute(
             ENTRY.where(inbox.c.quarantined_at.is_not(None), inbox.c.pending.is_(None))

@@ -176,7 +176,9 @@ class ApplyInbox:
         batch: _Batch,
     ) -> bool:
         attempts = entry.attempts + 1
-        error = f"{type(exc).__name__}: {exc}"[:2000]
+        # the first line: a driver's error goes on with the statement and its parameters
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        error = f"{type(exc).__name__}: {first_line}"[:2000]
         await repo.inbox.count_failure(entry.record.id, attempts, error)
         if attempts >= self.max_attempts:
             # the entries behind it go on; `inbox retry` puts it back in line

@@ -116,6 +116,10 @@ class Queries:
         async with self.db.read() as repo:
             return await repo.inbox.quarantined(limit)
 
+    async def inbox_body(self, entry_id: int) -> str | None:
+        async with self.db.read() as repo:
+            return await repo.inbox.body(entry_id)
+
     async def quarantined_count(self) -> int:
         async with self.db.read() as repo:
             return await repo.inbox.count_quarantined()

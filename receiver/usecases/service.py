@@ -13,6 +13,7 @@ from receiver.usecases.apply_inbox import Accept, ApplyInbox
 from receiver.usecases.drafts import Drafts
 from receiver.usecases.evidence import Evidence
 from receiver.usecases.ingest import IngestWebhook
+from receiver.usecases.quarantine import Quarantine
 from receiver.usecases.queries import Queries
 from receiver.usecases.reconcile import Reconcile
 from receiver.usecases.record_event import RecordEvent
@@ -85,6 +86,7 @@ class IncidentService:
         self.evidence = Evidence(uow, recorder, self.queries, settings)
         self.reconcile = Reconcile(uow, recorder, settings.stale_after)
         self.accept = Accept(uow, appended=inbox_appended)
+        self.quarantine = Quarantine(uow)
         self.apply_inbox = ApplyInbox(
             uow,
             recorder,

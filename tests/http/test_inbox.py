@@ -16,10 +16,12 @@ from receiver.config import Settings
 from receiver.store import Repository
 from receiver.web.keys import DATABASE
 from tests.conftest import Clock, capture_text
+from tests.http.test_review import log_in
 from tests.inbox import applied, inbox_entry
 
 ClientFactory = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 JSON = {"Content-Type": "application/json"}
+AUTH = {"Authorization": "Bearer t0ken"}
 ACK = {"type": "ack", "service": "payments", "message": "值班已确认", "actor": "zhangsan"}
 
 
@@ -118,20 +120,27 @@ async def test_an_event_the_use_case_refuses_is_the_usual_404(
 async def test_a_manual_event_answers_202_while_the_applier_is_behind(
     aiohttp_client: ClientFactory, make_settings: Callable[..., Settings], clock: Clock
 ) -> None:
-    settings = make_settings(event_apply_wait="300ms", inbox_max_attempts=100)
+    settings = make_settings(event_apply_wait="300ms", inbox_max_attempts=100, auth_token="t0ken")
     client = await aiohttp_client(create_app(settings, clock=clock))
     broken = await append_broken_entry(client, clock.now)
-    response = await client.post("/api/v1/events", data={**ACK, "type": "system-alert"})
+    response = await client.post(
+        "/api/v1/events", data={**ACK, "type": "system-alert"}, headers=AUTH
+    )
     assert response.status == 202, await response.text()
     answer = await response.json()
     assert (answer["status"], answer["applied"]) == ("accepted", False)
     assert answer["inbox_id"] > broken
-    entry = await inbox_entry(client, answer["inbox_id"])
+    entry = await inbox_entry(client, answer["inbox_id"], headers=AUTH)
     assert (entry["state"], entry["incident_id"], entry["applied"]) == ("pending", None, False)
-    held = await inbox_entry(client, broken)
+    held = await inbox_entry(client, broken, headers=AUTH)
     assert held["state"] == "pending"
     assert held["attempts"] >= 1
     assert "JSONDecodeError" in held["error"]
+    # the review pages say what is not applied yet
+    await log_in(client, secret="t0ken")
+    page = await client.get("/")
+    assert page.status == 200
+    assert "2 条通知尚未应用，本页可能还未显示它们。" in await page.text()
 
 
 async def test_an_unknown_entry_is_404(aiohttp_client: ClientFactory, settings: Settings) -> None:

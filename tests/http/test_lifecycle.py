@@ -288,7 +288,11 @@ async def test_healthz_and_readyz(client: TestClient[Any, Any], settings: Settin
 
     statuses, bodies, readyz_ms = await probe_many(client, "/readyz")
     assert statuses == {200}
-    expected = {"status": "ready", "checks": {"store": "ok", "schema": "ok", "drafts_dir": "ok"}}
+    expected = {
+        "status": "ready",
+        "checks": {"store": "ok", "schema": "ok", "drafts_dir": "ok"},
+        "inbox": {"backlog": 0, "lag_seconds": 0.0, "quarantined": 0},
+    }
     assert all(body == expected for body in bodies), bodies[0]
     assert settings.drafts_dir is not None
     assert settings.drafts_dir.is_dir()

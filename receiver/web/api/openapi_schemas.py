@@ -264,5 +264,10 @@ def response_schemas() -> dict[str, Schema]:
             "status",
             status=enum(("ready", "not_ready")),
             checks={**LABELS, "description": 'store and schema: "ok" or why not'},
+            inbox={
+                **obj(backlog=INTEGER, lag_seconds={"type": "number"}, quarantined=INTEGER),
+                "description": "what waits in the inbox (not part of readiness): entries "
+                "not yet applied, the age of the oldest in seconds, entries quarantined",
+            },
         ),
     }
