@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     inbox_retention: timedelta = timedelta(days=30)  # 0 keeps every stored body
     # failed applications of one inbox entry before it is quarantined
     inbox_max_attempts: int = Field(default=4, ge=1, le=100)
+    # past either bound of accepted, not yet applied input, webhooks get 503 + Retry-After
+    inbox_max_backlog: int = Field(default=100_000, ge=1)
+    inbox_max_backlog_bytes: int = 1024 * 1024 * 1024
     # how long POST /api/v1/events waits for its own entry to be applied before a 202
     event_apply_wait: timedelta = timedelta(seconds=5)
     public_url: str | None = None
@@ -229,7 +232,7 @@ class Settings(BaseSettings):
             raise ValueError("must be between 1ms and 1h, e.g. 5s")
         return value
 
-    @field_validator("max_body", mode="before")
+    @field_validator("max_body", "inbox_max_backlog_bytes", mode="before")
     @classmethod
     def _parse_max_body(cls, value: Any) -> int:
         return parse_size(value)

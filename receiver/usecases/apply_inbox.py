@@ -24,7 +24,7 @@ from receiver.alertmanager.webhook import Webhook
 from receiver.metrics import Metrics
 from receiver.store import InboxRecord, Repository
 from receiver.store.inbox import PendingEntry
-from receiver.usecases.errors import IncidentNotFound, NoOpenIncident
+from receiver.usecases.errors import InboxFull, IncidentNotFound, NoOpenIncident
 from receiver.usecases.ingest import IngestWebhook
 from receiver.usecases.record_event import ManualEvent, RecordEvent
 from receiver.usecases.recording import Recorder, Step, Stored
@@ -37,6 +37,10 @@ log = structlog.get_logger(__name__)
 # PostgreSQL appends never wait for it, and longer batches mean fewer transactions.
 BATCH_SECONDS = {True: 0.02, False: 0.25}
 Wakeup = Callable[[], None]
+# how stale the accept path's view of the backlog may be
+BACKLOG_REFRESH = 0.5
+# what a refused webhook is told: the applier drains thousands a second when it runs
+FULL_RETRY_AFTER = 5.0
 
 
 def parse_entry(record: InboxRecord, ingest: IngestWebhook, record_event: RecordEvent) -> Step:
@@ -52,20 +56,57 @@ def parse_entry(record: InboxRecord, ingest: IngestWebhook, record_event: Record
 
 
 class Accept:
-    """The accept path: append the raw input; its effects come behind."""
+    """The accept path: append the raw input; its effects come behind. Past a bound on
+    the backlog it refuses (InboxFull), so that the inbox never grows without limit."""
 
-    def __init__(self, uow: UnitOfWork, *, appended: Wakeup | None = None) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        *,
+        max_entries: int,
+        max_bytes: int,
+        appended: Wakeup | None = None,
+    ) -> None:
         self.uow = uow
         self.appended = appended  # the applier's wake-up
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        # the store's backlog as last read, plus what this process appended since: one
+        # read per BACKLOG_REFRESH, not one per webhook
+        self._read_at = -BACKLOG_REFRESH
+        self._entries = 0
+        self._bytes = 0
 
     async def __call__(self, kind: str, body: str, credential: str | None) -> int:
+        size = len(body.encode())
+        await self._check_room(size)
+
         async def job(repo: Repository, now: datetime) -> int:
             return await repo.inbox.append(kind, body, now, credential)
 
         entry_id = await self.uow.write("accept", job)
+        self._entries += 1
+        self._bytes += size
         if self.appended is not None:
             self.appended()
         return entry_id
+
+    async def _check_room(self, size: int) -> None:
+        if time.monotonic() - self._read_at > BACKLOG_REFRESH:
+            async with self.uow.db.read() as repo:
+                backlog = await repo.inbox.backlog()
+            self._read_at = time.monotonic()
+            self._entries, self._bytes = backlog.entries, backlog.bytes
+        if self._entries + 1 > self.max_entries:
+            what = f"{self._entries} entries (RECEIVER_INBOX_MAX_BACKLOG={self.max_entries})"
+        elif self._bytes + size > self.max_bytes:
+            what = f"{self._bytes} bytes (RECEIVER_INBOX_MAX_BACKLOG_BYTES={self.max_bytes})"
+        else:
+            return
+        raise InboxFull(
+            f"the receiver is behind: {what} wait to be applied; retry later",
+            FULL_RETRY_AFTER,
+        )
 
 
 @dataclass(slots=True)

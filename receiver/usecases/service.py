@@ -85,7 +85,12 @@ class IncidentService:
         self.review = Review(uow, recorder, settings.approval_required)
         self.evidence = Evidence(uow, recorder, self.queries, settings)
         self.reconcile = Reconcile(uow, recorder, settings.stale_after)
-        self.accept = Accept(uow, appended=inbox_appended)
+        self.accept = Accept(
+            uow,
+            max_entries=settings.inbox_max_backlog,
+            max_bytes=settings.inbox_max_backlog_bytes,
+            appended=inbox_appended,
+        )
         self.quarantine = Quarantine(uow)
         self.apply_inbox = ApplyInbox(
             uow,

@@ -11,8 +11,13 @@ from aiohttp import web
 
 from receiver.domain.review import InvalidTransition, ReviewLocked
 from receiver.store import StoreUnavailable
-from receiver.usecases.errors import EvidenceNotReady, IncidentNotFound, NoOpenIncident
-from receiver.web.errors import ApiError
+from receiver.usecases.errors import (
+    EvidenceNotReady,
+    InboxFull,
+    IncidentNotFound,
+    NoOpenIncident,
+)
+from receiver.web.errors import ApiError, Overloaded
 from receiver.web.keys import METRICS
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -58,6 +63,8 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return exc.response()
     except (InvalidTransition, ReviewLocked, EvidenceNotReady) as exc:
         return ApiError(409, "conflict", str(exc)).response()
+    except InboxFull as exc:
+        return Overloaded(str(exc), exc.retry_after).response()
     except NoOpenIncident as exc:
         return ApiError(404, "no_open_incident", str(exc)).response()
     except IncidentNotFound as exc:

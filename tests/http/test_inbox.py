@@ -4,6 +4,7 @@ applied in order behind the answer; a manual event waits for its own entry; GET
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -149,3 +150,61 @@ async def test_an_unknown_entry_is_404(aiohttp_client: ClientFactory, settings: 
         response = await client.get(path)
         assert response.status == 404, path
         assert (await response.json())["error"] == "not_found"
+
+
+async def test_back_pressure_answers_503_at_the_bound_and_recovers(
+    aiohttp_client: ClientFactory, make_settings: Callable[..., Settings], clock: Clock
+) -> None:
+    # an entry the applier cannot apply holds the rest back until it is quarantined
+    settings = make_settings(inbox_max_backlog=3, inbox_max_attempts=3)
+    client = await aiohttp_client(create_app(settings, clock=clock))
+    await append_broken_entry(client, clock.now)
+    first = await accept(client, "firing_single")
+    second = await accept(client, "firing_group_3")
+
+    response = await client.post(
+        "/api/v1/alerts", data=capture_text("order_mixed_jobs"), headers=JSON
+    )
+    assert response.status == 503, await response.text()
+    refused = await response.json()
+    assert refused["error"] == "inbox_full"
+    assert "RECEIVER_INBOX_MAX_BACKLOG=3" in refused["message"]
+    assert int(response.headers["Retry-After"]) >= 1
+    metrics = await (await client.get("/metrics")).text()
+    assert 'webhooks_received_total{reason="inbox_full",result="refused"} 1.0' in metrics
+
+    # the broken entry is quarantined, the two behind it applied: room again
+    assert (await applied(client, first))["created"] is True
+    assert (await applied(client, second))["created"] is True
+
+    async def retried() -> dict[str, Any] | None:
+        response = await client.post(
+            "/api/v1/alerts", data=capture_text("order_mixed_jobs"), headers=JSON
+        )
+        if response.status == 503:
+            await asyncio.sleep(0.1)
+            return None
+        assert response.status == 202, await response.text()
+        answer: dict[str, Any] = await response.json()
+        return answer
+
+    async with asyncio.timeout(10):
+        while (third := await retried()) is None:
+            pass
+    assert (await applied(client, third))["created"] is True
+
+
+async def test_back_pressure_counts_bytes_too(
+    aiohttp_client: ClientFactory, make_settings: Callable[..., Settings], clock: Clock
+) -> None:
+    settings = make_settings(inbox_max_backlog_bytes="1KiB", inbox_max_attempts=100)
+    client = await aiohttp_client(create_app(settings, clock=clock))
+    await append_broken_entry(client, clock.now)  # 9 bytes, held: nothing drains
+    response = await client.post(
+        "/api/v1/alerts", data=capture_text("firing_group_3"), headers=JSON
+    )
+    assert len(capture_text("firing_group_3").encode()) > 1024
+    assert response.status == 503, await response.text()
+    answer = await response.json()
+    assert answer["error"] == "inbox_full"
+    assert "RECEIVER_INBOX_MAX_BACKLOG_BYTES=1024" in answer["message"]

@@ -15,6 +15,7 @@ from receiver.alertmanager.webhook import Webhook
 from receiver.limits import Limits, webhook_problems
 from receiver.metrics import Metrics
 from receiver.store import StoreUnavailable
+from receiver.usecases.errors import InboxFull
 from receiver.web.api.signature import check_grafana_signature
 from receiver.web.body import ArrayLimit, read_json
 from receiver.web.errors import ApiError, invalid_input
@@ -44,6 +45,9 @@ def _counted(metrics: Metrics) -> Iterator[None]:
         raise
     except StoreUnavailable:
         metrics.webhooks.labels(result="store_error", reason="").inc()
+        raise
+    except InboxFull:
+        metrics.webhooks.labels(result="refused", reason="inbox_full").inc()
         raise
     finally:
         metrics.webhook_seconds.observe(time.perf_counter() - started)

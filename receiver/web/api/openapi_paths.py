@@ -72,6 +72,11 @@ def paths() -> dict[str, Schema]:
                             "than RECEIVER_MAX_ALERTS (`too_large`).",
                             422: "Neither an Alertmanager version 4 webhook nor a Grafana "
                             "webhook (`invalid_webhook`).",
+                            503: "The database is unavailable or too slow "
+                            "(`store_unavailable`), or the backlog of accepted, not yet "
+                            "applied input is at RECEIVER_INBOX_MAX_BACKLOG or "
+                            "RECEIVER_INBOX_MAX_BACKLOG_BYTES (`inbox_full`); retry after "
+                            "`Retry-After` seconds.",
                         },
                     ),
                 },
