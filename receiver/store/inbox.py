@@ -13,10 +13,18 @@ import sqlalchemy as sa
 
 from receiver.store.connection import Connection
 from receiver.store.records import InboxEntry, InboxRecord
-from receiver.store.schema import inbox
+from receiver.store.schema import inbox, inbox_applier
 
 # PostgreSQL: one replica applies at a time; the lock ends with the batch's transaction
 _APPLIER_LOCK = 0x706D7269  # "pmri"
+# ...and one keeps applying: the lease's holder, until it lapses. Times are the
+# database's (UTC, as the column stores them), so replicas' clocks never disagree.
+_TAKE_LEASE = sa.text(
+    "UPDATE inbox_applier SET holder = :me, "
+    "lease_until = (now() AT TIME ZONE 'UTC') + make_interval(secs => :seconds) "
+    "WHERE name = 'applier' AND (holder = :me OR lease_until IS NULL "
+    "OR lease_until < (now() AT TIME ZONE 'UTC')) RETURNING holder"
+)
 
 APPEND = sa.insert(inbox).returning(inbox.c.id)
 PENDING = (
@@ -88,15 +96,30 @@ class InboxStore:
         assert isinstance(entry_id, int)
         return entry_id
 
-    async def take_applier_turn(self, *, postgres: bool) -> bool:
-        """Whether this transaction may apply: on PostgreSQL one replica at a time, until
-        it commits (SQLite's write lock already gives one writer)."""
+    async def take_applier_turn(self, me: str, lease_seconds: float, *, postgres: bool) -> bool:
+        """Whether this transaction may apply. On PostgreSQL: no other transaction is
+        applying (a lock until commit) and `me` holds the lease, taken when it lapsed
+        and renewed here. On SQLite the write lock already gives one writer."""
         if not postgres:
             return True
-        taken = await self.conn.scalar(
+        locked = await self.conn.scalar(
             sa.text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _APPLIER_LOCK}
         )
-        return bool(taken)
+        if not locked:
+            return False
+        holder = await self.conn.scalar(_TAKE_LEASE, {"me": me, "seconds": lease_seconds})
+        return bool(holder == me)
+
+    async def applier(self) -> tuple[str | None, datetime | None]:
+        """The lease's holder and until when (UTC)."""
+        row = (
+            await self.conn.execute(
+                sa.select(inbox_applier.c.holder, inbox_applier.c.lease_until).where(
+                    inbox_applier.c.name == "applier"
+                )
+            )
+        ).first()
+        return (None, None) if row is None else (row.holder, row.lease_until)
 
     async def pending(self, limit: int) -> list[PendingEntry]:
         rows = await self.conn.execute(PENDING, {"limit": limit})

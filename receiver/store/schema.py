@@ -237,3 +237,14 @@ login_failures = sa.Table(
     sa.Column("last_failure_at", UTCDateTime, nullable=False),
     sa.Column("blocked_until", UTCDateTime, nullable=True, index=True),
 )
+
+# Which replica applies the inbox (issue 18, PostgreSQL): one row, leased for a few
+# seconds and renewed by every batch of its holder; once it lapses (the holder died)
+# another replica takes it. SQLite has one writer and no lease.
+inbox_applier = sa.Table(
+    "inbox_applier",
+    metadata,
+    sa.Column("name", sa.String(16), primary_key=True),
+    sa.Column("holder", sa.String(128), nullable=True),
+    sa.Column("lease_until", UTCDateTime, nullable=True),
+)

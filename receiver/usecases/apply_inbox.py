@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import socket
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,6 +44,9 @@ Wakeup = Callable[[], None]
 BACKLOG_REFRESH = 0.5
 # what a refused webhook is told: the applier drains thousands a second when it runs
 FULL_RETRY_AFTER = 5.0
+# PostgreSQL: the applier's lease, renewed by every batch (at least every poll, 0.25 s):
+# when its holder dies another replica takes over within this
+LEASE_SECONDS = 3.0
 
 
 def parse_entry(record: InboxRecord, ingest: IngestWebhook, record_event: RecordEvent) -> Step:
@@ -135,6 +141,8 @@ class ApplyInbox:
         *,
         max_attempts: int,
     ) -> None:
+        # on PostgreSQL the replica that holds the applier's lease; this process's name
+        self.me = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.uow = uow
         self.recorder = recorder
         self.ingest = ingest
@@ -147,7 +155,8 @@ class ApplyInbox:
 
         async def job(repo: Repository, now: datetime) -> _Batch:
             batch = _Batch(BatchReport())
-            if not await repo.inbox.take_applier_turn(postgres=not self.uow.db.is_sqlite):
+            postgres = not self.uow.db.is_sqlite
+            if not await repo.inbox.take_applier_turn(self.me, LEASE_SECONDS, postgres=postgres):
                 batch.report.turn = False
                 return batch
             entries = await repo.inbox.pending(limit)
