@@ -82,6 +82,7 @@ class Accept:
         self._read_at = -BACKLOG_REFRESH
         self._entries = 0
         self._bytes = 0
+        self.last_at = -1.0  # monotonic time of the last append: the applier yields to it
 
     async def __call__(self, kind: str, body: str, credential: str | None) -> int:
         size = len(body.encode())
@@ -90,6 +91,7 @@ class Accept:
         async def job(repo: Repository, now: datetime) -> int:
             return await repo.inbox.append(kind, body, now, credential)
 
+        self.last_at = time.monotonic()
         entry_id = await self.uow.write("accept", job)
         self._entries += 1
         self._bytes += size
