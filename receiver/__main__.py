@@ -1,5 +1,5 @@
 """Command line: postmortem-receiver serve | migrate | check-config | incidents | replay |
-notify test | drafts export."""
+inbox | notify test | drafts export."""
 
 from __future__ import annotations
 
@@ -48,6 +48,7 @@ from receiver.cli.texts import LANGUAGES, PROG, language_of, os_reason, say
 from receiver.config import ConfigError, Settings, load_settings, unknown_variables
 from receiver.domain.incident import PRIORITY_ORDER, IncidentStatus
 from receiver.drafts import write_atomically
+from receiver.inbox_cli import run as inbox_command
 from receiver.logconfig import configure_logging
 from receiver.notify.compose import sample_message
 from receiver.notify.delivery import deliver
@@ -57,7 +58,7 @@ from receiver.store import open_configured_database, open_database
 from receiver.usecases.errors import DraftNotReady, IncidentNotFound
 from receiver.usecases.service import IncidentService
 from receiver.usecases.unit_of_work import utcnow
-from receiver.web.params import MAX_ID, MAX_OFFSET
+from receiver.web.params import MAX_ID, MAX_OFFSET, MAX_PAGE
 from receiver.web.serialize import entry_json, episode_json, incident_summary
 from receiver.web.server import run_app
 
@@ -116,6 +117,16 @@ def _parser(language: str) -> argparse.ArgumentParser:
     replay.add_argument(
         "--from-database", dest="from_database", metavar="URL", help=h("from_database")
     )
+    inbox = command(commands, "inbox", "inbox")
+    inbox_which = inbox.add_subparsers(dest="action", required=True)
+    inbox_list = command(inbox_which, "list", "inbox_list")
+    inbox_list.add_argument(
+        "--limit", type=bounded(language, 1, MAX_PAGE), default=100, help=h("limit", default=100)
+    )
+    for name in ("show", "retry", "drop"):
+        command(inbox_which, name, f"inbox_{name}").add_argument(
+            "inbox_id", type=bounded(language, 1, MAX_ID), metavar="ID", help=h("inbox_id")
+        )
     notify = command(commands, "notify", "notify")
     notify_which = notify.add_subparsers(dest="action", required=True)
     notify_test = command(notify_which, "test", "notify_test")
@@ -182,6 +193,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         return asyncio.run(_replay(settings, args))
     if args.command == "drafts":
         return asyncio.run(_export_drafts(settings, args))
+    if args.command == "inbox":
+        return asyncio.run(inbox_command(settings, args))
     if args.command == "notify":
         return asyncio.run(_notify_test(settings, args.channel))
     return asyncio.run(_incidents(settings, args))

@@ -24,6 +24,7 @@ from receiver.web.auth_failures import AuthFailures
 from receiver.web.body import read_body
 from receiver.web.identity import authenticate, security_headers
 from receiver.web.keys import (
+    APPLIER,
     AUTH_FAILURES,
     DATABASE,
     EVENT_LIMITER,
@@ -36,6 +37,8 @@ from receiver.web.keys import (
 from receiver.web.middleware import json_errors, page_errors, request_log
 from receiver.web.routes import ROUTES
 from receiver.web.session import Sessions
+from receiver.workers.applier import POLL_SECONDS as APPLY_POLL_SECONDS
+from receiver.workers.applier import Applier
 from receiver.workers.background import running
 from receiver.workers.evidence import EvidenceWorker
 from receiver.workers.outbox import Sender
@@ -71,6 +74,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
     # the workers' wake-ups exist before the service that rings them and the workers that
     # wait on them, so no order of setup matters
     messages_queued, evidence_due = asyncio.Event(), asyncio.Event()
+    inbox_appended = asyncio.Event()
 
     async def database_ctx(app: web.Application) -> AsyncIterator[None]:
         database = open_configured_database(settings)
@@ -87,6 +91,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
                 defer_export_marks=True,  # close() below lets them finish
                 messages_queued=messages_queued.set,
                 evidence_wanted=evidence_due.set,
+                inbox_appended=inbox_appended.set,
             )
             app[SESSIONS] = Sessions(settings, database, clock)
             app[AUTH_FAILURES] = AuthFailures(database, clock)
@@ -96,6 +101,11 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
                 await app[SERVICE].close()
             await database.close()
             log.info("store.closed")
+
+    async def applier_ctx(app: web.Application) -> AsyncIterator[None]:
+        applier = app[APPLIER] = Applier(app[SERVICE], inbox_appended)
+        async with running(applier, APPLY_POLL_SECONDS):
+            yield
 
     async def reconciler_ctx(app: web.Application) -> AsyncIterator[None]:
         if settings.reconcile_interval.total_seconds() <= 0:
@@ -149,6 +159,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
                 yield
 
     app.cleanup_ctx.append(database_ctx)
+    app.cleanup_ctx.append(applier_ctx)
     app.cleanup_ctx.append(reconciler_ctx)
     app.cleanup_ctx.append(notifier_ctx)
     app.cleanup_ctx.append(evidence_ctx)

@@ -125,3 +125,24 @@ class Metrics:
             "Chat messages in the outbox not yet sent nor given up (as of the sender's last pass).",
             registry=registry,
         )
+        self.inbox_quarantined = Counter(
+            f"{PREFIX}_inbox_quarantined_total",
+            "Inbox entries whose application kept failing, set aside (see `postmortem-receiver "
+            "inbox list`); the entries behind them went on.",
+            registry=registry,
+        )
+        self.inbox_backlog = Gauge(
+            f"{PREFIX}_inbox_backlog",
+            "Webhooks and events accepted but not yet applied, read at each scrape.",
+            registry=registry,
+        )
+        self.inbox_apply_lag = Gauge(
+            f"{PREFIX}_inbox_apply_lag_seconds",
+            "Age of the oldest accepted entry not yet applied (0 when none), at each scrape.",
+            registry=registry,
+        )
+        self.inbox_quarantine_size = Gauge(
+            f"{PREFIX}_inbox_in_quarantine",
+            "Inbox entries in quarantine now, read at each scrape.",
+            registry=registry,
+        )

@@ -51,8 +51,9 @@ Environment:
   RECEIVER_TOKEN  sent as "Authorization: Bearer <token>" when set
   RECEIVER_ACTOR  the default actor
 
-Output: "incident #ID recorded|duplicate URL" on stdout.
-Exit status: 0 recorded or duplicate; 1 the receiver refused the event (its message
+Output: "incident #ID recorded|duplicate URL" on stdout; "inbox #N accepted, not
+yet applied URL" when the receiver stored it but has not applied it yet.
+Exit status: 0 recorded, duplicate or accepted; 1 the receiver refused the event (its message
 on stderr); 2 wrong usage; 3 the receiver could not be reached.
 EOF
 }
@@ -204,6 +205,12 @@ json_number() {
 }
 
 case $code in
+    202)
+        # stored, but the receiver applies behind: not applied within its wait
+        printf 'inbox #%s accepted, not yet applied %s/api/v1/inbox/%s\n' \
+            "$(json_number inbox_id <"$body")" "$base_url" "$(json_number inbox_id <"$body")"
+        exit 0
+        ;;
     2??)
         printf 'incident #%s %s %s\n' "$(json_number incident_id <"$body")" \
             "$(json_string status <"$body")" "$(json_string incident_url <"$body")"

@@ -4,10 +4,16 @@
     python scripts/bench.py [--quick] [--requests N] [--concurrency 32]
                             [--backends sqlite,postgresql] [--storm-groups 100]
 
-Measures, per backend: webhook throughput and p50/p99 latency (absolute and as ratios to
-a bare aiohttp handler), the time to 2xx of one 1,000-alert webhook, and a storm of
-groups × 100 alerts firing then resolving (time until every incident is drafted, and the
-receiver's peak RSS); once: the render time of a draft for 5,000 alerts and 500 rows.
+With `wrk` installed (Debian package), first the accept path (issue 18): wrk posts
+one-alert bodies for 10 s (3 s with --quick) to the bare handler, then to the receiver,
+firing only and mixed (half resolves); for each, req/s and its ratio to bare, p50/p99,
+server CPU per request, the backlog left when the load stopped, the server CPU per
+webhook until that backlog is applied, and the applier's own CPU per webhook (measured
+while it drains that backlog alone). Then, per backend: webhook throughput and p50/p99
+latency (absolute and as ratios to a bare aiohttp handler), the time to 2xx of one
+1,000-alert webhook, and a storm of groups × 100 alerts firing then resolving (time until
+every incident is drafted, and the receiver's peak RSS); once: the render time of a draft
+for 5,000 alerts and 500 rows.
 
 Starts each server as a real process with a fresh database (SQLite in a temp dir;
 PostgreSQL as a new database on RECEIVER_TEST_POSTGRES_URL, default
@@ -42,11 +48,17 @@ import aiohttp
 import asyncpg
 from sqlalchemy.engine import make_url
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import wrk_load
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 POSTGRES_URL = os.environ.get(
     "RECEIVER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
+# wrk cycles through this many groups' bodies; group numbers far from the other runs'
+WRK_GROUPS = 5000
+WRK_FIRST = 10_000_000
 BARE_SERVER = """
 import sys
 from aiohttp import web
@@ -202,6 +214,97 @@ async def drive(
     return Result(name, len(latencies), seconds, latencies, errors, cpu)
 
 
+@dataclass(frozen=True)
+class AcceptRun:
+    """One wrk run against the accept path, and what applying its backlog cost after."""
+
+    name: str
+    load: wrk_load.WrkResult
+    cpu_load: float  # server CPU seconds during the load (accepting, and applying behind)
+    backlog: int  # entries not yet applied when the load stopped
+    cpu_drain: float  # server CPU seconds from then until the backlog was empty
+    drain_seconds: float
+
+    @property
+    def cpu_ms(self) -> float:
+        return 1000 * self.cpu_load / max(1, self.load.requests)
+
+    @property
+    def until_applied_ms(self) -> float:
+        """Server CPU per webhook from the first request until the last is applied."""
+        return 1000 * (self.cpu_load + self.cpu_drain) / max(1, self.load.requests)
+
+    @property
+    def applier_ms(self) -> float | None:
+        """The applier's CPU per webhook, from the drain alone (nothing accepted then)."""
+        return 1000 * self.cpu_drain / self.backlog if self.backlog >= 50 else None
+
+
+async def backlog_of(base: str) -> int:
+    async with aiohttp.ClientSession() as session, session.get(f"{base}/metrics") as response:
+        for line in (await response.text()).splitlines():
+            if line.startswith("postmortem_receiver_inbox_backlog "):
+                return int(float(line.split()[1]))
+    raise RuntimeError("no postmortem_receiver_inbox_backlog in /metrics")
+
+
+async def accept_run(
+    name: str, target: Running, bodies_: Sequence[bytes], args: argparse.Namespace, threads: int
+) -> AcceptRun:
+    cpu_before = target.cpu_seconds()
+    load = await asyncio.to_thread(
+        wrk_load.run_wrk,
+        target.base,
+        bodies_,
+        seconds=args.wrk_seconds,
+        connections=args.concurrency,
+        threads=threads,
+    )
+    cpu_loaded = target.cpu_seconds()
+    if name.startswith("bare"):
+        return AcceptRun(name, load, cpu_loaded - cpu_before, 0, 0.0, 0.0)
+    backlog, started = await backlog_of(target.base), time.perf_counter()
+    deadline = time.monotonic() + 600
+    while await backlog_of(target.base) > 0:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{name}: the backlog did not drain in 600 s")
+        await asyncio.sleep(0.05)
+    drained = time.perf_counter() - started
+    return AcceptRun(
+        name, load, cpu_loaded - cpu_before, backlog, target.cpu_seconds() - cpu_loaded, drained
+    )
+
+
+def one_alert_bodies(count: int, first: int, mixed: bool) -> list[bytes]:
+    """Firing bodies of `count` groups; `mixed`: each followed by its resolve."""
+    pairs = bodies(count, first=first)
+    return [body for pair in pairs for body in (pair if mixed else pair[:1])]
+
+
+def report_accept(runs: list[AcceptRun], concurrency: int) -> None:
+    bare = runs[0]
+    print(
+        f"\naccept path (wrk, {concurrency} connections, one-alert bodies, server on CPU 0, "
+        "wrk on CPU 1); the applier runs behind on the same core.\nCPU ms: server CPU per "
+        "request during the load; until applied: per webhook from the first request until "
+        "the backlog is empty;\napplier: CPU per webhook while only the backlog left at the "
+        "end of the load was applied (nan: too small a backlog to say)"
+    )
+    print(
+        f"{'server':<30}{'req':>8}{'req/s':>9}{'× bare':>8}{'p50 ms':>8}{'p99 ms':>8}"
+        f"{'CPU ms':>8}{'backlog':>9}{'until applied':>15}{'applier':>9}{'errors':>8}"
+    )
+    for run in runs:
+        applier = run.applier_ms
+        print(
+            f"{run.name:<30}{run.load.requests:>8}{run.load.throughput:>9.0f}"
+            f"{run.load.throughput / bare.load.throughput:>8.2f}{run.load.p50_ms:>8.1f}"
+            f"{run.load.p99_ms:>8.1f}{run.cpu_ms:>8.3f}{run.backlog:>9}"
+            f"{run.until_applied_ms if run.backlog or run is not bare else 0:>15.3f}"
+            f"{applier if applier is not None else float('nan'):>9.3f}{run.load.errors:>8}"
+        )
+
+
 async def postgres_database() -> str:
     name = f"pmr_bench_{uuid.uuid4().hex[:12]}"
     conn = await asyncpg.connect(POSTGRES_URL)
@@ -237,17 +340,24 @@ def receiver_env(database_url: str, port: int, scratch: Path) -> dict[str, str]:
     return env
 
 
-async def run(args: argparse.Namespace) -> tuple[list[Result], dict[str, dict[str, float]]]:
+async def run(
+    args: argparse.Namespace,
+) -> tuple[list[Result], dict[str, dict[str, float]], list[AcceptRun]]:
     if (os.cpu_count() or 1) >= 2:
         os.sched_setaffinity(0, {1})
     results = []
     extras: dict[str, dict[str, float]] = {}
+    accepts: list[AcceptRun] = []
+    use_wrk = wrk_load.available()
     groups = args.requests // 2
     with tempfile.TemporaryDirectory(prefix="pmr-bench-") as scratch_dir:
         scratch = Path(scratch_dir)
         port = free_port()
         argv = [*pin(0), sys.executable, "-c", BARE_SERVER, str(port)]
         with server(argv, dict(os.environ), port, scratch / "bare.log") as bare:
+            if use_wrk:
+                only = one_alert_bodies(WRK_GROUPS, WRK_FIRST, mixed=False)
+                accepts.append(await accept_run("bare aiohttp", bare, only, args, 2))
             results.append(await drive("bare aiohttp", bare, bodies(groups), args.concurrency))
         for backend in args.backends.split(","):
             if backend == "sqlite":
@@ -262,6 +372,15 @@ async def run(args: argparse.Namespace) -> tuple[list[Result], dict[str, dict[st
                 with server(
                     argv, receiver_env(url, port, scratch), port, scratch / f"{backend}.log"
                 ) as receiver:
+                    if use_wrk:
+                        # distinct groups per run: the firing-only run opens incidents, the
+                        # mixed one (in order: one wrk thread) opens and drafts them
+                        only = one_alert_bodies(WRK_GROUPS, WRK_FIRST, mixed=False)
+                        mixed = one_alert_bodies(WRK_GROUPS, 2 * WRK_FIRST, mixed=True)
+                        name = f"{backend} firing only"
+                        accepts.append(await accept_run(name, receiver, only, args, 2))
+                        name = f"{backend} mixed (half resolve)"
+                        accepts.append(await accept_run(name, receiver, mixed, args, 1))
                     results.append(
                         await drive(
                             f"receiver {backend}", receiver, bodies(groups), args.concurrency
@@ -274,7 +393,7 @@ async def run(args: argparse.Namespace) -> tuple[list[Result], dict[str, dict[st
             finally:
                 if backend == "postgresql":
                     await drop_postgres_database(url)
-    return results, extras
+    return results, extras, accepts
 
 
 def big_group(group: int, alerts: int, status: str) -> bytes:
@@ -467,7 +586,12 @@ def main() -> None:
     args = parser.parse_args()
     args.requests = args.requests or (40 if args.smoke else 400 if args.quick else 4000)
     args.storm_groups = args.storm_groups or (2 if args.smoke else 10 if args.quick else 100)
-    results, extras = asyncio.run(run(args))
+    args.wrk_seconds = 1 if args.smoke else 3 if args.quick else 10
+    results, extras, accepts = asyncio.run(run(args))
+    if accepts:
+        report_accept(accepts, args.concurrency)
+    else:
+        print("\nwrk is not installed (apt install wrk): the accept path's figures are skipped")
     report(results, args.concurrency)
     for backend, figures in extras.items():
         for name, value in figures.items():
@@ -475,7 +599,7 @@ def main() -> None:
     print(
         f"{'(any)':<12}{'draft render, 5000 alerts + 500 rows, s':<44}{render_benchmark():>10.3f}"
     )
-    if any(result.errors for result in results):
+    if any(result.errors for result in results) or any(r.load.errors for r in accepts):
         raise SystemExit("some requests failed; see the numbers above")
 
 

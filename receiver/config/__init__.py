@@ -148,6 +148,13 @@ class Settings(BaseSettings):
     stale_after: timedelta = timedelta(hours=4)
     event_window: timedelta = timedelta(hours=24)
     inbox_retention: timedelta = timedelta(days=30)  # 0 keeps every stored body
+    # failed applications of one inbox entry before it is quarantined
+    inbox_max_attempts: int = Field(default=4, ge=1, le=100)
+    # past either bound of accepted, not yet applied input, webhooks get 503 + Retry-After
+    inbox_max_backlog: int = Field(default=100_000, ge=1)
+    inbox_max_backlog_bytes: int = 1024 * 1024 * 1024
+    # how long POST /api/v1/events waits for its own entry to be applied before a 202
+    event_apply_wait: timedelta = timedelta(seconds=5)
     public_url: str | None = None
     severity_map: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=lambda: dict(DEFAULT_SEVERITY_MAP)
@@ -237,6 +244,7 @@ class Settings(BaseSettings):
         "stale_after",
         "event_window",
         "inbox_retention",
+        "event_apply_wait",
         "shutdown_grace",
         "evidence_before",
         "evidence_after",
@@ -260,6 +268,13 @@ class Settings(BaseSettings):
             raise ValueError("use a duration from 1m to 12h, e.g. 30m or 2h")
         return value
 
+    @field_validator("event_apply_wait")
+    @classmethod
+    def _check_event_apply_wait(cls, value: timedelta) -> timedelta:
+        if not timedelta(0) <= value <= timedelta(minutes=1):
+            raise ValueError("must be between 0s and 1m, e.g. 5s")
+        return value
+
     @field_validator("database_statement_timeout", "database_pool_timeout", "body_read_timeout")
     @classmethod
     def _check_timeout(cls, value: timedelta) -> timedelta:
@@ -268,7 +283,7 @@ class Settings(BaseSettings):
             raise ValueError("must be between 1ms and 1h, e.g. 5s")
         return value
 
-    @field_validator("max_body", mode="before")
+    @field_validator("max_body", "inbox_max_backlog_bytes", mode="before")
     @classmethod
     def _parse_max_body(cls, value: Any) -> int:
         return parse_size(value)

@@ -8,12 +8,15 @@ from receiver.store.engine import (
     open_configured_database,
     open_database,
 )
-from receiver.store.records import AuditRecord, InboxRecord, StoredDraft
+from receiver.store.inbox import Backlog
+from receiver.store.records import AuditRecord, InboxEntry, InboxRecord, StoredDraft
 from receiver.store.repository import Repository
 
 __all__ = [
     "AuditRecord",
+    "Backlog",
     "Database",
+    "InboxEntry",
     "InboxRecord",
     "Repository",
     "SchemaError",

@@ -42,6 +42,26 @@ class InboxRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class InboxEntry:
+    """Where one inbox entry stands: pending, applied (to `incident_id`), refused (an
+    event naming no incident: `outcome` says why) or quarantined."""
+
+    id: int
+    received_at: datetime
+    kind: str
+    state: str  # pending | applied | refused | quarantined
+    incident_id: int | None
+    outcome: str | None  # created | changed | unchanged | no_open_incident | not_found
+    draft_revision: int | None
+    attempts: int
+    last_error: str | None
+    applied_at: datetime | None
+    quarantined_at: datetime | None
+    credential: str | None
+    body_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
 class AuditRecord:
     at: datetime
     actor: str

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from receiver.store.connection import Connection
 from receiver.store.draft_rows import DraftRows
 from receiver.store.evidence import EvidenceStore
+from receiver.store.inbox import InboxStore
 from receiver.store.incident_rows import IncidentRows
 from receiver.store.kpi_rows import KpiStore
 from receiver.store.outbox import OutboxStore
@@ -28,6 +29,7 @@ class Repository(IncidentRows, DraftRows):
         self.outbox = OutboxStore(conn)  # same connection: messages commit with the change
         self.evidence = EvidenceStore(conn)
         self.kpi = KpiStore(conn)  # what the KPI page reads
+        self.inbox = InboxStore(conn)
         self.sessions = SessionStore(conn)
         self.throttle = ThrottleStore(conn)
 
@@ -36,14 +38,19 @@ class Repository(IncidentRows, DraftRows):
     async def record_inbox(
         self, kind: str, body: str, received_at: datetime, incident_id: int | None
     ) -> None:
+        """An input stored with its effects, in their transaction: applied already."""
+        data = body.encode()
         await self.conn.execute(
             INSERT_INBOX,
             {
                 "kind": kind,
                 "body": body,
-                "body_sha256": hashlib.sha256(body.encode()).hexdigest(),
+                "body_sha256": hashlib.sha256(data).hexdigest(),
+                "body_bytes": len(data),
                 "received_at": received_at,
                 "incident_id": incident_id,
+                "applied_at": received_at,
+                "attempts": 0,
             },
         )
 
@@ -69,5 +76,12 @@ class Repository(IncidentRows, DraftRows):
         ]
 
     async def prune_inbox(self, older_than: datetime) -> int:
-        result = await self.conn.execute(sa.delete(inbox).where(inbox.c.received_at < older_than))
+        # an entry still to apply (or quarantined) is kept whatever its age
+        result = await self.conn.execute(
+            sa.delete(inbox).where(
+                inbox.c.received_at < older_than,
+                inbox.c.pending.is_(None),
+                inbox.c.quarantined_at.is_(None),
+            )
+        )
         return int(result.rowcount or 0)

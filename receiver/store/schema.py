@@ -145,7 +145,8 @@ audit = sa.Table(
     sa.Column("detail", sa.JSON, nullable=False),
 )
 
-# The raw body of every accepted webhook, stored with its effects (for replay and audit).
+# The raw body of every accepted webhook and event (issue 18): appended before the answer,
+# applied behind it in id order; kept afterwards for replay and audit.
 inbox = sa.Table(
     "inbox",
     metadata,
@@ -156,6 +157,21 @@ inbox = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
     # finds every delivery of the same bytes (retries) without comparing bodies
     sa.Column("body_sha256", sa.String(64), nullable=False, index=True),
+    sa.Column("body_bytes", sa.Integer, nullable=False, server_default="0"),
+    # which credential posted it (receiver.web.identity), for audit
+    sa.Column("credential", sa.String(64), nullable=True),
+    # TRUE until applied or quarantined, then NULL: the applier's scan reads only what is
+    # still to do. Cleared in the transaction that stores the entry's effects, so this is
+    # the applier's watermark and a crash replays exactly the unapplied tail.
+    sa.Column("pending", sa.Boolean, nullable=True, index=True),
+    sa.Column("applied_at", UTCDateTime, nullable=True),
+    # created, changed, unchanged; or why it was refused (no_open_incident, not_found)
+    sa.Column("outcome", sa.String(32), nullable=True),
+    sa.Column("draft_revision", sa.Integer, nullable=True),
+    # failed applications so far, the last error, and when it may be tried again
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("quarantined_at", UTCDateTime, nullable=True, index=True),
 )
 
 # Chat messages to send (issue 9): written in the transaction of the change that causes
@@ -220,4 +236,15 @@ login_failures = sa.Table(
     sa.Column("failures", sa.Integer, nullable=False),
     sa.Column("last_failure_at", UTCDateTime, nullable=False),
     sa.Column("blocked_until", UTCDateTime, nullable=True, index=True),
+)
+
+# Which replica applies the inbox (issue 18, PostgreSQL): one row, leased for a few
+# seconds and renewed by every batch of its holder; once it lapses (the holder died)
+# another replica takes it. SQLite has one writer and no lease.
+inbox_applier = sa.Table(
+    "inbox_applier",
+    metadata,
+    sa.Column("name", sa.String(16), primary_key=True),
+    sa.Column("holder", sa.String(128), nullable=True),
+    sa.Column("lease_until", UTCDateTime, nullable=True),
 )

@@ -15,5 +15,13 @@ class NoOpenIncident(IncidentNotFound):
     """An event names a service with no open (or recent) incident."""
 
 
+class InboxFull(Exception):
+    """The backlog of accepted, not yet applied input is at its bound: come back later."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class EvidenceNotReady(Exception):
     """Evidence was asked for an incident that has not recovered yet."""

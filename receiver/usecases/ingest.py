@@ -9,7 +9,7 @@ from receiver.domain.incident import Change, Rules
 from receiver.domain.lifecycle import apply_webhook, incident_key, open_incident
 from receiver.domain.placement import place
 from receiver.store import Repository
-from receiver.usecases.recording import IngestResult, Recorder
+from receiver.usecases.recording import IngestResult, Recorder, Step
 
 
 class IngestWebhook:
@@ -27,6 +27,12 @@ class IngestWebhook:
         "grafana"), for the replay.
         """
 
+        inbox = (kind, raw_body) if keep_body else None
+        return await self.recorder.record("webhook", self.step(hook), inbox, notify=keep_body)
+
+    def step(self, hook: Webhook) -> Step:
+        """Place the webhook and change its incident through the domain."""
+
         async def step(repo: Repository, now: datetime) -> Change:
             key = incident_key(hook, self.rules.key_labels)
             match = await repo.series_matches([(a.fingerprint, a.starts_at) for a in hook.alerts])
@@ -39,8 +45,7 @@ class IngestWebhook:
                 change = Change(state=await repo.load_state(placement.incident_id))
             return apply_webhook(change, own, now, self.rules)
 
-        inbox = (kind, raw_body) if keep_body else None
-        return await self.recorder.record("webhook", step, inbox, notify=keep_body)
+        return step
 
 
 def _without(hook: Webhook, foreign: frozenset[tuple[str, datetime]]) -> Webhook:

@@ -13,7 +13,15 @@ from receiver.domain.moments import in_zone
 from receiver.domain.periods import quarter_bounds
 from receiver.domain.review import HumanFields
 from receiver.evidence.recovery import metric_evidence
-from receiver.store import AuditRecord, Database, InboxRecord, Repository, StoredDraft
+from receiver.store import (
+    AuditRecord,
+    Backlog,
+    Database,
+    InboxEntry,
+    InboxRecord,
+    Repository,
+    StoredDraft,
+)
 from receiver.usecases.errors import DraftNotReady, IncidentNotFound
 from receiver.usecases.unit_of_work import Clock
 
@@ -148,6 +156,34 @@ class Queries:
             return await repo.inbox_records(
                 since=since, incident_id=incident_id, after_id=after_id, limit=limit
             )
+
+    async def inbox_entry(self, entry_id: int) -> InboxEntry | None:
+        async with self.db.read() as repo:
+            return await repo.inbox.entry(entry_id)
+
+    async def inbox_backlog(self) -> Backlog:
+        """What is accepted but not yet applied."""
+        async with self.db.read() as repo:
+            return await repo.inbox.backlog()
+
+    async def quarantined(self, limit: int = 100) -> list[InboxEntry]:
+        async with self.db.read() as repo:
+            return await repo.inbox.quarantined(limit)
+
+    async def inbox_body(self, entry_id: int) -> str | None:
+        async with self.db.read() as repo:
+            return await repo.inbox.body(entry_id)
+
+    async def quarantined_count(self) -> int:
+        async with self.db.read() as repo:
+            return await repo.inbox.count_quarantined()
+
+    async def incident_status(self, incident_id: int) -> IncidentStatus:
+        async with self.db.read() as repo:
+            incident = await repo.get_incident(incident_id)
+        if incident is None:
+            raise IncidentNotFound(f"no incident with id {incident_id}")
+        return incident.status
 
     async def prune_inbox(self, older_than: datetime) -> int:
         async def job(repo: Repository) -> int:

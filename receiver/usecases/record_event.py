@@ -17,7 +17,7 @@ from receiver.domain.moments import accepted
 from receiver.store import Repository
 from receiver.text import Details, Key, Message, Name, Short
 from receiver.usecases.errors import NoOpenIncident
-from receiver.usecases.recording import IngestResult, Recorder
+from receiver.usecases.recording import IngestResult, Recorder, Step
 from receiver.usecases.unit_of_work import load
 
 
@@ -59,14 +59,21 @@ class RecordEvent:
         """A person's event: a row in its phase of the incident the event names (by id, or
         the open or recent incident of its service); `system-alert` may open one."""
 
+        # a replay re-applies old input: its messages went out the first time
+        inbox = ("event", raw_body) if keep_body else None
+        return await self.recorder.record(
+            "event", self.step(event, raw_body), inbox, notify=keep_body
+        )
+
+    def step(self, event: ManualEvent, raw_body: str) -> Step:
+        """Find the event's incident (or open one) and add the event through the domain."""
+
         async def step(repo: Repository, now: datetime) -> Change:
             dedup_key = event_dedup_key(event.idempotency_key, raw_body, now)
             change = await self._target(repo, event, now)
             return apply_event(change, event, dedup_key, now)
 
-        # a replay re-applies old input: its messages went out the first time
-        inbox = ("event", raw_body) if keep_body else None
-        return await self.recorder.record("event", step, inbox, notify=keep_body)
+        return step
 
     async def _target(self, repo: Repository, event: ManualEvent, now: datetime) -> Change:
         if event.incident_id is not None:

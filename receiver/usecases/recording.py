@@ -41,7 +41,9 @@ class IngestResult:
 
 
 @dataclass(frozen=True, slots=True)
-class _Stored:
+class Stored:
+    """A change stored in a transaction not yet committed; `finish` it after the commit."""
+
     change: Change
     incident_id: int
     draft: StoredDraft | None
@@ -78,11 +80,14 @@ class Recorder:
         given (kind, body) and the chat messages it causes (`notify`); then export the
         draft it wrote."""
 
-        async def job(repo: Repository, now: datetime) -> _Stored:
+        async def job(repo: Repository, now: datetime) -> Stored:
             change = await step(repo, now)
-            return await self._store(repo, change, now, inbox, notify)
+            return await self.store(repo, change, now, inbox, notify=notify)
 
-        stored = await self.uow.write(what, job)
+        return await self.finish(what, await self.uow.write(what, job))
+
+    async def finish(self, what: str, stored: Stored) -> IngestResult:
+        """After the commit: wake the workers it gave work, log, count, export the draft."""
         if stored.queued and self.messages_queued is not None:
             self.messages_queued()
         if stored.change.recovered and self.evidence_wanted is not None:
@@ -103,14 +108,17 @@ class Recorder:
             await self.drafts.export_after_commit(stored.draft)
         return result
 
-    async def _store(
+    async def store(
         self,
         repo: Repository,
         change: Change,
         now: datetime,
-        inbox: tuple[str, str] | None,
-        notify: bool,
-    ) -> _Stored:
+        inbox: tuple[str, str] | None = None,
+        *,
+        notify: bool = True,
+    ) -> Stored:
+        """The change's rows, its draft and messages, in the caller's transaction; the raw
+        input too when given (kind, body)."""
         incident_id = await _save_rows(repo, change, now)
         if inbox is not None:
             await repo.record_inbox(inbox[0], inbox[1], now, incident_id)
@@ -126,7 +134,7 @@ class Recorder:
         if notify and self.settings.notify.channels:
             new_draft = draft.revision if draft and draft.created_at == now else None
             queued = await queue_messages(repo, self.settings, change, now, new_draft)
-        return _Stored(change, incident_id, draft, queued)
+        return Stored(change, incident_id, draft, queued)
 
     def _count(self, result: IngestResult) -> None:
         severity = result.priority
@@ -144,7 +152,7 @@ class Recorder:
             )
 
 
-def _result(stored: _Stored) -> IngestResult:
+def _result(stored: Stored) -> IngestResult:
     change = stored.change
     incident = change.state.incident
     return IngestResult(

@@ -9,9 +9,11 @@ from receiver.metrics import Metrics
 from receiver.postmortem.options import render_options
 from receiver.postmortem.render import DraftRenderer
 from receiver.store import Database
+from receiver.usecases.apply_inbox import Accept, ApplyInbox
 from receiver.usecases.drafts import Drafts
 from receiver.usecases.evidence import Evidence
 from receiver.usecases.ingest import IngestWebhook
+from receiver.usecases.quarantine import Quarantine
 from receiver.usecases.queries import Queries
 from receiver.usecases.reconcile import Reconcile
 from receiver.usecases.record_event import RecordEvent
@@ -30,8 +32,10 @@ def rules_from(settings: Settings) -> Rules:
 
 
 class IncidentService:
-    """`ingest_webhook` and `record_event` are called directly; the other use cases are
-    grouped by concern: `review`, `evidence`, `reconcile`, `drafts`, `queries`."""
+    """`accept` stores a webhook or event in the inbox, `apply_inbox` applies it behind the
+    answer through `ingest_webhook` and `record_event` (also called directly, e.g. by a
+    replay); the other use cases are grouped by concern: `review`, `evidence`,
+    `reconcile`, `drafts`, `queries`."""
 
     def __init__(
         self,
@@ -44,11 +48,12 @@ class IncidentService:
         defer_export_marks: bool = False,
         messages_queued: Wakeup | None = None,
         evidence_wanted: Wakeup | None = None,
+        inbox_appended: Wakeup | None = None,
     ) -> None:
         """`defer_export_marks`: answers need not wait for "draft file written" to be
         stored; only an owner that calls close() before closing the store asks for it.
         `messages_queued` and `evidence_wanted` wake the outbox sender and the evidence
-        worker after a commit that gave them work."""
+        worker after a commit that gave them work; `inbox_appended` the inbox's applier."""
         self.db = db
         self.settings = settings
         self.metrics = metrics or Metrics()
@@ -73,6 +78,21 @@ class IncidentService:
         self.review = Review(uow, recorder, settings.approval_required)
         self.evidence = Evidence(uow, recorder, self.queries, settings)
         self.reconcile = Reconcile(uow, recorder, settings.stale_after)
+        self.accept = Accept(
+            uow,
+            max_entries=settings.inbox_max_backlog,
+            max_bytes=settings.inbox_max_backlog_bytes,
+            appended=inbox_appended,
+        )
+        self.quarantine = Quarantine(uow)
+        self.apply_inbox = ApplyInbox(
+            uow,
+            recorder,
+            self.ingest_webhook,
+            self.record_event,
+            self.metrics,
+            max_attempts=settings.inbox_max_attempts,
+        )
 
     async def close(self) -> None:
         """Finish what runs after the answers (marking exported drafts)."""

@@ -73,6 +73,19 @@ class RateLimited(ApiError):
         return response
 
 
+class Overloaded(ApiError):
+    """A 503 that says when to come back (the inbox is full)."""
+
+    def __init__(self, message: str, wait_seconds: float) -> None:
+        super().__init__(503, "inbox_full", message)
+        self.retry_after = retry_after(wait_seconds)
+
+    def response(self) -> web.Response:
+        response = super().response()
+        response.headers["Retry-After"] = str(self.retry_after)
+        return response
+
+
 def retry_after(wait_seconds: float) -> int:
     return max(1, math.ceil(wait_seconds))
 

@@ -44,6 +44,13 @@ class Identity:
 IDENTITY = web.RequestKey("identity", Identity)
 
 
+def credential_of(request: web.Request) -> str | None:
+    """Who posted, as stored with an inbox entry: how they proved it and their name,
+    never a token, password or session id."""
+    identity = request.get(IDENTITY)
+    return None if identity is None else f"{identity.via}:{identity.user}"[:64]
+
+
 @dataclass(frozen=True, slots=True)
 class Proven:
     user: str

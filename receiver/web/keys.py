@@ -12,6 +12,7 @@ from receiver.usecases.service import IncidentService
 from receiver.web.auth_failures import AuthFailures
 from receiver.web.errors import ApiError
 from receiver.web.session import Sessions
+from receiver.workers.applier import Applier
 from receiver.workers.evidence import EvidenceWorker
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -22,6 +23,7 @@ SESSIONS = web.AppKey("sessions", Sessions)
 AUTH_FAILURES = web.AppKey("auth_failures", AuthFailures)
 EVENT_LIMITER = web.AppKey("event_limiter", RateLimiter)
 EVIDENCE = web.AppKey("evidence", EvidenceWorker)
+APPLIER = web.AppKey("applier", Applier)
 # the Alertmanager webhook's route: its refusals, its body's included, are counted as
 # rejected webhooks (postmortem_receiver_webhooks_received_total)
 WEBHOOK_ROUTE = "webhook"

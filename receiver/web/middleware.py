@@ -12,8 +12,13 @@ from aiohttp import web
 
 from receiver.domain.review import InvalidTransition, ReviewLocked
 from receiver.store import StoreUnavailable
-from receiver.usecases.errors import EvidenceNotReady, IncidentNotFound, NoOpenIncident
-from receiver.web.errors import ApiError, wants_html
+from receiver.usecases.errors import (
+    EvidenceNotReady,
+    InboxFull,
+    IncidentNotFound,
+    NoOpenIncident,
+)
+from receiver.web.errors import ApiError, Overloaded, wants_html
 from receiver.web.keys import METRICS
 from receiver.web.pages.error_page import PAGE_ERROR_STATUSES, error_page, is_page
 
@@ -77,6 +82,8 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return exc.response()
     except (InvalidTransition, ReviewLocked, EvidenceNotReady) as exc:
         return ApiError(409, "conflict", str(exc)).response()
+    except InboxFull as exc:
+        return Overloaded(str(exc), exc.retry_after).response()
     except NoOpenIncident as exc:
         return ApiError(404, "no_open_incident", str(exc)).response()
     except IncidentNotFound as exc:

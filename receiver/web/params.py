@@ -87,6 +87,7 @@ TO_REVISION: Final = IntParam("to", 1, MAX_ID)
 INCIDENT_ID: Final = IntParam("incident_id", 1, MAX_ID, "incident with id")
 CHART: Final = IntParam("number", 1, MAX_CHARTS, "chart")
 MONTHS: Final = IntParam("months", 1, MAX_MONTHS)  # the KPI page's range
+INBOX_ID: Final = IntParam("inbox_id", 1, MAX_ID, "inbox entry")
 DECLARED: Final = (
     LIMIT,
     OFFSET,
@@ -97,6 +98,7 @@ DECLARED: Final = (
     INCIDENT_ID,
     CHART,
     MONTHS,
+    INBOX_ID,
 )
 
 

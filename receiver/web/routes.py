@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from receiver.web.api import alerts, events, health, incidents, kpi, openapi, review
+from receiver.web.api import alerts, events, health, inbox, incidents, kpi, openapi, review
 from receiver.web.keys import WEBHOOK_ROUTE
 from receiver.web.pages import incidents as incident_pages
 from receiver.web.pages import kpi as kpi_pages
@@ -16,6 +16,7 @@ _INCIDENT_PAGE = r"/incidents/{incident_id:\d+}"
 ROUTES: list[web.RouteDef] = [
     web.post("/api/v1/alerts", alerts.receive_alerts, name=WEBHOOK_ROUTE),
     web.post("/api/v1/events", events.post_event),
+    web.get(r"/api/v1/inbox/{inbox_id:\d+}", inbox.get_inbox_entry),
     web.get("/api/v1/incidents", incidents.list_incidents),
     web.get(_INCIDENT_API, incidents.get_incident),
     web.get(_INCIDENT_API + "/postmortem.md", incidents.get_postmortem),

@@ -13,7 +13,7 @@ from aiohttp import web
 from receiver.domain.completeness import completeness
 from receiver.domain.incident import Episode, Incident, TimelineEntry
 from receiver.domain.review import HumanFields
-from receiver.store import StoredDraft
+from receiver.store import InboxEntry, StoredDraft
 
 # UTF-8 JSON: Chinese titles stay readable in curl output
 json_response = functools.partial(
@@ -85,3 +85,22 @@ def draft_json(draft: StoredDraft) -> dict[str, Any]:
 
 def revision_json(draft: StoredDraft) -> dict[str, Any]:
     return _pick(draft, REVISION)
+
+
+def inbox_entry_json(entry: InboxEntry) -> dict[str, Any]:
+    """Where an accepted webhook or event stands; never its body."""
+    return {
+        "id": entry.id,
+        "kind": entry.kind,
+        "received_at": _time(entry.received_at),
+        "state": entry.state,
+        "applied": entry.state in ("applied", "refused"),
+        "incident_id": entry.incident_id,
+        "outcome": entry.outcome,
+        "created": entry.outcome == "created",
+        "draft_revision": entry.draft_revision,
+        "applied_at": _time(entry.applied_at),
+        "attempts": entry.attempts,
+        "error": entry.last_error,
+        "quarantined_at": _time(entry.quarantined_at),
+    }

@@ -54,6 +54,7 @@ from aiohttp.test_utils import TestClient
 from receiver.app import create_app
 from receiver.config import Settings
 from tests.conftest import as_group, capture
+from tests.inbox import applied
 
 Client = TestClient[Any, Any]
 ClientFactory = Callable[[web.Application], Awaitable[Client]]
@@ -149,8 +150,8 @@ async def still_serving(client: Client, stored: int) -> None:
     assert (await client.get("/healthz")).status == 200
     assert await incident_count(client) == stored
     status, answer = await post(client, encode(single(f"good-after-{stored}")))
-    assert status == 201, answer
-    assert answer["status"] == "accepted"
+    assert status == 202, answer
+    assert (await applied(client, answer))["created"] is True
     assert await incident_count(client) == stored + 1
 
 
@@ -166,11 +167,11 @@ async def accept(client: Client, body: bytes) -> Any:
     """Post a body that must open one new incident; return that incident as the API shows it."""
     before = await incident_count(client)
     status, answer = await post(client, body)
-    assert status == 201, answer
-    assert answer["status"] == "accepted"
-    assert answer["created"] is True
+    assert status == 202, answer
+    result = await applied(client, answer)
+    assert result["created"] is True
     assert await incident_count(client) == before + 1
-    detail = await incident(client, answer["incident_id"])
+    detail = await incident(client, result["incident_id"])
     await still_serving(client, before + 1)
     return detail
 
@@ -641,8 +642,8 @@ async def test_far_future_is_accepted_firing_and_resolved(client: Client, starts
         alert["status"] = "resolved"
         alert["endsAt"] = "8999-12-31T23:59:59.999999Z"
     status, answer = await post(client, encode(resolved))
-    assert status == 200, answer
-    assert answer["incident_id"] == detail["id"]
+    assert status == 202, answer
+    assert (await applied(client, answer))["incident_id"] == detail["id"]
     after = await incident(client, detail["id"])
     assert after["status"] == "drafted"
     assert after["ended_at"] == "8999-12-31T23:59:59.999999Z"

@@ -45,6 +45,7 @@ from receiver.web.keys import METRICS, SERVICE
 from receiver.workers.reconciler import Reconciler
 from tests.conftest import FIXTURES, Clock, capture_text
 from tests.grafana_fake import FakeGrafana, gettable_alert, gettable_silence
+from tests.inbox import applied
 
 ClientFactory = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 ServerFactory = Callable[..., Awaitable[TestServer]]
@@ -92,6 +93,13 @@ def resolved(body: dict[str, Any], *indexes: int) -> dict[str, Any]:
 async def post(client: TestClient[Any, Any], body: dict[str, Any], **headers: str) -> Any:
     data = io.BytesIO(json.dumps(body).encode())  # aiohttp wants large bodies as a stream
     return await client.post("/api/v1/alerts", data=data, headers={**JSON, **headers})
+
+
+async def posted(client: TestClient[Any, Any], body: dict[str, Any], **headers: str) -> Any:
+    """Post (202), then wait for it to be applied: what it did (tests.inbox.applied)."""
+    answer = await post(client, body, **headers)
+    assert answer.status == 202, await answer.text()
+    return await applied(client, await answer.json(), headers=headers)
 
 
 @pytest.fixture
@@ -169,14 +177,12 @@ async def test_firing_then_resolved_gives_one_incident_and_a_draft_with_grafanas
     client: TestClient[Any, Any], settings: Settings, clock: Clock, fixture: str
 ) -> None:
     firing = linked(documented(fixture))
-    answer = await post(client, firing)
-    assert answer.status == 201, await answer.text()
-    assert (await answer.json())["incident_status"] == "firing"
+    answer = await posted(client, firing)
+    assert (answer["code"], answer["incident_status"]) == (201, "firing")
 
     clock.advance(minutes=20)
-    answer = await post(client, resolved(firing))
-    assert answer.status == 200, await answer.text()
-    result = await answer.json()
+    result = await posted(client, resolved(firing))
+    assert result["code"] == 200
     assert result["incident_status"] == "drafted"
     assert result["draft_revision"] == 1
     listing = await (await client.get("/api/v1/incidents")).json()
@@ -215,9 +221,9 @@ async def test_english_draft_names_grafana_too(
         create_app(make_settings(language="en", reconcile_interval="0s"), clock=clock)
     )
     firing = linked(documented())
-    assert (await post(client, firing)).status == 201
+    assert (await posted(client, firing))["code"] == 201
     clock.advance(minutes=20)
-    assert (await post(client, resolved(firing))).status == 200
+    assert (await posted(client, resolved(firing)))["code"] == 200
     draft = await (await client.get("/api/v1/incidents/1/postmortem.md")).text()
     assert "First Grafana webhook received" in draft
     assert "query values when it fired: B=44.24, C=1" in draft
@@ -227,14 +233,13 @@ async def test_english_draft_names_grafana_too(
 
 async def test_a_second_grafana_of_an_ha_pair_changes_nothing(client: TestClient[Any, Any]) -> None:
     first = documented()
-    assert (await post(client, first)).status == 201
+    assert (await posted(client, first))["code"] == 201
     before = await detail(client)
     # the other instance of the pair: the same notification, its own externalURL
     second = copy.deepcopy(first)
     second["externalURL"] = "https://grafana-2.example.org/"
-    answer = await post(client, second)
-    assert answer.status == 200
-    assert (await answer.json())["status"] == "duplicate"
+    answer = await posted(client, second)
+    assert (answer["code"], answer["status"]) == (200, "duplicate")
     after = await detail(client)
     assert after["timeline"] == before["timeline"]
     assert after["alerts"] == before["alerts"]
@@ -242,14 +247,13 @@ async def test_a_second_grafana_of_an_ha_pair_changes_nothing(client: TestClient
 
 async def test_a_mixed_body_is_judged_per_alert(client: TestClient[Any, Any], clock: Clock) -> None:
     firing = documented()
-    assert (await post(client, firing)).status == 201
+    assert (await posted(client, firing))["code"] == 201
     clock.advance(minutes=12)
     # the group still fires (status "firing"), but its first alert has resolved
     mixed = resolved(firing, 0)
     assert mixed["status"] == "firing"
-    answer = await post(client, mixed)
-    assert answer.status == 200
-    assert (await answer.json())["incident_status"] == "firing"
+    answer = await posted(client, mixed)
+    assert (answer["code"], answer["incident_status"]) == (200, "firing")
     found = await detail(client)
     assert {a["fingerprint"]: a["status"] for a in found["alerts"]} == {
         "c6eadffa33fcdf37": "resolved",
@@ -258,8 +262,7 @@ async def test_a_mixed_body_is_judged_per_alert(client: TestClient[Any, Any], cl
     assert [row["kind"] for row in found["timeline"]].count("alert_resolved") == 1
 
     clock.advance(minutes=5)
-    answer = await post(client, resolved(firing))
-    assert (await answer.json())["incident_status"] == "drafted"
+    assert (await posted(client, resolved(firing)))["incident_status"] == "drafted"
 
 
 async def test_a_body_of_neither_shape_still_gets_the_clear_422(
@@ -344,12 +347,14 @@ async def test_a_bad_signature_gets_401_when_a_secret_is_configured(
     assert (await answer.json())["error"] == "unauthenticated"
 
     answer = await client.post("/api/v1/alerts", data=body, headers={**JSON, **auth, **signed})
-    assert answer.status == 201, await answer.text()
+    assert answer.status == 202, await answer.text()
+    assert (await applied(client, await answer.json(), headers=auth))["created"] is True
     # Alertmanager cannot sign: its bodies need only the credentials
     answer = await client.post(
         "/api/v1/alerts", data=capture_text("firing_group_3"), headers={**JSON, **auth}
     )
-    assert answer.status == 201
+    assert answer.status == 202
+    assert (await applied(client, await answer.json(), headers=auth))["created"] is True
 
 
 async def test_a_signed_timestamp_must_be_recent_and_part_of_the_signature(
@@ -379,7 +384,8 @@ async def test_a_signed_timestamp_must_be_recent_and_part_of_the_signature(
 
     good = {"X-Signature": signature(body, now), "X-Signature-Timestamp": now}
     answer = await client.post("/api/v1/alerts", data=body, headers={**JSON, **good})
-    assert answer.status == 201, await answer.text()
+    assert answer.status == 202, await answer.text()
+    assert (await applied(client, await answer.json()))["created"] is True
 
 
 # -- Grafana's Alertmanager API: acknowledgements and reconciliation ---------------------
@@ -394,7 +400,7 @@ async def grafana_rig(
     client = await aiohttp_client(create_app(settings, clock=clock))
     body = documented()
     body["externalURL"] = f"http://127.0.0.1:{server.port}/"
-    assert (await post(client, body)).status == 201
+    assert (await posted(client, body))["code"] == 201
     return fake, client, body
 
 
@@ -525,9 +531,9 @@ async def test_grafana_bodies_replay_into_a_fresh_database(
     client: TestClient[Any, Any], clock: Clock, tmp_path: Path
 ) -> None:
     firing = linked(documented())
-    assert (await post(client, firing)).status == 201
+    assert (await posted(client, firing))["code"] == 201
     clock.advance(minutes=20)
-    assert (await post(client, resolved(firing))).status == 200
+    assert (await posted(client, resolved(firing)))["code"] == 200
     original = await detail(client)
 
     fresh = load_settings(

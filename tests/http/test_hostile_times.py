@@ -41,6 +41,7 @@ from receiver.notify.platforms import ChannelKind, build_request
 from receiver.web.keys import SERVICE
 from tests.conftest import as_group, capture
 from tests.hostile import CALENDAR_ENDS, EAST, PROXY, PROXY_HEADER, WEST, cli, legacy_hook
+from tests.inbox import applied
 
 Client = TestClient[Any, Any]
 ClientFactory = Callable[[web.Application], Awaitable[Client]]
@@ -276,12 +277,16 @@ SPAN_EDGES = [
 async def test_alerts_at_the_span_edges_fire_resolve_and_show(
     client: Client, zone: str, moment: str
 ) -> None:
-    status, fired = await post(client, "/api/v1/alerts", dated("firing_single", "edge", moment))
-    assert status == 201, fired
-    status, resolved = await post(
+    status, accepted = await post(client, "/api/v1/alerts", dated("firing_single", "edge", moment))
+    assert status == 202, accepted
+    fired = await applied(client, accepted)
+    assert fired["created"] is True, fired
+    status, accepted = await post(
         client, "/api/v1/alerts", dated("resolved_single", "edge", moment, moment)
     )
-    assert (status, resolved["incident_id"]) == (200, fired["incident_id"]), resolved
+    assert status == 202, accepted
+    resolved = await applied(client, accepted)
+    assert (resolved["code"], resolved["incident_id"]) == (200, fired["incident_id"]), resolved
     assert (resolved["incident_status"], resolved["draft_revision"]) == ("drafted", 1)
     utc = datetime.fromisoformat(moment).astimezone(UTC)
     await shown_everywhere(

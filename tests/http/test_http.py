@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient
 from receiver.app import create_app
 from receiver.config import Settings
 from tests.conftest import FIXTURES, Clock, capture, capture_text
+from tests.inbox import applied
 
 ClientFactory = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 JSON = {"Content-Type": "application/json"}
@@ -30,6 +31,13 @@ def wire_headers(kind: str) -> dict[str, str]:
 
 async def post(client: TestClient[Any, Any], body: str | bytes, **headers: str) -> Any:
     return await client.post("/api/v1/alerts", data=body, headers={**JSON, **headers})
+
+
+async def post_applied(client: TestClient[Any, Any], body: str | bytes) -> dict[str, Any]:
+    """Post a webhook (202) and wait for it to be applied: what it did."""
+    response = await post(client, body)
+    assert response.status == 202, await response.text()
+    return await applied(client, await response.json())
 
 
 async def incident_count(client: TestClient[Any, Any], **headers: str) -> int:
@@ -48,10 +56,8 @@ async def client(
 async def test_firing_then_resolved_writes_draft(
     client: TestClient[Any, Any], settings: Settings, clock: Clock
 ) -> None:
-    response = await post(client, capture_text("firing_group_3"))
-    assert response.status == 201
-    created = await response.json()
-    assert created["status"] == "accepted"
+    created = await post_applied(client, capture_text("firing_group_3"))
+    assert (created["status"], created["created"]) == ("accepted", True)
     assert created["incident_status"] == "firing"
     incident_id = created["incident_id"]
 
@@ -60,9 +66,8 @@ async def test_firing_then_resolved_writes_draft(
     assert (await draft.json())["error"] == "not_found"
 
     clock.advance(seconds=5)
-    response = await post(client, capture_text("resolved_group_3"))
-    assert response.status == 200
-    body = await response.json()
+    body = await post_applied(client, capture_text("resolved_group_3"))
+    assert body["created"] is False
     assert body["incident_status"] == "drafted"
     assert body["draft_revision"] == 1
 
@@ -86,11 +91,10 @@ async def test_firing_then_resolved_writes_draft(
 async def test_duplicate_delivery_answers_200_and_stores_nothing_new(
     client: TestClient[Any, Any],
 ) -> None:
-    first = await post(client, capture_text("ha_duplicate_peer0"))
-    assert first.status == 201
-    second = await post(client, capture_text("ha_duplicate_peer1"))
-    assert second.status == 200
-    assert (await second.json())["status"] == "duplicate"
+    first = await post_applied(client, capture_text("ha_duplicate_peer0"))
+    assert first["created"] is True
+    second = await post_applied(client, capture_text("ha_duplicate_peer1"))
+    assert (second["created"], second["status"]) == (False, "duplicate")
     assert await incident_count(client) == 1
     detail = await (await client.get("/api/v1/incidents/1")).json()
     assert len(detail["timeline"]) == 4  # 3 alerts fired + incident opened
@@ -176,8 +180,8 @@ async def test_body_over_limit_is_413_with_and_without_content_length(
     assert response.status == 413
     assert (await response.json())["error"] == "too_large"
     assert await incident_count(client) == 0
-    small = await post(client, capture_text("firing_single").encode())
-    assert small.status == 201
+    small = await post_applied(client, capture_text("firing_single").encode())
+    assert small["created"] is True
 
 
 async def test_default_limit_takes_a_storm_body_larger_than_aiohttps_1mib(
@@ -197,10 +201,9 @@ async def test_default_limit_takes_a_storm_body_larger_than_aiohttps_1mib(
     raw = json.dumps(body)
     assert len(raw) > 1024 * 1024
     response = await client.post("/api/v1/alerts", data=io.BytesIO(raw.encode()), headers=JSON)
-    assert response.status == 201
-    detail = await (
-        await client.get(f"/api/v1/incidents/{(await response.json())['incident_id']}")
-    ).json()
+    assert response.status == 202
+    result = await applied(client, await response.json())
+    detail = await (await client.get(f"/api/v1/incidents/{result['incident_id']}")).json()
     assert len(detail["alerts"]) == 2500
 
 
@@ -212,8 +215,8 @@ async def test_default_limit_takes_a_storm_body_larger_than_aiohttps_1mib(
         ({"Authorization": "Basic YW11c2VyOndyb25n"}, 401),  # amuser:wrong
         ({"Authorization": "Basic !!!"}, 401),
         ({"Authorization": "Token s3cr3t-token"}, 401),
-        (wire_headers("bearer_token"), 201),
-        (wire_headers("basic_auth"), 201),
+        (wire_headers("bearer_token"), 202),
+        (wire_headers("basic_auth"), 202),
     ],
 )
 async def test_auth_with_token_or_basic(
@@ -236,8 +239,10 @@ async def test_auth_with_token_or_basic(
     unauthenticated_read = await client.get("/api/v1/incidents")
     assert unauthenticated_read.status == 401
     authed = wire_headers("bearer_token")
+    if status == 202:
+        await applied(client, await response.json(), headers=authed)
     assert await incident_count(client, Authorization=authed["Authorization"]) == (
-        1 if status == 201 else 0
+        1 if status == 202 else 0
     )
     assert (await client.get("/healthz")).status == 200
 
@@ -249,7 +254,7 @@ async def test_locked_sqlite_answers_503_and_keeps_serving(
     # a short wait (SQLite's busy timeout) so the test is quick; the lock itself is real
     settings = make_settings(database_statement_timeout="100ms")
     client = await aiohttp_client(create_app(settings))
-    assert (await post(client, capture_text("firing_single"))).status == 201
+    await post_applied(client, capture_text("firing_single"))
     db_path = settings.database_url.removeprefix("sqlite:///")
     blocker = sqlite3.connect(db_path, isolation_level=None)
     try:
@@ -261,8 +266,8 @@ async def test_locked_sqlite_answers_503_and_keeps_serving(
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
-    retried = await post(client, capture_text("firing_group_3"))
-    assert retried.status == 201  # Alertmanager's retry goes through once the lock is gone
+    # Alertmanager's retry goes through once the lock is gone
+    assert (await post_applied(client, capture_text("firing_group_3")))["created"] is True
     assert await incident_count(client) == 2
 
 
@@ -299,7 +304,7 @@ async def test_unknown_route_and_bad_query_are_json(client: TestClient[Any, Any]
 
 async def test_list_filters_and_pages(client: TestClient[Any, Any], clock: Clock) -> None:
     for name in ("firing_single", "firing_group_3", "order_mixed_jobs"):
-        assert (await post(client, capture_text(name))).status == 201
+        assert (await post_applied(client, capture_text(name)))["created"] is True
         clock.advance(seconds=1)
     page = await (await client.get("/api/v1/incidents?limit=2")).json()
     assert page["total"] == 3
@@ -315,12 +320,11 @@ async def test_list_filters_and_pages(client: TestClient[Any, Any], clock: Clock
 
 
 async def test_metrics_count_webhooks(client: TestClient[Any, Any]) -> None:
-    await post(client, capture_text("firing_single"))
-    await post(client, capture_text("firing_single"))
+    await post_applied(client, capture_text("firing_single"))
+    await post_applied(client, capture_text("firing_single"))  # a duplicate, stored as well
     await post(client, b"{")
     text = await (await client.get("/metrics")).text()
-    assert 'postmortem_receiver_webhooks_received_total{reason="",result="accepted"} 1.0' in text
-    assert 'postmortem_receiver_webhooks_received_total{reason="",result="duplicate"} 1.0' in text
+    assert 'postmortem_receiver_webhooks_received_total{reason="",result="accepted"} 2.0' in text
     assert (
         'postmortem_receiver_webhooks_received_total{reason="malformed",result="rejected"} 1.0'
         in text
@@ -370,12 +374,10 @@ async def test_alerts_held_by_two_incidents_stay_where_they_are(
     first, second = capture("firing_single"), capture("firing_single")
     second["groupKey"] = '{}:{alertname="Other"}'
     second["alerts"][0]["fingerprint"] = "00000000000000aa"
-    assert (await post(client, json.dumps(first))).status == 201
-    assert (await post(client, json.dumps(second))).status == 201
+    assert (await post_applied(client, json.dumps(first)))["created"] is True
+    assert (await post_applied(client, json.dumps(second)))["created"] is True
     merged = capture("firing_single")
     merged["groupKey"] = "{}:{}"
     merged["alerts"] = [first["alerts"][0], second["alerts"][0]]
-    response = await post(client, json.dumps(merged))
-    assert response.status == 200
-    assert (await response.json())["status"] == "duplicate"
+    assert (await post_applied(client, json.dumps(merged)))["status"] == "duplicate"
     assert await incident_count(client) == 2

@@ -20,6 +20,7 @@ from aiohttp.test_utils import TestClient
 from receiver.app import create_app
 from receiver.config import Settings
 from tests.conftest import capture
+from tests.inbox import applied
 
 ClientFactory = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 JSON = {"Content-Type": "application/json"}
@@ -68,8 +69,8 @@ async def test_a_storm_at_the_limit_is_stored_whole(
     settings = make_settings(max_alerts=MAX_ALERTS, reconcile_interval=0)
     client = await aiohttp_client(create_app(settings))
     response = await client.post("/api/v1/alerts", data=storm(MAX_ALERTS), headers=JSON)
-    assert response.status == 201, await response.text()
-    incident_id = (await response.json())["incident_id"]
+    assert response.status == 202, await response.text()
+    incident_id = (await applied(client, await response.json()))["incident_id"]
     detail = await (await client.get(f"/api/v1/incidents/{incident_id}")).json()
     assert len(detail["alerts"]) == MAX_ALERTS
     over = await client.post("/api/v1/alerts", data=storm(MAX_ALERTS + 1), headers=JSON)

@@ -29,6 +29,7 @@ from receiver.app import create_app
 from receiver.config import Settings
 from receiver.metrics import PREFIX
 from tests.conftest import Clock, capture, capture_text
+from tests.inbox import applied
 from tests.processes import AUTH, TOKEN
 
 ClientFactory = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
@@ -77,8 +78,13 @@ async def scrape(client: TestClient[Any, Any], **headers: str) -> Scrape:
 
 
 async def post_webhook(client: TestClient[Any, Any], body: str | bytes) -> tuple[int, Any]:
+    """A refusal's status and error; or 202 and, once applied, what the webhook did
+    (tests.inbox.applied)."""
     response = await client.post("/api/v1/alerts", data=body, headers=JSON)
-    return response.status, await response.json()
+    answer = await response.json()
+    if response.status == 202:
+        return response.status, await applied(client, answer)
+    return response.status, answer
 
 
 @pytest.fixture
@@ -101,12 +107,12 @@ async def test_metrics_read_real_values_after_real_requests(
 
     status, body = await post_webhook(client, capture_text("firing_group_3"))
     webhook_posts += 1
-    assert (status, body["status"], body["incident_status"]) == (201, "accepted", "firing")
+    assert (status, body["status"], body["incident_status"]) == (202, "accepted", "firing")
 
     clock.advance(seconds=4)
     status, body = await post_webhook(client, capture_text("firing_group_3"))  # a retry
     webhook_posts += 1
-    assert (status, body["status"]) == (200, "duplicate")
+    assert (status, body["status"]) == (202, "duplicate")
 
     status, body = await post_webhook(client, b'{"version": "4", "alerts": [')
     webhook_posts += 1
@@ -129,16 +135,19 @@ async def test_metrics_read_real_values_after_real_requests(
     clock.advance(seconds=30)
     status, body = await post_webhook(client, capture_text("resolved_group_3"))
     webhook_posts += 1
-    assert (status, body["incident_status"]) == (200, "drafted"), body
+    assert (status, body["incident_status"]) == (202, "drafted"), body
 
     metrics = await scrape(client)
     p = PREFIX
     webhooks = f"{p}_webhooks_received_total"
-    assert metrics.value(webhooks, result="accepted", reason="") == 2
-    assert metrics.value(webhooks, result="duplicate", reason="") == 1
+    # accepted into the inbox, the retry too (it changes nothing when applied)
+    assert metrics.value(webhooks, result="accepted", reason="") == 3
     assert metrics.value(webhooks, result="rejected", reason="malformed") == 1
     results = {dict(labels)["result"] for name, labels in metrics.samples if name == webhooks}
-    assert results == {"accepted", "duplicate", "rejected"}
+    assert results == {"accepted", "rejected"}
+    assert metrics.value(f"{p}_inbox_backlog") == 0
+    assert metrics.value(f"{p}_inbox_apply_lag_seconds") == 0
+    assert metrics.value(f"{p}_inbox_quarantined_total") == 0
     assert metrics.value(f"{p}_webhook_duration_seconds_count") == webhook_posts
 
     assert metrics.value(f"{p}_incidents_opened_total", severity="P2") == 1
@@ -279,7 +288,11 @@ async def test_healthz_and_readyz(client: TestClient[Any, Any], settings: Settin
 
     statuses, bodies, readyz_ms = await probe_many(client, "/readyz")
     assert statuses == {200}
-    expected = {"status": "ready", "checks": {"store": "ok", "schema": "ok", "drafts_dir": "ok"}}
+    expected = {
+        "status": "ready",
+        "checks": {"store": "ok", "schema": "ok", "drafts_dir": "ok"},
+        "inbox": {"backlog": 0, "lag_seconds": 0.0, "quarantined": 0},
+    }
     assert all(body == expected for body in bodies), bodies[0]
     assert settings.drafts_dir is not None
     assert settings.drafts_dir.is_dir()
@@ -310,7 +323,7 @@ async def test_readyz_names_an_unwritable_drafts_dir(
     assert await response.json() == {"status": "ok"}
     # alerts are still taken: the database, not the directory, is the source
     status, body = await post_webhook(client, capture_text("firing_single"))
-    assert status == 201, body
+    assert (status, body["created"]) == (202, True), body
 
 
 async def test_readyz_detail_and_the_api_document_need_credentials(

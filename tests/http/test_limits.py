@@ -14,6 +14,7 @@ from receiver.app import create_app
 from receiver.config import Settings
 from receiver.limits import RateLimiter
 from tests.conftest import capture
+from tests.inbox import applied
 
 ClientFactory = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 JSON = {"Content-Type": "application/json"}
@@ -69,7 +70,8 @@ async def test_over_a_limit_is_refused_clearly_and_stores_nothing(
     assert "RECEIVER_MAX_" in error["message"]
     assert (await (await client.get("/api/v1/incidents")).json())["total"] == 0
     within = await client.post("/api/v1/alerts", data=json.dumps(group(5)), headers=JSON)
-    assert within.status == 201
+    assert within.status == 202
+    assert (await applied(client, await within.json()))["created"] is True
 
 
 async def test_manual_events_are_rate_limited_per_credential_whatever_the_actor(

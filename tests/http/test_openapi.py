@@ -18,6 +18,7 @@ from receiver.app import create_app
 from receiver.config import Settings
 from receiver.domain.events import EventType
 from tests.conftest import FIXTURES, capture
+from tests.inbox import wait_applied
 
 ClientFactory = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
@@ -137,10 +138,12 @@ async def test_real_answers_match_their_documented_schemas(
     client: TestClient[Any, Any], document: dict[str, Any]
 ) -> None:
     response = await client.post("/api/v1/alerts", json=capture("firing_group_3"))
-    assert response.status == 201
+    assert response.status == 202
     answer = await response.json()
-    assert_valid(document, "WebhookResult", answer)
-    incident = answer["incident_id"]
+    assert_valid(document, "WebhookAccepted", answer)
+    entry = await wait_applied(client, answer)
+    assert_valid(document, "InboxEntry", entry)
+    incident = entry["incident_id"]
 
     response = await client.post("/api/v1/alerts", json={"version": "4"})
     assert response.status == 422

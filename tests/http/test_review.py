@@ -18,6 +18,7 @@ from aiohttp.test_utils import TestClient
 from receiver.app import create_app
 from receiver.config import Settings
 from tests.conftest import Clock, capture, capture_text, shifted
+from tests.inbox import post_applied
 
 ClientFactory = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 JSON = {"Content-Type": "application/json"}
@@ -36,10 +37,8 @@ async def client(
 
 
 async def post_alerts(client: TestClient[Any, Any], body: str) -> dict[str, Any]:
-    response = await client.post("/api/v1/alerts", data=body, headers={**JSON, **AUTH})
-    assert response.status in (200, 201), await response.text()
-    result: dict[str, Any] = await response.json()
-    return result
+    """Post a webhook and wait for it to be applied: what it did (tests.inbox.applied)."""
+    return await post_applied(client, "/api/v1/alerts", body, headers=AUTH)
 
 
 async def drafted_incident(client: TestClient[Any, Any], clock: Clock) -> int:

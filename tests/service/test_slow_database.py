@@ -26,6 +26,7 @@ from receiver.config import Settings
 from receiver.store import open_database
 from receiver.web.keys import DATABASE
 from tests.conftest import as_group, capture
+from tests.inbox import applied
 from tests.processes import poll
 
 ClientFactory = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
@@ -41,6 +42,13 @@ pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=Tr
 
 async def post(client: TestClient[Any, Any], body: dict[str, Any]) -> Any:
     return await client.post("/api/v1/alerts", data=json.dumps(body), headers=JSON)
+
+
+async def post_applied(client: TestClient[Any, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """Accepted (202), then what it did once applied (tests.inbox.applied)."""
+    response = await post(client, body)
+    assert response.status == 202, await response.text()
+    return await applied(client, await response.json())
 
 
 async def incident_count(client: TestClient[Any, Any]) -> int:
@@ -65,13 +73,14 @@ async def test_locked_table_answers_503_with_retry_after_then_recovers(
         reconcile_interval=0,
     )
     client = await aiohttp_client(create_app(settings))
-    assert (await post(client, capture("firing_single"))).status == 201
+    assert (await post_applied(client, capture("firing_single")))["created"] is True
     groups = [as_group(capture("firing_group_3"), tag) for tag in range(CONCURRENT)]
 
     locker = await asyncpg.connect(database_url)
     try:
         async with locker.transaction():
-            await locker.execute("LOCK TABLE incidents IN ACCESS EXCLUSIVE MODE")
+            # the table the accept path writes: its webhooks wait, then give up
+            await locker.execute("LOCK TABLE inbox IN ACCESS EXCLUSIVE MODE")
             async with asyncio.timeout(ANSWER_WITHIN):
                 answers = await asyncio.gather(*(post(client, body) for body in groups))
                 for answer in answers:
@@ -82,8 +91,8 @@ async def test_locked_table_answers_503_with_retry_after_then_recovers(
 
     # the lock is gone: Alertmanager's retry of each goes through, and once
     for body in groups:
-        assert (await post(client, body)).status == 201
-        assert (await post(client, body)).status == 200
+        assert (await post_applied(client, body))["created"] is True
+        assert (await post_applied(client, body))["status"] == "duplicate"
     assert await incident_count(client) == 1 + CONCURRENT
 
 
@@ -102,7 +111,7 @@ async def test_exhausted_pool_answers_503_in_bounded_time(
             await assert_unavailable(await post(client, capture("firing_single")))
             ready = await client.get("/readyz")
         assert ready.status == 503
-    assert (await post(client, capture("firing_single"))).status == 201
+    assert (await post_applied(client, capture("firing_single")))["created"] is True
     assert await incident_count(client) == 1
 
 

@@ -32,6 +32,7 @@ from receiver.config import Settings
 from receiver.domain.events import EventType
 from receiver.postmortem.filters import md_inline
 from tests.conftest import REPO, capture
+from tests.inbox import applied
 from tests.processes import free_port, start_receiver
 
 SCRIPT = REPO / "scripts" / "alert-webhook.sh"
@@ -326,8 +327,10 @@ async def test_events_for_an_alertmanager_incident(receiver: Receiver) -> None:
     async with receiver.http.post(
         receiver.url + "/api/v1/alerts", json=capture("firing_group_3"), headers=AUTH
     ) as response:
-        assert response.status == 201
-        incident_id = int((await response.json())["incident_id"])
+        assert response.status == 202
+        accepted = await response.json()
+    result = await applied(receiver.http, accepted, base=receiver.url, headers=AUTH)
+    incident_id = int(result["incident_id"])
     env = receiver.env()
 
     # system-alert for a service whose incident is open joins it instead of opening one

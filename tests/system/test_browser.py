@@ -27,6 +27,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import capture, capture_text
+from tests.inbox import applied
 from tests.processes import AUTH, LOOPBACK, TOKEN, Service, get_json, start_receiver
 
 try:
@@ -148,10 +149,11 @@ async def post_webhook(http: aiohttp.ClientSession, receiver: Service, body: str
     headers = {**AUTH, "Content-Type": "application/json"}
     async with http.post(url, data=body.encode(), headers=headers) as response:
         text = await response.text()
-        assert response.status in (200, 201), f"POST {url}: {response.status} {text}"
-        incident_id = json.loads(text)["incident_id"]
-        assert isinstance(incident_id, int)
-        return incident_id
+        assert response.status == 202, f"POST {url}: {response.status} {text}"
+    result = await applied(http, json.loads(text), base=receiver.base_url, headers=AUTH)
+    incident_id = result["incident_id"]
+    assert isinstance(incident_id, int)
+    return incident_id
 
 
 async def post_event(http: aiohttp.ClientSession, receiver: Service, event: dict[str, str]) -> int:

@@ -12,8 +12,9 @@ and the rest stay as Alertmanager sent them.
 
 Once KILL_AFTER answers are in, the process gets SIGKILL (no shutdown, no flush), while
 the other senders still have requests in flight; every webhook's outcome is recorded: its
-HTTP status, or the connection error. A new receiver process on the same database must
-then show:
+HTTP status, or the connection error. A 2xx (202, issue 18) means "durably in the inbox":
+the new receiver applies what the kill left unapplied. A new receiver process on the same
+database must then show, once its backlog drained:
 - every webhook answered 2xx fully applied: its incident with exactly its 3 alerts and
   exactly 4 timeline rows (3 alert_fired + incident_opened), its body in the inbox;
 - no incident half-applied: every incident in the database has exactly that shape, and
@@ -47,6 +48,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from receiver.store.engine import async_url
 from tests.conftest import as_group, capture, fresh_postgres_database
+from tests.inbox import drained, wait_applied
 from tests.processes import AUTH, Service, get_json, log_tail, start_receiver
 
 LOAD = 300
@@ -57,7 +59,7 @@ PHASE_SECONDS = 120  # the load, a round of re-sends, or the checks of one state
 ALERTS = 3
 EXPECTED_KINDS = Counter({"alert_fired": 3, "incident_opened": 1})
 ROWS = sum(EXPECTED_KINDS.values())  # 4
-OK = (200, 201)
+OK = (202,)  # durably in the inbox; applied behind the answer
 JSON = {"Content-Type": "application/json"}
 ENV = {"RECEIVER_RECONCILE_INTERVAL": "0"}
 
@@ -174,6 +176,25 @@ async def send_all(
 
     async with asyncio.timeout(PHASE_SECONDS):
         return list(await asyncio.gather(*(one(hook) for hook in hooks)))
+
+
+async def applied_entries(
+    http: aiohttp.ClientSession, service: Service, outcomes: list[Outcome]
+) -> dict[int, dict[str, Any]]:
+    """Each answered webhook's inbox entry once applied, by webhook index: the backlog
+    drains (within PHASE_SECONDS, checked by the caller), then each entry is read once."""
+    await drained(http, base=service.base_url, headers=AUTH, seconds=PHASE_SECONDS)
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(outcome: Outcome) -> tuple[int, dict[str, Any]]:
+        async with gate:
+            entry = await wait_applied(
+                http, outcome.answer, base=service.base_url, headers=AUTH, seconds=PHASE_SECONDS
+            )
+        assert entry["state"] == "applied", entry
+        return outcome.index, entry
+
+    return dict(await asyncio.gather(*(one(o) for o in outcomes)))
 
 
 def summary(outcomes: list[Outcome]) -> dict[str, int]:
@@ -343,14 +364,12 @@ async def test_sigkill_under_load_loses_and_doubles_nothing(
     assert sorted(o.index for o in load.outcomes) == list(range(LOAD))
     assert load.in_flight_at_kill > 0, "nothing was in flight at the kill"
 
-    # the HTTP answers: all distinct webhooks, so a 201 each; else no answer at all
+    # the HTTP answers: a 202 each (stored in the inbox); else no answer at all
     answered = [o for o in load.outcomes if o.status is not None]
-    wrong = [o for o in answered if o.status != 201]
+    wrong = [o for o in answered if o.status != 202]
     assert not wrong, wrong[:5]
-    assert all(o.answer["status"] == "accepted" and o.answer["created"] for o in answered)
-    acknowledged = {hooks[o.index].group_key: o.answer["incident_id"] for o in answered}
-    assert len(acknowledged) >= KILL_AFTER
-    assert len(set(acknowledged.values())) == len(acknowledged)
+    assert all(o.answer["status"] == "accepted" for o in answered)
+    assert len({o.answer["inbox_id"] for o in answered}) == len(answered)
     after_kill = [o for o in load.outcomes if o.started >= load.killed_at]
     assert all(o.status is None for o in after_kill), [o for o in after_kill if o.status][:3]
     unanswered = {hooks[o.index].group_key for o in load.outcomes if o.status is None}
@@ -372,6 +391,17 @@ async def test_sigkill_under_load_loses_and_doubles_nothing(
     connector = aiohttp.TCPConnector(limit=CONCURRENCY)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
         async with asyncio.timeout(PHASE_SECONDS):
+            # every acknowledged webhook is applied behind its answer, after the restart
+            # for those the kill caught in the inbox: all distinct, so each opened one
+            entries = await applied_entries(http, second, answered)
+            assert all(entry["outcome"] == "created" for entry in entries.values()), entries
+            acknowledged = {
+                hooks[index].group_key: entry["incident_id"] for index, entry in entries.items()
+            }
+            assert len(acknowledged) >= KILL_AFTER
+            assert len(set(acknowledged.values())) == len(acknowledged)
+            # and what was stored without an answer (in flight at the kill)
+            await drained(http, base=second.base_url, headers=AUTH, seconds=PHASE_SECONDS)
             after_restart = await snapshot(crash_database)
             check_whole(after_restart, by_key)
             missing = sorted(set(acknowledged) - set(after_restart.incidents))
@@ -389,16 +419,16 @@ async def test_sigkill_under_load_loses_and_doubles_nothing(
         bad = [o for o in retried if not o.ok]
         assert not bad, bad[:5]
         incident_of = dict(acknowledged)
-        for outcome in retried:
-            key = hooks[outcome.index].group_key
-            if key in stored_unacknowledged:
-                assert outcome.status == 200, outcome
-                assert outcome.answer["status"] == "duplicate", outcome
-                assert outcome.answer["incident_id"] == after_restart.incidents[key].id
+        async with asyncio.timeout(PHASE_SECONDS):
+            retried_entries = await applied_entries(http, second, retried)
+        for index, entry in retried_entries.items():
+            key = hooks[index].group_key
+            if key in stored_unacknowledged:  # stored before its answer was lost
+                assert entry["outcome"] == "unchanged", entry
+                assert entry["incident_id"] == after_restart.incidents[key].id
             else:
-                assert outcome.status == 201, outcome
-                assert outcome.answer["created"] is True, outcome
-            incident_of[key] = outcome.answer["incident_id"]
+                assert entry["outcome"] == "created", entry
+            incident_of[key] = entry["incident_id"]
 
         async with asyncio.timeout(PHASE_SECONDS):
             complete = await snapshot(crash_database)
@@ -411,15 +441,17 @@ async def test_sigkill_under_load_loses_and_doubles_nothing(
 
         # every webhook once more: a duplicate each, and nothing changes
         again = await send_all(http, second, hooks)
-        not_duplicate = [o for o in again if o.status != 200 or o.answer["status"] != "duplicate"]
-        assert not not_duplicate, not_duplicate[:5]
-        assert all(
-            o.answer["incident_id"] == incident_of[hooks[o.index].group_key]
-            and o.answer["created"] is False
-            for o in again
-        )
+        assert not [o for o in again if not o.ok], [o for o in again if not o.ok][:5]
         async with asyncio.timeout(PHASE_SECONDS):
+            again_entries = await applied_entries(http, second, again)
             final = await snapshot(crash_database)
+        not_duplicate = [
+            entry
+            for index, entry in again_entries.items()
+            if entry["outcome"] != "unchanged"
+            or entry["incident_id"] != incident_of[hooks[index].group_key]
+        ]
+        assert not not_duplicate, not_duplicate[:5]
         assert {key: s.id for key, s in final.incidents.items()} == incident_of
         assert (final.episodes, final.timeline) == (complete.episodes, complete.timeline)
 

@@ -28,6 +28,7 @@ from receiver.config import Settings
 from receiver.web.keys import EVIDENCE
 from tests.conftest import Clock, capture
 from tests.http.test_review import csrf_of, log_in
+from tests.inbox import applied
 from tests.processes import AUTH, poll, start_alertmanager, start_receiver
 from tests.prometheus_process import (
     SCRAPE_INTERVAL_SECONDS,
@@ -198,8 +199,8 @@ async def test_prometheus_hanging_during_the_draft_then_back(
     try:
         for body in (firing, resolved):
             response = await client.post("/api/v1/alerts", json=body)
-            assert response.status in (200, 201), await response.text()
-        incident_id = (await response.json())["incident_id"]
+            assert response.status == 202, await response.text()
+        incident_id = (await applied(client, await response.json()))["incident_id"]
 
         async def missing_line() -> str | None:
             response = await client.get(f"/api/v1/incidents/{incident_id}/postmortem.md")

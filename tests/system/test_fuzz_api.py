@@ -42,6 +42,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.conftest import BACKENDS, capture_text, fresh_postgres_database
+from tests.inbox import applied_sync
 from tests.processes import AUTH, Service, log_events, start_receiver
 
 SEED = 20260801
@@ -125,9 +126,9 @@ def post_capture(base_url: str, name: str) -> dict[str, Any]:
         method="POST",
     )
     with urllib.request.urlopen(request, timeout=5) as response:
-        assert response.status in (200, 201), f"{name}: HTTP {response.status}"
+        assert response.status == 202, f"{name}: HTTP {response.status}"
         body: dict[str, Any] = json.load(response)
-        return body
+    return applied_sync(base_url, body, AUTH)
 
 
 @pytest.fixture(scope="module")

@@ -602,6 +602,8 @@ def test_prometheus_rule_alerts_on_the_receiver() -> None:
         "PostmortemReceiverWebhookErrors",
         "PostmortemReceiverStoreErrors",
         "PostmortemReceiverStaleIncidents",
+        "PostmortemReceiverInboxQuarantined",
+        "PostmortemReceiverApplyLag",
     }
     series = _metric_series()
     for name, rule in alerts.items():
@@ -618,6 +620,8 @@ def test_prometheus_rule_alerts_on_the_receiver() -> None:
     assert 'result=~"rejected|store_error"' in alerts["PostmortemReceiverWebhookErrors"]["expr"]
     assert "_store_errors_total" in alerts["PostmortemReceiverStoreErrors"]["expr"]
     assert 'status="stale"' in alerts["PostmortemReceiverStaleIncidents"]["expr"]
+    assert "_inbox_in_quarantine" in alerts["PostmortemReceiverInboxQuarantined"]["expr"]
+    assert "_inbox_apply_lag_seconds" in alerts["PostmortemReceiverApplyLag"]["expr"]
 
 
 def _promtool() -> str:
@@ -655,6 +659,10 @@ def test_prometheus_rule_expressions_do_what_they_say(tmp_path: Path) -> None:
 
     down, webhook = exprs["PostmortemReceiverDown"], exprs["PostmortemReceiverWebhookErrors"]
     store, stale = exprs["PostmortemReceiverStoreErrors"], exprs["PostmortemReceiverStaleIncidents"]
+    quarantined = exprs["PostmortemReceiverInboxQuarantined"]
+    lag = exprs["PostmortemReceiverApplyLag"]
+    held = f"postmortem_receiver_inbox_in_quarantine{{{target}, "
+    behind = f"postmortem_receiver_inbox_apply_lag_seconds{{{target}, "
     up = f"up{{{target}, instance="
     hooks = f'postmortem_receiver_webhooks_received_total{{{target}, instance="a", '
     errors = f'postmortem_receiver_store_errors_total{{{target}, instance="a", '
@@ -702,6 +710,20 @@ def test_prometheus_rule_expressions_do_what_they_say(tmp_path: Path) -> None:
             [{"labels": labels(**where), "value": 3}],
         ),
         case({gauge + 'instance="a", severity="P1", status="stale"}': "0x30"}, stale, []),
+        # quarantine: one entry is enough, two replicas reporting it are still one
+        case(
+            {held + 'instance="a"}': "1x30", held + 'instance="b"}': "1x30"},
+            quarantined,
+            [{"labels": labels(**where), "value": 1}],
+        ),
+        case({held + 'instance="a"}': "0x30"}, quarantined, []),
+        # apply lag: over two minutes on any replica; a short lag is not
+        case(
+            {behind + 'instance="a"}': "300x30", behind + 'instance="b"}': "0x30"},
+            lag,
+            [{"labels": labels(**where), "value": 300}],
+        ),
+        case({behind + 'instance="a"}': "30x30"}, lag, []),
     ]
     (tmp_path / "tests.yml").write_text(
         yaml.safe_dump({"rule_files": ["rules.yml"], "evaluation_interval": "1m", "tests": tests}),

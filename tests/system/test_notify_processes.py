@@ -15,6 +15,7 @@ import pytest
 
 from receiver.notify.platforms import ChannelKind
 from tests.conftest import capture_text
+from tests.inbox import applied
 from tests.notify_fakes import FakePlatform
 from tests.processes import AUTH, poll, start_receiver
 from tests.service.test_notify_outbox import PUBLIC_URL, SECRET, card_text
@@ -75,8 +76,9 @@ async def test_end_to_end_captures_to_a_feishu_card_with_the_review_link(
         for name in ("firing_single", "resolved_single"):
             url = f"{receiver.base_url}/api/v1/alerts"
             async with http.post(url, data=capture_text(name)) as response:
-                assert response.status in (200, 201), await response.text()
-                answers.append(await response.json())
+                assert response.status == 202, await response.text()
+                accepted = await response.json()
+            answers.append(await applied(http, accepted, base=receiver.base_url))
 
     async def drafted_card() -> dict[str, Any] | None:
         for message in feishu.received:

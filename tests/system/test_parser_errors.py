@@ -38,6 +38,7 @@ from receiver.app import create_app
 from receiver.config import load_settings
 from receiver.web.body import BODY_METHODS
 from tests.conftest import capture
+from tests.inbox import applied
 from tests.processes import AUTH, LOOPBACK, TOKEN, Service, log_tail, start_receiver
 
 MAX_BODY = 64 * 1024
@@ -227,8 +228,9 @@ async def test_every_bad_body_to_every_route_is_a_json_4xx(receiver: Service) ->
             json=capture("firing_single"),
             headers=AUTH,
         )
-        assert seeded.status == 201, await seeded.text()
-        incident_id = (await seeded.json())["incident_id"]
+        assert seeded.status == 202, await seeded.text()
+        result = await applied(http, await seeded.json(), base=receiver.base_url, headers=AUTH)
+        incident_id = result["incident_id"]
         bearer = f"Authorization: {AUTH['Authorization']}\r\n".encode()
         credentials = bearer + await log_in(http, receiver.base_url)
 

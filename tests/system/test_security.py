@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import capture, capture_text
+from tests.inbox import applied
 from tests.processes import log_tail, start_receiver
 
 OLD, NEW = "old-token-7f3a9c", "new-token-b81d2e"
@@ -38,7 +39,7 @@ async def test_rotation_and_no_secret_in_the_logs(
         timeout=aiohttp.ClientTimeout(total=10), cookie_jar=jar
     ) as http:
         # both tokens work while they are rotated; anything else does not
-        for token, status in ((OLD, 201), (NEW, 200), ("other-token", 401)):
+        for token, status in ((OLD, 202), (NEW, 202), ("other-token", 401)):
             async with http.post(
                 f"{service.base_url}/api/v1/alerts",
                 data=capture_text("firing_group_3"),
@@ -50,7 +51,11 @@ async def test_rotation_and_no_secret_in_the_logs(
             data=capture_text("resolved_group_3"),
             headers={**json_type, "Authorization": f"Basic {basic}"},
         ) as r:
-            assert r.status == 200
+            assert r.status == 202
+            resolved = await r.json()
+        basic_auth = {"Authorization": f"Basic {basic}"}
+        drafted = await applied(http, resolved, base=service.base_url, headers=basic_auth)
+        assert drafted["incident_status"] == "drafted"
         # a page session: the login form carries the password, the answer a cookie
         async with http.get(f"{service.base_url}/login") as r:
             found = re.search(r'name="csrf_token" value="([^"]+)"', await r.text())

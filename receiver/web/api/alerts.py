@@ -15,9 +15,11 @@ from receiver.alertmanager.webhook import Webhook
 from receiver.limits import Limits, webhook_problems
 from receiver.metrics import Metrics
 from receiver.store import StoreUnavailable
+from receiver.usecases.errors import InboxFull
 from receiver.web.api.signature import check_grafana_signature
 from receiver.web.body import ArrayLimit, read_json
 from receiver.web.errors import ApiError, invalid_input
+from receiver.web.identity import credential_of
 from receiver.web.keys import METRICS, SERVICE, SETTINGS
 from receiver.web.serialize import json_response
 
@@ -25,21 +27,11 @@ from receiver.web.serialize import json_response
 async def receive_alerts(request: web.Request) -> web.Response:
     metrics = request.app[METRICS]
     with _counted(metrics):
-        hook, text, kind = await _parse(request)
-        # answered only after the transaction holding the body and its effects committed
-        result = await request.app[SERVICE].ingest_webhook(hook, text, kind=kind)
-    status = "accepted" if result.changed else "duplicate"
-    metrics.webhooks.labels(result=status, reason="").inc()
-    return json_response(
-        {
-            "status": status,
-            "incident_id": result.incident_id,
-            "incident_status": result.status.value,
-            "created": result.created,
-            "draft_revision": result.draft_revision,
-        },
-        status=201 if result.created else 200,
-    )
+        text, kind = await _parse(request)
+        # answered once the body is durably in the inbox; its effects are applied behind
+        inbox_id = await request.app[SERVICE].accept(kind, text, credential_of(request))
+    metrics.webhooks.labels(result="accepted", reason="").inc()
+    return json_response({"status": "accepted", "inbox_id": inbox_id}, status=202)
 
 
 @contextlib.contextmanager
@@ -54,12 +46,15 @@ def _counted(metrics: Metrics) -> Iterator[None]:
     except StoreUnavailable:
         metrics.webhooks.labels(result="store_error", reason="").inc()
         raise
+    except InboxFull:
+        metrics.webhooks.labels(result="refused", reason="inbox_full").inc()
+        raise
     finally:
         metrics.webhook_seconds.observe(time.perf_counter() - started)
 
 
-async def _parse(request: web.Request) -> tuple[Webhook, str, str]:
-    """The webhook within the limits, its text, and whose it is; else a 4xx."""
+async def _parse(request: web.Request) -> tuple[str, str]:
+    """The webhook's text, checked within the limits, and whose it is; else a 4xx."""
     settings = request.app[SETTINGS]
     # a storm's worth of alerts is refused while parsing, before any is validated
     too_many = ArrayLimit("alerts", settings.max_alerts, "RECEIVER_MAX_ALERTS")
@@ -77,7 +72,7 @@ async def _parse(request: web.Request) -> tuple[Webhook, str, str]:
             f"the webhook is over a limit: {problems[0].field}: {problems[0].message}",
             [{"field": p.field, "message": p.message} for p in problems],
         )
-    return hook, text, kind
+    return text, kind
 
 
 def _recognise(request: web.Request, data: dict[str, Any], text: str) -> tuple[Webhook, str]:

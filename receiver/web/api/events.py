@@ -9,6 +9,8 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from receiver.domain.events import EventType
+from receiver.store import InboxEntry
+from receiver.usecases.errors import IncidentNotFound, NoOpenIncident
 from receiver.usecases.record_event import ManualEvent
 from receiver.web.body import FORM_TYPES, read_json
 from receiver.web.errors import (
@@ -18,8 +20,8 @@ from receiver.web.errors import (
     retry_after,
     validation_details,
 )
-from receiver.web.identity import IDENTITY
-from receiver.web.keys import EVENT_LIMITER, METRICS, SERVICE, SETTINGS
+from receiver.web.identity import IDENTITY, credential_of
+from receiver.web.keys import APPLIER, EVENT_LIMITER, METRICS, SERVICE, SETTINGS
 from receiver.web.serialize import json_response
 
 
@@ -40,20 +42,41 @@ async def _read_fields(request: web.Request, max_body: int) -> dict[str, Any]:
 async def post_event(request: web.Request) -> web.Response:
     _take_rate(request)
     event, raw = await _parse(request)
-    result = await request.app[SERVICE].record_event(event, raw)
-    request.app[METRICS].manual_events.labels(type=event.type.value).inc()
-    base = request.app[SETTINGS].public_url or f"{request.scheme}://{request.host}"
+    app = request.app
+    inbox_id = await app[SERVICE].accept("event", raw, credential_of(request))
+    # a person is waiting for this one: answer with its incident once it is applied
+    wait = app[SETTINGS].event_apply_wait.total_seconds()
+    entry = await app[APPLIER].wait_applied(inbox_id, wait)
+    if entry is None or entry.state in ("pending", "quarantined") or entry.incident_id is None:
+        if entry is not None and entry.state == "refused":
+            raise refusal(entry)
+        return json_response(
+            {"status": "accepted", "inbox_id": inbox_id, "applied": False}, status=202
+        )
+    app[METRICS].manual_events.labels(type=event.type.value).inc()
+    base = app[SETTINGS].public_url or f"{request.scheme}://{request.host}"
+    changed = entry.outcome != "unchanged"
+    status = await app[SERVICE].queries.incident_status(entry.incident_id)
     return json_response(
         {
-            "status": "recorded" if result.changed else "duplicate",
-            "incident_id": result.incident_id,
-            "incident_url": f"{base.rstrip('/')}/incidents/{result.incident_id}",
-            "incident_status": result.status.value,
-            "created": result.created,
-            "draft_revision": result.draft_revision,
+            "status": "recorded" if changed else "duplicate",
+            "inbox_id": inbox_id,
+            "incident_id": entry.incident_id,
+            "incident_url": f"{base.rstrip('/')}/incidents/{entry.incident_id}",
+            "incident_status": status.value,
+            "created": entry.outcome == "created",
+            "draft_revision": entry.draft_revision,
         },
-        status=201 if result.changed else 200,
+        status=201 if changed else 200,
     )
+
+
+def refusal(entry: InboxEntry) -> Exception:
+    """What the use case raised when it refused the entry, for the usual 4xx."""
+    message = entry.last_error or "the event names no incident"
+    if entry.outcome == "no_open_incident":
+        return NoOpenIncident(message)
+    return IncidentNotFound(message)
 
 
 def _take_rate(request: web.Request) -> None:

@@ -37,7 +37,27 @@ async def readyz(request: web.Request) -> web.Response:
     body: dict[str, object] = {"status": "ready" if ready else "not_ready"}
     if IDENTITY in request:  # the detail names paths and errors: only for the API's callers
         body["checks"] = checks
+        inbox = await _inbox_detail(request) if checks["store"] == "ok" else None
+        if inbox is not None:
+            body["inbox"] = inbox
     return json_response(body, status=200 if ready else 503)
+
+
+async def _inbox_detail(request: web.Request) -> dict[str, float] | None:
+    """What waits in the inbox. Not part of readiness: a backlog or a quarantined entry is
+    the same on every replica, and taking replicas out of service would not help."""
+    service = request.app[SERVICE]
+    try:
+        backlog = await service.queries.inbox_backlog()
+        quarantined = await service.queries.quarantined_count()
+    except StoreUnavailable:
+        return None
+    lag = (service.clock() - backlog.oldest).total_seconds() if backlog.oldest else 0.0
+    return {
+        "backlog": backlog.entries,
+        "lag_seconds": round(max(0.0, lag), 1),
+        "quarantined": quarantined,
+    }
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -54,5 +74,16 @@ async def metrics(request: web.Request) -> web.Response:
                 registry.open_incidents.labels(severity=severity, status=status).set(
                     counts.get((severity, status), 0)
                 )
+    try:
+        backlog = await request.app[SERVICE].queries.inbox_backlog()
+        quarantined = await request.app[SERVICE].queries.quarantined_count()
+    except StoreUnavailable:
+        registry.store_errors.labels(where="metrics").inc()
+    else:
+        registry.inbox_backlog.set(backlog.entries)
+        now = request.app[SERVICE].clock()
+        lag = (now - backlog.oldest).total_seconds() if backlog.oldest else 0.0
+        registry.inbox_apply_lag.set(max(0.0, lag))
+        registry.inbox_quarantine_size.set(quarantined)
     body = generate_latest(registry.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -48,7 +48,9 @@ def paths() -> dict[str, Schema]:
                 "point (version 1): one notification of one group",
                 "description": "The body is recognised by its `version`. A Grafana body must "
                 "carry a valid `X-Grafana-Alerting-Signature` when "
-                "RECEIVER_GRAFANA_SIGNATURE_SECRET is set.",
+                "RECEIVER_GRAFANA_SIGNATURE_SECRET is set. The answer comes once the body is "
+                "durably stored in the inbox; its effects (incident, timeline, draft, "
+                "messages) are applied behind it, in order: GET /api/v1/inbox/{inbox_id}.",
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -58,11 +60,8 @@ def paths() -> dict[str, Schema]:
                     },
                 },
                 "responses": {
-                    "201": json_body(ref("WebhookResult"), "Stored; it opened a new incident."),
-                    "200": json_body(
-                        ref("WebhookResult"),
-                        "Stored against an existing incident (`accepted`), or this exact "
-                        "body was already received (`duplicate`).",
+                    "202": json_body(
+                        ref("WebhookAccepted"), "Stored in the inbox; applied behind the answer."
                     ),
                     **errors(
                         (400, 401, 408, 413, 415, 422, 503),
@@ -74,6 +73,11 @@ def paths() -> dict[str, Schema]:
                             "than RECEIVER_MAX_ALERTS (`too_large`).",
                             422: "Neither an Alertmanager version 4 webhook nor a Grafana "
                             "webhook (`invalid_webhook`).",
+                            503: "The database is unavailable or too slow "
+                            "(`store_unavailable`), or the backlog of accepted, not yet "
+                            "applied input is at RECEIVER_INBOX_MAX_BACKLOG or "
+                            "RECEIVER_INBOX_MAX_BACKLOG_BYTES (`inbox_full`); retry after "
+                            "`Retry-After` seconds.",
                         },
                     ),
                 },
@@ -87,7 +91,8 @@ def paths() -> dict[str, Schema]:
                 "description": "The event goes to `incident_id`, else to the service's open "
                 "incident, else (except `system-alert`) its recently ended one; "
                 "`system-alert` with none opens an incident. In a form, empty fields "
-                "are not given.",
+                "are not given. The event is stored in the inbox first, then the answer waits "
+                "up to RECEIVER_EVENT_APPLY_WAIT for it to be applied.",
                 "parameters": [
                     {
                         "name": "Idempotency-Key",
@@ -113,6 +118,11 @@ def paths() -> dict[str, Schema]:
                     "200": json_body(
                         ref("EventResult"), "Already recorded under this idempotency key."
                     ),
+                    "202": json_body(
+                        ref("EventAccepted"),
+                        "Stored, but not applied within RECEIVER_EVENT_APPLY_WAIT (the "
+                        "applier is behind): GET /api/v1/inbox/{inbox_id} says when it is.",
+                    ),
                     **errors(
                         (400, 401, 404, 408, 413, 415, 422, 503),
                         notes={
@@ -125,6 +135,26 @@ def paths() -> dict[str, Schema]:
                     ),
                 },
             }
+        },
+        "/api/v1/inbox/{inbox_id}": {
+            "parameters": [
+                {
+                    "name": "inbox_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": params.INBOX_ID.schema(),
+                }
+            ],
+            "get": {
+                "operationId": "getInboxEntry",
+                "tags": ["alerts"],
+                "summary": "Whether an accepted webhook or event was applied, and to which "
+                "incident",
+                "responses": {
+                    "200": json_body(ref("InboxEntry"), "The entry (never its body)."),
+                    **errors((401, 404, 503), notes={404: "No such entry (`not_found`)."}),
+                },
+            },
         },
         "/api/v1/incidents": {
             "get": {

@@ -144,11 +144,47 @@ def response_schemas() -> dict[str, Schema]:
                 "base the next attempt on",
             },
         ),
-        "WebhookResult": obj(status=enum(("accepted", "duplicate")), **outcome),
+        "WebhookAccepted": obj(
+            status=enum(("accepted",)),
+            inbox_id={
+                **INTEGER,
+                "description": "the inbox entry; GET /api/v1/inbox/{inbox_id} says when it "
+                "was applied and to which incident",
+            },
+        ),
         "EventResult": obj(
             status=enum(("recorded", "duplicate")),
+            inbox_id=INTEGER,
             incident_url={**STRING, "format": "uri"},
             **outcome,
+        ),
+        "EventAccepted": obj(
+            status=enum(("accepted",)),
+            inbox_id=INTEGER,
+            applied={**BOOLEAN, "description": "always false: not yet applied"},
+        ),
+        "InboxEntry": obj(
+            "id kind received_at state applied incident_id outcome created draft_revision "
+            "applied_at attempts error quarantined_at",
+            id=INTEGER,
+            kind=enum(("alertmanager", "grafana", "event")),
+            received_at=TIME,
+            state={
+                **enum(("pending", "applied", "refused", "quarantined")),
+                "description": "refused: an event naming no incident (`error` says why); "
+                "quarantined: its application kept failing (`postmortem-receiver inbox`)",
+            },
+            applied={**BOOLEAN, "description": "applied or refused: nothing more will happen"},
+            incident_id=nullable(INTEGER),
+            outcome=nullable(
+                enum(("created", "changed", "unchanged", "no_open_incident", "not_found"))
+            ),
+            created={**BOOLEAN, "description": "it opened the incident"},
+            draft_revision=nullable(INTEGER),
+            applied_at=nullable(TIME),
+            attempts={**INTEGER, "description": "failed applications so far"},
+            error=nullable(STRING),
+            quarantined_at=nullable(TIME),
         ),
         "IncidentSummary": obj(
             id=INTEGER,
@@ -257,5 +293,10 @@ def response_schemas() -> dict[str, Schema]:
             "status",
             status=enum(("ready", "not_ready")),
             checks={**LABELS, "description": 'store and schema: "ok" or why not'},
+            inbox={
+                **obj(backlog=INTEGER, lag_seconds={"type": "number"}, quarantined=INTEGER),
+                "description": "what waits in the inbox (not part of readiness): entries "
+                "not yet applied, the age of the oldest in seconds, entries quarantined",
+            },
         ),
     }

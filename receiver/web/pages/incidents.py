@@ -21,6 +21,7 @@ from receiver.web.identity import IDENTITY
 from receiver.web.keys import SERVICE, SETTINGS, require_evidence
 from receiver.web.pages.diff_view import diff_context
 from receiver.web.pages.form_errors import form_problems
+from receiver.web.pages.inbox_notice import inbox_notice
 from receiver.web.pages.incident_view import incident_context
 from receiver.web.pages.list_view import ListFilters, list_context
 from receiver.web.pages.render import (
@@ -55,7 +56,7 @@ async def list_page(request: web.Request) -> web.Response:
         priority=wanted.priority or None,
     )
     context = list_context(request, wanted, page, incidents, total)
-    return render_page(request, "list.html", **context)
+    return render_page(request, "list.html", inbox_notice=await inbox_notice(request), **context)
 
 
 # -- one incident -------------------------------------------------------------------------
@@ -72,7 +73,16 @@ async def incident_page(
     page = await request.app[SERVICE].queries.incident_page(incident_id_of(request))
     context = incident_context(request, page, REVISION.query(request, default=0), form, refused)
     saved = request.query.get("saved") == "1"
-    return render_page(request, "incident.html", status=status, error=error, saved=saved, **context)
+    notice = await inbox_notice(request)
+    return render_page(
+        request,
+        "incident.html",
+        status=status,
+        error=error,
+        saved=saved,
+        inbox_notice=notice,
+        **context,
+    )
 
 
 async def incident_view(request: web.Request) -> web.Response:

@@ -1,0 +1,249 @@
+"""Accepting input into the inbox, and applying the inbox behind the answers (issue 18).
+
+The accept path stores the raw body and answers; the applier reads the inbox in id order
+and applies each entry through the same use cases a direct call runs, at the entry's
+receipt time, in batches: each batch is one transaction holding the entries' effects and
+their applied marks, so a crash replays exactly what was not applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import structlog
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from receiver.alertmanager.grafana import GrafanaWebhook
+from receiver.alertmanager.webhook import Webhook
+from receiver.metrics import Metrics
+from receiver.store import InboxRecord, Repository
+from receiver.store.inbox import PendingEntry
+from receiver.usecases.errors import InboxFull, IncidentNotFound, NoOpenIncident
+from receiver.usecases.ingest import IngestWebhook
+from receiver.usecases.record_event import ManualEvent, RecordEvent
+from receiver.usecases.recording import Recorder, Step, Stored
+from receiver.usecases.unit_of_work import UnitOfWork
+
+log = structlog.get_logger(__name__)
+
+# on SQLite a batch takes no more entries after this long: the accept path's appends,
+# queued behind its transaction (one writer), wait for no more than about this. On
+# PostgreSQL appends never wait for it, and longer batches mean fewer transactions.
+BATCH_SECONDS = {True: 0.02, False: 0.25}
+Wakeup = Callable[[], None]
+# how stale the accept path's view of the backlog may be
+BACKLOG_REFRESH = 0.5
+# what a refused webhook is told: the applier drains thousands a second when it runs
+FULL_RETRY_AFTER = 5.0
+# PostgreSQL: the applier's lease, renewed by every batch (at least every poll, 0.25 s):
+# when its holder dies another replica takes over within this
+LEASE_SECONDS = 3.0
+
+
+def parse_entry(record: InboxRecord, ingest: IngestWebhook, record_event: RecordEvent) -> Step:
+    """The use case's step for a stored body, or a ValidationError/ValueError."""
+    if record.kind == "alertmanager":
+        return ingest.step(Webhook.parse(json.loads(record.body)))
+    if record.kind == "grafana":
+        return ingest.step(GrafanaWebhook.parse(json.loads(record.body)).as_webhook())
+    if record.kind == "event":
+        event = ManualEvent.model_validate(json.loads(record.body))
+        return record_event.step(event, record.body)
+    raise ValueError(f"unknown inbox record kind {record.kind!r}")
+
+
+class Accept:
+    """The accept path: append the raw input; its effects come behind. Past a bound on
+    the backlog it refuses (InboxFull), so that the inbox never grows without limit."""
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        *,
+        max_entries: int,
+        max_bytes: int,
+        appended: Wakeup | None = None,
+    ) -> None:
+        self.uow = uow
+        self.appended = appended  # the applier's wake-up
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        # the store's backlog as last read, plus what this process appended since: one
+        # read per BACKLOG_REFRESH, not one per webhook
+        self._read_at = -BACKLOG_REFRESH
+        self._entries = 0
+        self._bytes = 0
+        self.last_at = -1.0  # monotonic time of the last append: the applier yields to it
+
+    async def __call__(self, kind: str, body: str, credential: str | None) -> int:
+        size = len(body.encode())
+        await self._check_room(size)
+
+        async def job(repo: Repository, now: datetime) -> int:
+            return await repo.inbox.append(kind, body, now, credential)
+
+        self.last_at = time.monotonic()
+        entry_id = await self.uow.write("accept", job)
+        self._entries += 1
+        self._bytes += size
+        if self.appended is not None:
+            self.appended()
+        return entry_id
+
+    async def _check_room(self, size: int) -> None:
+        if time.monotonic() - self._read_at > BACKLOG_REFRESH:
+            async with self.uow.db.read() as repo:
+                backlog = await repo.inbox.backlog()
+            self._read_at = time.monotonic()
+            self._entries, self._bytes = backlog.entries, backlog.bytes
+        if self._entries + 1 > self.max_entries:
+            what = f"{self._entries} entries (RECEIVER_INBOX_MAX_BACKLOG={self.max_entries})"
+        elif self._bytes + size > self.max_bytes:
+            what = f"{self._bytes} bytes (RECEIVER_INBOX_MAX_BACKLOG_BYTES={self.max_bytes})"
+        else:
+            return
+        raise InboxFull(
+            f"the receiver is behind: {what} wait to be applied; retry later",
+            FULL_RETRY_AFTER,
+        )
+
+
+@dataclass(slots=True)
+class BatchReport:
+    applied: int = 0  # applied or refused: done
+    quarantined: list[int] = field(default_factory=list)
+    failed: int | None = None  # the failed entry's attempts so far; the batch stopped there
+    full: bool = False  # the batch took all it could: more may be waiting
+    turn: bool = True  # False: another replica is applying
+
+
+@dataclass(slots=True)
+class _Batch:
+    report: BatchReport
+    stored: list[tuple[str, Stored]] = field(default_factory=list)  # (what, its change)
+
+
+class ApplyInbox:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        recorder: Recorder,
+        ingest: IngestWebhook,
+        record_event: RecordEvent,
+        metrics: Metrics,
+        *,
+        max_attempts: int,
+    ) -> None:
+        # on PostgreSQL the replica that holds the applier's lease; this process's name
+        self.me = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.uow = uow
+        self.recorder = recorder
+        self.ingest = ingest
+        self.record_event = record_event
+        self.metrics = metrics
+        self.max_attempts = max_attempts  # failed applications before quarantine
+
+    async def batch(self, limit: int) -> BatchReport:
+        """Apply up to `limit` pending entries in id order in one transaction."""
+
+        async def job(repo: Repository, now: datetime) -> _Batch:
+            batch = _Batch(BatchReport())
+            postgres = not self.uow.db.is_sqlite
+            if not await repo.inbox.take_applier_turn(self.me, LEASE_SECONDS, postgres=postgres):
+                batch.report.turn = False
+                return batch
+            entries = await repo.inbox.pending(limit)
+            started, bound = time.perf_counter(), BATCH_SECONDS[self.uow.db.is_sqlite]
+            for number, entry in enumerate(entries):
+                if not await self._apply(repo, entry, now, batch):
+                    return batch
+                if time.perf_counter() - started > bound:
+                    batch.report.full = True
+                    return batch
+                if number + 1 < len(entries):
+                    await asyncio.sleep(0)  # let requests be read and validated meanwhile
+            batch.report.full = len(entries) == limit
+            return batch
+
+        batch = await self.uow.write("inbox.apply", job)
+        for what, stored in batch.stored:
+            await self.recorder.finish(what, stored)
+        if batch.report.quarantined:
+            self.metrics.inbox_quarantined.inc(len(batch.report.quarantined))
+        return batch.report
+
+    async def _apply(
+        self, repo: Repository, entry: PendingEntry, now: datetime, batch: _Batch
+    ) -> bool:
+        """One entry in its own savepoint; False when it failed and the batch stops."""
+        record = entry.record
+        at = record.received_at  # applied as of its receipt, whenever that is
+        try:
+            async with repo.inbox.savepoint():
+                step = parse_entry(record, self.ingest, self.record_event)
+                change = await step(repo, at)
+                stored = await self.recorder.store(repo, change, at)
+                await repo.inbox.mark_applied(
+                    record.id,
+                    incident_id=stored.incident_id,
+                    outcome=_outcome(stored),
+                    draft_revision=stored.draft.revision if stored.draft else None,
+                    now=now,
+                )
+        except NoOpenIncident as exc:
+            await repo.inbox.mark_refused(record.id, "no_open_incident", str(exc), now)
+        except IncidentNotFound as exc:
+            await repo.inbox.mark_refused(record.id, "not_found", str(exc), now)
+        except DBAPIError as exc:
+            if not isinstance(exc, IntegrityError):
+                raise  # the store failed, not the entry: the whole batch is retried
+            return await self._failed(repo, entry, exc, now, batch)
+        except (OSError, TimeoutError):
+            raise  # the connection, not the entry
+        except (ValidationError, ValueError, LookupError, ArithmeticError, TypeError) as exc:
+            return await self._failed(repo, entry, exc, now, batch)
+        except Exception as exc:  # whatever else an entry's application raises
+            log.exception("inbox.apply_error", inbox_id=record.id)
+            return await self._failed(repo, entry, exc, now, batch)
+        else:
+            batch.stored.append(("event" if record.kind == "event" else "webhook", stored))
+        batch.report.applied += 1
+        return True
+
+    async def _failed(
+        self,
+        repo: Repository,
+        entry: PendingEntry,
+        exc: BaseException,
+        now: datetime,
+        batch: _Batch,
+    ) -> bool:
+        attempts = entry.attempts + 1
+        # the first line: a driver's error goes on with the statement and its parameters
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        error = f"{type(exc).__name__}: {first_line}"[:2000]
+        await repo.inbox.count_failure(entry.record.id, attempts, error)
+        if attempts >= self.max_attempts:
+            # the entries behind it go on; `inbox retry` puts it back in line
+            await repo.inbox.quarantine(entry.record.id, now)
+            batch.report.quarantined.append(entry.record.id)
+            log.error("inbox.quarantined", inbox_id=entry.record.id, attempts=attempts, error=error)
+            return True
+        log.warning("inbox.apply_failed", inbox_id=entry.record.id, attempts=attempts, error=error)
+        batch.report.failed = attempts
+        return False
+
+
+def _outcome(stored: Stored) -> str:
+    if stored.change.created:
+        return "created"
+    return "changed" if stored.change.touched else "unchanged"

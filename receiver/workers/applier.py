@@ -1,0 +1,91 @@
+"""The inbox's applier: applies accepted entries behind the answers, in id order, and
+tells whoever waits for one (a manual event's request) when it is done."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+import structlog
+
+from receiver.store import InboxEntry, StoreUnavailable
+from receiver.usecases.service import IncidentService
+from receiver.workers.background import BackgroundPass
+
+log = structlog.get_logger(__name__)
+
+BATCH_SIZE = 64
+# how often it looks for entries another replica accepted; this process's own wake it
+POLL_SECONDS = 0.25
+# while webhooks keep arriving (one within BUSY_SECONDS), the applier pauses after each
+# batch for YIELD times as long as the batch took: accepting keeps most of the core, and
+# the backlog (bounded by back-pressure) drains once the burst is over
+BUSY_SECONDS = 0.1
+YIELD = 2.0
+# a failing entry is tried again after 0.25 s, 0.5 s, 1 s… (then quarantined)
+_FIRST_BACKOFF = 0.25
+_MAX_BACKOFF = 5.0
+
+
+class Applier(BackgroundPass):
+    name = "inbox"
+
+    def __init__(self, service: IncidentService, wake: asyncio.Event | None = None) -> None:
+        super().__init__(wake)
+        self.service = service
+        self._progress = asyncio.Event()  # set, and replaced, after every committed batch
+        self._not_before = 0.0  # monotonic time before which a failed entry is not retried
+
+    async def run_once(self) -> int:
+        """Apply batches until the inbox is empty, a batch fails, or another replica holds
+        the turn; how many entries were applied."""
+        if time.monotonic() < self._not_before:
+            return 0
+        done = 0
+        while True:
+            started = time.monotonic()
+            try:
+                report = await self.service.apply_inbox.batch(BATCH_SIZE)
+            except StoreUnavailable:
+                raise  # logged by the loop, tried again at the next poll
+            except Exception:
+                # never the end of the applier: nothing would be applied any more
+                log.exception("inbox.batch_failed")
+                self._not_before = time.monotonic() + _MAX_BACKOFF
+                return done
+            done += report.applied
+            self._announce()
+            if report.failed is not None:
+                backoff = min(_FIRST_BACKOFF * 2 ** (report.failed - 1), _MAX_BACKOFF)
+                self._not_before = time.monotonic() + backoff
+                return done
+            if not report.full or not report.turn:
+                return done
+            await self._yield(time.monotonic() - started)
+
+    async def _yield(self, batch_seconds: float) -> None:
+        """The accept path first: a pause while webhooks keep arriving, else a turn of the
+        event loop."""
+        busy = time.monotonic() - self.service.accept.last_at < BUSY_SECONDS
+        await asyncio.sleep(batch_seconds * YIELD if busy else 0)
+
+    def _announce(self) -> None:
+        progress, self._progress = self._progress, asyncio.Event()
+        progress.set()
+
+    async def wait_applied(self, entry_id: int, seconds: float) -> InboxEntry | None:
+        """The entry once no longer pending (still pending after `seconds`); None if
+        there is no such entry. Another
+        replica may apply it: the store is asked again at least every POLL_SECONDS."""
+        deadline = time.monotonic() + seconds
+        while True:
+            progress = self._progress
+            entry = await self.service.queries.inbox_entry(entry_id)
+            if entry is None or entry.state != "pending":
+                return entry
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return entry
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(progress.wait(), min(remaining, POLL_SECONDS))
