@@ -33,6 +33,7 @@ from receiver.cli.failures import (
     config_line,
     explain,
 )
+from receiver.cli.inbox import run as inbox_command
 from receiver.cli.incident_text import list_lines, summary_lines
 from receiver.cli.parsing import (
     PARSERS,
@@ -48,7 +49,6 @@ from receiver.cli.texts import LANGUAGES, PROG, language_of, os_reason, say
 from receiver.config import ConfigError, Settings, load_settings, unknown_variables
 from receiver.domain.incident import PRIORITY_ORDER, IncidentStatus
 from receiver.drafts import write_atomically
-from receiver.inbox_cli import run as inbox_command
 from receiver.logconfig import configure_logging
 from receiver.notify.compose import sample_message
 from receiver.notify.delivery import deliver

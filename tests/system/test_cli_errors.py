@@ -220,6 +220,12 @@ def test_an_incident_that_does_not_exist(tmp_path: Path, seeded: str) -> None:
     assert "没有编号为 99 的事故；运行 `postmortem-receiver incidents list`" in line
 
 
+def test_an_inbox_entry_that_does_not_exist(tmp_path: Path, seeded: str) -> None:
+    done = run(tmp_path, "inbox", "show", "999", RECEIVER_DATABASE_URL=seeded)
+    line = failure_line(done, 1)
+    assert "没有编号为 999 的收件箱条目；用 `postmortem-receiver inbox list`" in line
+
+
 # -- a bad configuration -----------------------------------------------------------------------
 
 
