@@ -21,15 +21,12 @@ from tests.processes import (
     PAYMENTS_DRAFT_NAME,
     PAYMENTS_INSTANCES,
     Service,
-    alertmanager_binary,
     get_json,
     get_text,
     kinds,
     payments_alerts,
     poll,
     post_alerts,
-    start_alertmanager,
-    start_receiver,
 )
 
 pytestmark = pytest.mark.e2e
@@ -37,20 +34,6 @@ pytestmark = pytest.mark.e2e
 # the longest shared prefix of the three summaries "payments P99 延迟过高 (10.0.2.1x)"
 SUMMARY = "payments P99 延迟过高"
 INSTANCE_COUNT = "（3 个实例）"
-
-
-@pytest.fixture
-def receiver(request: pytest.FixtureRequest, tmp_path: Path) -> Service:
-    alertmanager_binary()  # skip before starting anything when Alertmanager is missing
-    service, _ = start_receiver(
-        request, tmp_path, database_url=f"sqlite:///{tmp_path / 'receiver.db'}"
-    )
-    return service
-
-
-@pytest.fixture
-def alertmanager(request: pytest.FixtureRequest, tmp_path: Path, receiver: Service) -> Service:
-    return start_alertmanager(request, tmp_path, receiver.base_url)
 
 
 # -- the test ----------------------------------------------------------------------------

@@ -22,33 +22,16 @@ import pytest
 
 from tests.processes import (
     Service,
-    alertmanager_binary,
     get_json,
     kinds,
     payments_alerts,
     poll,
     post_alerts,
     rfc3339,
-    start_alertmanager,
-    start_receiver,
 )
 
 pytestmark = pytest.mark.e2e
 WAIT = 20.0
-
-
-@pytest.fixture
-def receiver(request: pytest.FixtureRequest, tmp_path: Path) -> Service:
-    alertmanager_binary()  # skip before starting anything when Alertmanager is missing
-    service, _ = start_receiver(
-        request, tmp_path, database_url=f"sqlite:///{tmp_path / 'receiver.db'}"
-    )
-    return service
-
-
-@pytest.fixture
-def alertmanager(request: pytest.FixtureRequest, tmp_path: Path, receiver: Service) -> Service:
-    return start_alertmanager(request, tmp_path, receiver.base_url)
 
 
 def one_alert(starts_at: datetime, ends_at: datetime) -> list[dict[str, Any]]:
