@@ -8,7 +8,7 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from receiver.config import DATABASE_POOL_TIMEOUT, DATABASE_STATEMENT_TIMEOUT, Settings
 from receiver.store.group_commit import GroupCommitter
+from receiver.store.inbox_append import PostgresInboxAppender, SqliteInboxInsert, inbox_row
 from receiver.store.repository import Repository
 
 T = TypeVar("T")
@@ -103,6 +104,27 @@ class Database:
             if self._write_lock is not None and sqlite_writer is not None
             else None
         )
+        self._sqlite_insert = (
+            SqliteInboxInsert(sqlite_writer.dialect) if sqlite_writer is not None else None
+        )
+        self._pg_appender = (
+            None if self.is_sqlite else PostgresInboxAppender(engine, translate_error)
+        )
+
+    async def append_inbox(
+        self, kind: str, body: str, received_at: datetime, credential: str | None
+    ) -> int:
+        """Append one body to the inbox and return its id once committed: the accept
+        path's only write, batched with whatever else is appended at the same moment."""
+        row = inbox_row(kind, body, received_at, credential)
+        if self._group is not None and self._sqlite_insert is not None:
+            return await self._group.insert(
+                self._sqlite_insert.sql, self._sqlite_insert.parameters(row)
+            )
+        if self._pg_appender is not None:
+            return await self._pg_appender.append(row)
+        async with self.write() as repo:  # SQLite without its writer engine (tests)
+            return await repo.inbox.append(kind, body, received_at, credential)
 
     async def run_write(self, job: Callable[[Repository], Awaitable[T]]) -> T:
         """Run `job` in a write transaction and return its result once committed.

@@ -43,7 +43,10 @@ MAX_BATCH = 64
 
 @dataclass(slots=True)
 class _Pending:
-    job: Job
+    job: Job | None
+    # or one INSERT for the sqlite3 driver, whose row id is the result (the inbox's
+    # appends: see inbox_append.py)
+    insert: tuple[str, tuple[Any, ...]] | None = None
     future: asyncio.Future[Any] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -56,6 +59,7 @@ class GroupCommitter:
         self.translate = translate
         self.queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self.task: asyncio.Task[None] | None = None
+        self.busy_timeout_ms: int | None = None  # the writer's, read from its first connection
 
     async def run(self, job: Job) -> Any:
         pending = _Pending(job)
@@ -63,6 +67,16 @@ class GroupCommitter:
         if self.task is None or self.task.done():
             self.task = asyncio.create_task(self._drain(), name="sqlite-group-commit")
         return await pending.future
+
+    async def insert(self, sql: str, parameters: tuple[Any, ...]) -> int:
+        """Run one INSERT in the next shared transaction; its row id once committed. No
+        savepoint: a single statement is atomic, and its failure fails the batch."""
+        pending = _Pending(None, (sql, parameters))
+        self.queue.put_nowait(pending)
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._drain(), name="sqlite-group-commit")
+        result: int = await pending.future
+        return result
 
     async def _drain(self) -> None:
         while not self.queue.empty():
@@ -81,14 +95,19 @@ class GroupCommitter:
         """Run the batch in one transaction; answer each caller once it is committed.
 
         A lone job runs without a savepoint: its error rolls the transaction back."""
+        if all(pending.insert is not None for pending in batch):
+            await self._commit_inserts(batch)
+            return
         outcomes: list[tuple[bool, Any]] = []
         try:
             async with self.lock:
-                conn = self.engine.connect().execution_options(immediate=True)
+                conn = await self._begun()
                 try:
-                    await _in_thread(conn.begin)  # BEGIN IMMEDIATE may wait for the lock
                     repo = Repository(InlineConnection(conn))
                     for pending in batch:
+                        if pending.insert is not None:
+                            outcomes.append((True, _insert(conn, *pending.insert)))
+                            continue
                         outcomes.append(await self._run_job(conn, repo, pending, len(batch) > 1))
                         # a job's statements never yield: between two jobs, let the loop
                         # serve requests and probes, so a batch never stalls it for long
@@ -111,10 +130,91 @@ class GroupCommitter:
             else:
                 pending.future.set_exception(value)
 
+    async def _commit_inserts(self, batch: list[_Pending]) -> None:
+        """A batch of the inbox's appends alone (the accept path under load): straight on
+        the driver's connection, without SQLAlchemy's per-transaction work."""
+        try:
+            async with self.lock:
+                raw = self.engine.raw_connection()  # from the pool, reset when returned
+                try:
+                    driver = raw.driver_connection
+                    assert isinstance(driver, sqlite3.Connection)
+                    await self._begin_immediate(driver)
+                    try:
+                        ids = [
+                            driver.execute(*pending.insert).lastrowid
+                            for pending in batch
+                            if pending.insert is not None
+                        ]
+                        await _in_thread(lambda: driver.execute("COMMIT"))
+                    except BaseException:
+                        with contextlib.suppress(sqlite3.Error):
+                            driver.execute("ROLLBACK")
+                        raise
+                finally:
+                    raw.close()
+        except sqlite3.Error as exc:
+            failure = DBAPIError.instance("INSERT INTO inbox", None, exc, sqlite3.Error)
+            self._fail(batch, self.translate(failure))
+            return
+        except (OSError, TimeoutError, PoolTimeoutError) as exc:
+            self._fail(batch, self.translate(exc))
+            return
+        for pending, row_id in zip(batch, ids, strict=True):
+            if not pending.future.done():
+                pending.future.set_result(row_id)
+
+    async def _begin_immediate(self, driver: sqlite3.Connection) -> None:
+        """BEGIN IMMEDIATE inline when the write lock is free, as it nearly always is
+        (this process's writers queue on self.lock); only when another process holds it
+        does BEGIN wait, up to busy_timeout, in a thread, so the loop never waits."""
+        if self.busy_timeout_ms is None:
+            self.busy_timeout_ms = int(driver.execute("PRAGMA busy_timeout").fetchone()[0])
+        driver.execute("PRAGMA busy_timeout=0")
+        try:
+            driver.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc):
+                raise
+        finally:
+            driver.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
+        await _in_thread(lambda: driver.execute("BEGIN IMMEDIATE"))
+
+    async def _begun(self) -> sa.Connection:
+        """A connection in a BEGIN IMMEDIATE transaction. Inline when the write lock is
+        free, as it nearly always is (this process's writers queue on self.lock); only
+        when another process holds it does BEGIN wait, up to busy_timeout, in a thread,
+        so that the event loop never waits for it."""
+        conn = self.engine.connect().execution_options(immediate=True)
+        driver = _driver(conn)
+        if self.busy_timeout_ms is None:
+            self.busy_timeout_ms = int(driver.execute("PRAGMA busy_timeout").fetchone()[0])
+        driver.execute("PRAGMA busy_timeout=0")
+        try:
+            conn.begin()
+            return conn
+        except DBAPIError as exc:
+            if not _is_busy(exc.orig):
+                conn.close()
+                raise
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                driver.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
+        conn.close()
+        conn = self.engine.connect().execution_options(immediate=True)
+        try:
+            await _in_thread(conn.begin)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
     async def _run_job(
         self, conn: sa.Connection, repo: Repository, pending: _Pending, savepoint: bool
     ) -> tuple[bool, Any]:
         """The job's result or its own error; a failure of the connection propagates."""
+        assert pending.job is not None
         try:
             if not savepoint:
                 return True, await pending.job(repo)
@@ -140,6 +240,30 @@ class GroupCommitter:
         self.engine.dispose()
 
 
+def _is_busy(exc: BaseException | None) -> bool:
+    """SQLITE_BUSY: another connection holds the write lock."""
+    return isinstance(exc, sqlite3.OperationalError) and (
+        "locked" in str(exc) or "busy" in str(exc)
+    )
+
+
+def _driver(conn: sa.Connection) -> sqlite3.Connection:
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    return driver
+
+
+def _insert(conn: sa.Connection, sql: str, parameters: tuple[Any, ...]) -> int:
+    """Straight to the sqlite3 connection, inside SQLAlchemy's transaction; an error as
+    SQLAlchemy would raise it, which fails the batch."""
+    try:
+        row_id = _driver(conn).execute(sql, parameters).lastrowid
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(sql, parameters, exc, sqlite3.Error) from exc
+    assert row_id is not None
+    return row_id
+
+
 @contextlib.contextmanager
 def _savepoint(conn: sa.Connection) -> Iterator[None]:
     """A SAVEPOINT around one job, sent straight to the sqlite3 connection. SQLAlchemy's
@@ -147,8 +271,7 @@ def _savepoint(conn: sa.Connection) -> Iterator[None]:
     its own, which cost as much as a webhook's largest statement; the outer transaction
     is SQLAlchemy's, and only it commits. (The driver runs in autocommit mode: only
     statements sent explicitly begin or end anything, see engine.py.)"""
-    driver = conn.connection.driver_connection
-    assert isinstance(driver, sqlite3.Connection)
+    driver = _driver(conn)
 
     def send(sql: str) -> None:
         try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from receiver.store.connection import Connection
+from receiver.store.inbox_append import inbox_row
 from receiver.store.records import InboxEntry, InboxRecord
 from receiver.store.schema import inbox, inbox_applier
 
@@ -78,21 +78,9 @@ class InboxStore:
     async def append(
         self, kind: str, body: str, received_at: datetime, credential: str | None
     ) -> int:
-        """A new entry to apply; its id orders it."""
-        data = body.encode()
-        entry_id = await self.conn.scalar(
-            APPEND,
-            {
-                "kind": kind,
-                "body": body,
-                "body_sha256": hashlib.sha256(data).hexdigest(),
-                "body_bytes": len(data),
-                "received_at": received_at,
-                "credential": credential,
-                "pending": True,
-                "attempts": 0,
-            },
-        )
+        """A new entry to apply, inside this transaction; its id orders it. (The accept
+        path appends through Database.append_inbox, batched.)"""
+        entry_id = await self.conn.scalar(APPEND, inbox_row(kind, body, received_at, credential))
         assert isinstance(entry_id, int)
         return entry_id
 

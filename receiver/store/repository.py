@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -11,6 +10,7 @@ from receiver.store.connection import Connection
 from receiver.store.draft_rows import DraftRows
 from receiver.store.evidence import EvidenceStore
 from receiver.store.inbox import InboxStore
+from receiver.store.inbox_append import inbox_row
 from receiver.store.incident_rows import IncidentRows
 from receiver.store.kpi_rows import KpiStore
 from receiver.store.outbox import OutboxStore
@@ -39,20 +39,9 @@ class Repository(IncidentRows, DraftRows):
         self, kind: str, body: str, received_at: datetime, incident_id: int | None
     ) -> None:
         """An input stored with its effects, in their transaction: applied already."""
-        data = body.encode()
-        await self.conn.execute(
-            INSERT_INBOX,
-            {
-                "kind": kind,
-                "body": body,
-                "body_sha256": hashlib.sha256(data).hexdigest(),
-                "body_bytes": len(data),
-                "received_at": received_at,
-                "incident_id": incident_id,
-                "applied_at": received_at,
-                "attempts": 0,
-            },
-        )
+        row = inbox_row(kind, body, received_at, None)
+        row.update(incident_id=incident_id, applied_at=received_at, pending=None)
+        await self.conn.execute(INSERT_INBOX, row)
 
     async def inbox_records(
         self,
