@@ -155,8 +155,9 @@ inbox = sa.Table(
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("incident_id", sa.Integer, nullable=True, index=True),
     sa.Column("body", sa.Text, nullable=False),
-    # finds every delivery of the same bytes (retries) without comparing bodies
-    sa.Column("body_sha256", sa.String(64), nullable=False, index=True),
+    # tells which deliveries carried the same bytes (retries), for audit; not indexed:
+    # nothing looks entries up by it, and every append would pay for the index
+    sa.Column("body_sha256", sa.String(64), nullable=False),
     sa.Column("body_bytes", sa.Integer, nullable=False, server_default="0"),
     # which credential posted it (receiver.web.identity), for audit
     sa.Column("credential", sa.String(64), nullable=True),
