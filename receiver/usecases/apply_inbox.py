@@ -40,8 +40,12 @@ log = structlog.get_logger(__name__)
 # PostgreSQL appends never wait for it, and longer batches mean fewer transactions.
 BATCH_SECONDS = {True: 0.02, False: 0.25}
 Wakeup = Callable[[], None]
-# how stale the accept path's view of the backlog may be
-BACKLOG_REFRESH = 0.5
+# how stale the accept path's view of the backlog may be. Between two reads it counts
+# what this process appended and applied; a read catches up with other replicas' (and
+# scans the backlog, which is why it is rare): every BACKLOG_REFRESH while the count is
+# past half a bound, else every BACKLOG_REFRESH_FAR
+BACKLOG_REFRESH = 5.0
+BACKLOG_REFRESH_FAR = 60.0
 # what a refused webhook is told: the applier drains thousands a second when it runs
 FULL_RETRY_AFTER = 5.0
 # PostgreSQL: the applier's lease, renewed by every batch (at least every poll, 0.25 s):
@@ -77,8 +81,8 @@ class Accept:
         self.appended = appended  # the applier's wake-up
         self.max_entries = max_entries
         self.max_bytes = max_bytes
-        # the store's backlog as last read, plus what this process appended since: one
-        # read per BACKLOG_REFRESH, not one per webhook
+        # the store's backlog as last read, plus what this process appended since, less
+        # what it applied: one read per BACKLOG_REFRESH, not one per webhook
         self._read_at = -BACKLOG_REFRESH
         self._entries = 0
         self._bytes = 0
@@ -88,19 +92,22 @@ class Accept:
         size = len(body.encode())
         await self._check_room(size)
 
-        async def job(repo: Repository, now: datetime) -> int:
-            return await repo.inbox.append(kind, body, now, credential)
-
         self.last_at = time.monotonic()
-        entry_id = await self.uow.write("accept", job)
+        entry_id = await self.uow.db.append_inbox(kind, body, self.uow.clock(), credential)
         self._entries += 1
         self._bytes += size
         if self.appended is not None:
             self.appended()
         return entry_id
 
+    def applied(self, entries: int, size: int) -> None:
+        """Entries left the backlog (applied, refused or quarantined)."""
+        self._entries = max(0, self._entries - entries)
+        self._bytes = max(0, self._bytes - size)
+
     async def _check_room(self, size: int) -> None:
-        if time.monotonic() - self._read_at > BACKLOG_REFRESH:
+        near = 2 * self._entries >= self.max_entries or 2 * self._bytes >= self.max_bytes
+        if time.monotonic() - self._read_at > (BACKLOG_REFRESH if near else BACKLOG_REFRESH_FAR):
             async with self.uow.db.read() as repo:
                 backlog = await repo.inbox.backlog()
             self._read_at = time.monotonic()
@@ -120,6 +127,7 @@ class Accept:
 @dataclass(slots=True)
 class BatchReport:
     applied: int = 0  # applied or refused: done
+    done_bytes: int = 0  # the size of the entries that left the backlog
     quarantined: list[int] = field(default_factory=list)
     failed: int | None = None  # the failed entry's attempts so far; the batch stopped there
     full: bool = False  # the batch took all it could: more may be waiting
@@ -142,6 +150,7 @@ class ApplyInbox:
         metrics: Metrics,
         *,
         max_attempts: int,
+        left_backlog: Callable[[int, int], None] | None = None,
     ) -> None:
         # on PostgreSQL the replica that holds the applier's lease; this process's name
         self.me = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -151,6 +160,8 @@ class ApplyInbox:
         self.record_event = record_event
         self.metrics = metrics
         self.max_attempts = max_attempts  # failed applications before quarantine
+        # told (entries, bytes) after each batch: the accept path's count of the backlog
+        self.left_backlog = left_backlog
 
     async def batch(self, limit: int) -> BatchReport:
         """Apply up to `limit` pending entries in id order in one transaction."""
@@ -177,9 +188,12 @@ class ApplyInbox:
         batch = await self.uow.write("inbox.apply", job)
         for what, stored in batch.stored:
             await self.recorder.finish(what, stored)
-        if batch.report.quarantined:
-            self.metrics.inbox_quarantined.inc(len(batch.report.quarantined))
-        return batch.report
+        report = batch.report
+        if report.quarantined:
+            self.metrics.inbox_quarantined.inc(len(report.quarantined))
+        if self.left_backlog is not None:
+            self.left_backlog(report.applied + len(report.quarantined), report.done_bytes)
+        return report
 
     async def _apply(
         self, repo: Repository, entry: PendingEntry, now: datetime, batch: _Batch
@@ -217,6 +231,7 @@ class ApplyInbox:
         else:
             batch.stored.append(("event" if record.kind == "event" else "webhook", stored))
         batch.report.applied += 1
+        batch.report.done_bytes += len(record.body.encode())
         return True
 
     async def _failed(
@@ -236,6 +251,7 @@ class ApplyInbox:
             # the entries behind it go on; `inbox retry` puts it back in line
             await repo.inbox.quarantine(entry.record.id, now)
             batch.report.quarantined.append(entry.record.id)
+            batch.report.done_bytes += len(entry.record.body.encode())
             log.error("inbox.quarantined", inbox_id=entry.record.id, attempts=attempts, error=error)
             return True
         log.warning("inbox.apply_failed", inbox_id=entry.record.id, attempts=attempts, error=error)

@@ -92,6 +92,7 @@ class IncidentService:
             self.record_event,
             self.metrics,
             max_attempts=settings.inbox_max_attempts,
+            left_backlog=self.accept.applied,
         )
 
     async def close(self) -> None:
