@@ -31,6 +31,9 @@ class Metrics:
             ["result", "reason"],
             registry=registry,
         )
+        # bound once: labels() takes a lock and looks the child up on every call, and
+        # this one counts every accepted webhook
+        self.webhooks_accepted = self.webhooks.labels(result="accepted", reason="")
         self.webhook_seconds = Histogram(
             f"{PREFIX}_webhook_duration_seconds",
             "Time to handle one Alertmanager webhook, from body read to answer.",

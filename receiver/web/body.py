@@ -59,6 +59,11 @@ async def read_body(request: web.Request, handler: Handler) -> web.StreamRespons
 
 async def _read_in_time(request: web.Request) -> None:
     settings = request.app[SETTINGS]
+    if request.content.is_eof():
+        # the whole body came with the headers (a webhook nearly always does): reading it
+        # cannot wait, so no timer is armed and cancelled for it
+        await _read_whole(request, settings.max_body)
+        return
     seconds = settings.body_read_timeout.total_seconds()
     try:
         # a body that trickles in (or a broken chunk that aiohttp's C parser never

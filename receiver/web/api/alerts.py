@@ -30,7 +30,7 @@ async def receive_alerts(request: web.Request) -> web.Response:
         text, kind = await _parse(request)
         # answered once the body is durably in the inbox; its effects are applied behind
         inbox_id = await request.app[SERVICE].accept(kind, text, credential_of(request))
-    metrics.webhooks.labels(result="accepted", reason="").inc()
+    metrics.webhooks_accepted.inc()
     return json_response({"status": "accepted", "inbox_id": inbox_id}, status=202)
 
 
