@@ -7,6 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from receiver.store.change_rows import ChangeRows
 from receiver.store.connection import Connection
 from receiver.store.draft_rows import DraftRows
 from receiver.store.evidence import EvidenceStore
@@ -32,6 +33,7 @@ class Repository(IncidentRows, DraftRows):
         self.inbox = InboxStore(conn)
         self.sessions = SessionStore(conn)
         self.throttle = ThrottleStore(conn)
+        self.changes = ChangeRows(conn)  # changes to services (issue 20)
 
     # -- the inbox: every input as it arrived, for replay -------------------------------
 
