@@ -277,3 +277,15 @@ changes = sa.Table(
     sa.Column("inbox_id", sa.Integer, nullable=True),
     sa.UniqueConstraint("source", "source_id", name="uq_changes_source_source_id"),
 )
+
+# What a person said of a change for one incident (issue 20): "cause" or "unrelated";
+# one verdict per (incident, change), the latest standing.
+change_verdicts = sa.Table(
+    "change_verdicts",
+    metadata,
+    sa.Column("incident_id", sa.ForeignKey("incidents.id"), primary_key=True),
+    sa.Column("change_id", sa.ForeignKey("changes.id"), primary_key=True),
+    sa.Column("verdict", sa.String(16), nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+)

@@ -73,6 +73,9 @@ class Drafts:
         )
         stored = await repo.evidence.of(incident.id) if evidence_wanted(self.settings) else None
         evidence = evidence_view(stored, file_name, zone)  # None when not wanted
+        # the changes the ranking may list: from the window before the first alert to the end
+        window = self.settings.change_window
+        changes = await repo.changes.between(incident.started_at - window, incident.ended_at or now)
         data = DraftInput(
             incident=incident,
             episodes=episodes,
@@ -84,6 +87,8 @@ class Drafts:
             human=context.human,
             evidence=evidence,
             metric_evidence=metric_evidence(stored, episodes),
+            changes=changes,
+            verdicts=await repo.change_verdicts.of(incident.id) if changes else [],
         )
         started = time.perf_counter()
         try:
