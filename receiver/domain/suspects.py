@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from receiver.domain.changes import ServiceChange
+from receiver.domain.moments import shifted
 
 # A change field an alert label may match, and how much a match weighs.
 CHANGE_FIELDS: Mapping[str, int] = {"service": 8, "namespace": 4, "cluster": 2}
@@ -104,7 +105,7 @@ class Suspect:
 
 
 def in_window(change: ServiceChange, facts: IncidentFacts, rules: RankingRules) -> bool:
-    return facts.first_alert - rules.window <= change.started_at <= facts.until
+    return shifted(facts.first_alert, -rules.window) <= change.started_at <= facts.until
 
 
 def shared_labels(

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from receiver.domain.incident import IncidentStatus
+from receiver.domain.moments import shifted
 from receiver.domain.suspects import Verdict, VerdictMark
 from receiver.store.connection import Connection
 from receiver.store.schema import change_verdicts, changes, incidents
@@ -58,7 +59,7 @@ class ChangeVerdicts:
             .where(
                 incidents.c.ended_at.is_not(None),
                 incidents.c.ended_at >= at,
-                incidents.c.started_at <= at + window,
+                incidents.c.started_at <= shifted(at, window),
                 incidents.c.status.not_in(
                     [IncidentStatus.FIRING.value, IncidentStatus.APPROVED.value]
                 ),

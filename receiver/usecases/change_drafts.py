@@ -12,8 +12,16 @@ from receiver.config import Settings
 from receiver.domain.changes import ServiceChange
 from receiver.domain.drafting import CHANGES_AUTHOR
 from receiver.domain.incident import Change
+from receiver.domain.moments import shifted
 from receiver.domain.review import check_editable
-from receiver.domain.suspects import IncidentFacts, Verdict, VerdictMark, shared_labels
+from receiver.domain.suspects import (
+    IncidentFacts,
+    Suspect,
+    Verdict,
+    VerdictMark,
+    rank,
+    shared_labels,
+)
 from receiver.store import Repository
 from receiver.usecases.errors import IncidentNotFound
 from receiver.usecases.recording import IngestResult, Recorder, Stored
@@ -51,6 +59,20 @@ class ChangeDrafts:
         for stored in written:
             await self.recorder.finish("change", stored)
             log.info("change.redrafted", incident_id=stored.incident_id)
+
+    async def suspects_of(self, incident_id: int) -> list[Suspect]:
+        """The incident's changes as its draft ranks them (for its page)."""
+        now = self.recorder.uow.clock()
+        async with self.recorder.uow.db.read() as repo:
+            state = await load(repo, incident_id)
+            incident = state.incident
+            until = incident.ended_at or now
+            since = shifted(incident.started_at, -self.rules.window)
+            changes = await repo.changes.between(since, until)
+            verdicts = await repo.change_verdicts.of(incident_id) if changes else []
+        labels = [e.labels for e in state.episodes.values()] or [incident.common_labels]
+        facts = IncidentFacts(labels, incident.started_at, until)
+        return rank(changes, facts, self.rules, verdicts)
 
     async def mark(
         self, incident_id: int, change_id: int, verdict: Verdict | None, actor: str

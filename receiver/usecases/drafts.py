@@ -14,6 +14,7 @@ import structlog
 from receiver.config import Settings
 from receiver.domain.drafting import mark_drafted, next_revision
 from receiver.domain.incident import Change
+from receiver.domain.moments import shifted
 from receiver.domain.periods import month_bounds, quarter_bounds
 from receiver.drafts import draft_file_name, drop_other_drafts, write_atomically
 from receiver.evidence.collect import evidence_wanted
@@ -75,7 +76,9 @@ class Drafts:
         evidence = evidence_view(stored, file_name, zone)  # None when not wanted
         # the changes the ranking may list: from the window before the first alert to the end
         window = self.settings.change_window
-        changes = await repo.changes.between(incident.started_at - window, incident.ended_at or now)
+        changes = await repo.changes.between(
+            shifted(incident.started_at, -window), incident.ended_at or now
+        )
         data = DraftInput(
             incident=incident,
             episodes=episodes,

@@ -35,6 +35,7 @@ ROUTES: list[web.RouteDef] = [
     web.get(_INCIDENT_PAGE + "/postmortem.md", incident_pages.download),
     web.get(_INCIDENT_PAGE + r"/evidence/{number:\d+}.svg", incident_pages.evidence_chart),
     web.post(_INCIDENT_PAGE + "/evidence", incident_pages.refresh_evidence),
+    web.post(_INCIDENT_PAGE + r"/changes/{change_id:\d+}/verdict", incident_pages.mark_change),
     web.get("/kpi", kpi_pages.kpi_page),
     web.get("/kpi.csv", kpi_pages.kpi_csv_file),
     web.get("/login", login.login_page),
