@@ -6,8 +6,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
+from receiver.domain.moments import accepted
 from receiver.text import without_nul
 
 # the store's source_id column holds 200 characters; longer ids are hashed
@@ -33,9 +34,10 @@ def source_id(*parts: object) -> str:
 
 
 def utc(moment: datetime) -> datetime:
+    """The aware moment in UTC, within the span the store accepts; else ValueError."""
     if moment.tzinfo is None:
         raise ValueError("the time has no zone")
-    return moment.astimezone(UTC)
+    return accepted(moment)
 
 
 def clip(text: str | None) -> str | None:

@@ -16,6 +16,7 @@ from receiver.usecases.ingest import IngestWebhook
 from receiver.usecases.quarantine import Quarantine
 from receiver.usecases.queries import Queries
 from receiver.usecases.reconcile import Reconcile
+from receiver.usecases.record_change import RecordChange
 from receiver.usecases.record_event import RecordEvent
 from receiver.usecases.recording import Recorder, Wakeup
 from receiver.usecases.review import Review
@@ -85,6 +86,7 @@ class IncidentService:
             appended=inbox_appended,
         )
         self.quarantine = Quarantine(uow)
+        self.record_change = RecordChange(uow)
         self.apply_inbox = ApplyInbox(
             uow,
             recorder,
@@ -92,6 +94,7 @@ class IncidentService:
             self.record_event,
             self.metrics,
             max_attempts=settings.inbox_max_attempts,
+            record_change=self.record_change,
         )
 
     async def close(self) -> None:
