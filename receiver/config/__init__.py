@@ -142,6 +142,12 @@ class Settings(BaseSettings):
     grafana_signature_header: str = Field(default="X-Grafana-Alerting-Signature", min_length=1)
     grafana_timestamp_header: str | None = None
     grafana_token: SecretStr | None = None
+    # changes to services (issue 20): each feed's own secret; a feed without one is refused
+    changes_flux_secret: SecretStr | None = None  # the Flux Provider's generic-hmac token
+    changes_argocd_token: SecretStr | None = None  # bearer token of Argo CD's webhook
+    changes_github_secret: SecretStr | None = None  # the GitHub webhook's secret
+    changes_gitlab_token: SecretStr | None = None  # the GitLab webhook's secret token
+    changes_kubernetes_token: SecretStr | None = None  # kubernetes-event-exporter's bearer
     reconcile_interval: timedelta = timedelta(minutes=1)
     # Alertmanager keeps alerts in memory only; after its restart Prometheus re-sends the
     # firing ones within its resend delay (1m by default): until then absence means nothing
@@ -229,6 +235,11 @@ class Settings(BaseSettings):
         "grafana_signature_secret",
         "grafana_timestamp_header",
         "grafana_token",
+        "changes_flux_secret",
+        "changes_argocd_token",
+        "changes_github_secret",
+        "changes_gitlab_token",
+        "changes_kubernetes_token",
         mode="before",
     )
     @classmethod

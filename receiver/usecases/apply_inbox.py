@@ -29,6 +29,7 @@ from receiver.store import InboxRecord, Repository
 from receiver.store.inbox import PendingEntry
 from receiver.usecases.errors import InboxFull, IncidentNotFound, NoOpenIncident
 from receiver.usecases.ingest import IngestWebhook
+from receiver.usecases.record_change import RecordChange, source_of_kind
 from receiver.usecases.record_event import ManualEvent, RecordEvent
 from receiver.usecases.recording import Recorder, Step, Stored
 from receiver.usecases.unit_of_work import UnitOfWork
@@ -142,6 +143,7 @@ class ApplyInbox:
         metrics: Metrics,
         *,
         max_attempts: int,
+        record_change: RecordChange,
     ) -> None:
         # on PostgreSQL the replica that holds the applier's lease; this process's name
         self.me = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -151,6 +153,7 @@ class ApplyInbox:
         self.record_event = record_event
         self.metrics = metrics
         self.max_attempts = max_attempts  # failed applications before quarantine
+        self.record_change = record_change  # changes to services (issue 20)
 
     async def batch(self, limit: int) -> BatchReport:
         """Apply up to `limit` pending entries in id order in one transaction."""
@@ -189,6 +192,14 @@ class ApplyInbox:
         at = record.received_at  # applied as of its receipt, whenever that is
         try:
             async with repo.inbox.savepoint():
+                if source_of_kind(record.kind) is not None:
+                    # a change to a service belongs to no incident: stored on its own
+                    outcome = await self.record_change.apply_entry(repo, record, at)
+                    await repo.inbox.mark_applied(
+                        record.id, incident_id=None, outcome=outcome, draft_revision=None, now=now
+                    )
+                    batch.report.applied += 1
+                    return True
                 step = parse_entry(record, self.ingest, self.record_event)
                 change = await step(repo, at)
                 stored = await self.recorder.store(repo, change, at)

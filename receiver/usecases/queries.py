@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from receiver.config import Settings
+from receiver.domain.changes import ServiceChange
 from receiver.domain.ending import MetricEvidence, known_end
 from receiver.domain.incident import Episode, Incident, IncidentStatus, TimelineEntry
 from receiver.domain.kpi import KpiIncident, KpiReport, Targets, kpi_report, months_until
@@ -156,6 +157,13 @@ class Queries:
             return await repo.inbox_records(
                 since=since, incident_id=incident_id, after_id=after_id, limit=limit
             )
+
+    async def recent_changes(
+        self, *, service: str | None, since: datetime | None, limit: int
+    ) -> list[ServiceChange]:
+        """Changes to services, newest first (issue 20)."""
+        async with self.db.read() as repo:
+            return await repo.changes.recent(service, since, limit)
 
     async def inbox_entry(self, entry_id: int) -> InboxEntry | None:
         async with self.db.read() as repo:

@@ -97,6 +97,7 @@ class IncidentService:
             self.record_event,
             self.metrics,
             max_attempts=settings.inbox_max_attempts,
+            record_change=self.record_change,
         )
 
     async def close(self) -> None:

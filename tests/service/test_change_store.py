@@ -6,15 +6,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from receiver.config import Settings
 from receiver.domain.changes import ChangeSource, ChangeType, ServiceChange
+from receiver.postmortem.render import DraftRenderer
+from receiver.replay import ReplayClock, replay_inbox
 from receiver.store import Database, open_configured_database
-from receiver.usecases.record_change import RecordChange
+from receiver.usecases.record_change import RecordChange, inbox_kind
+from receiver.usecases.service import IncidentService
 from receiver.usecases.unit_of_work import UnitOfWork
-from tests.conftest import Clock
+from tests.conftest import FIXTURES, Clock
 
 T0 = datetime(2026, 11, 26, 19, 0, 0, tzinfo=UTC)
 
@@ -124,3 +128,62 @@ async def test_unknown_fields_stay_empty(database: Database, clock: Clock) -> No
         [back] = await repo.changes.recent(None, None, 1)
     assert back == stored
     assert back.labels == {}
+
+
+async def test_changes_through_the_inbox_are_applied_and_replayed_alike(
+    settings: Settings, clock: Clock, tmp_path: Path
+) -> None:
+    """Accepted bodies are applied behind by the inbox's applier; a replay into the same
+    database changes nothing, into a fresh one stores the same changes."""
+    feeds = [
+        (ChangeSource.ARGOCD, "argocd/on-sync-succeeded.json"),
+        (ChangeSource.ARGOCD, "argocd/on-deployed.json"),  # the same sync: a replay
+        (ChangeSource.KUBERNETES, "kubernetes/deployment-scale.json"),
+        (ChangeSource.MANUAL, "manual/deploy.json"),
+    ]
+    database = open_configured_database(settings)
+    await database.migrate()
+    service = IncidentService(database, settings, DraftRenderer(), clock=clock)
+    try:
+        for source, name in feeds:
+            body = (FIXTURES / "changes" / name).read_text(encoding="utf-8")
+            await service.accept(inbox_kind(source), body, None)
+            clock.advance(seconds=1)
+        report = await service.apply_inbox.batch(100)
+        assert (report.applied, report.quarantined, report.failed) == (4, [], None)
+        stored = await service.queries.recent_changes(service=None, since=None, limit=10)
+        assert [c.source for c in stored] == [
+            ChangeSource.KUBERNETES,
+            ChangeSource.ARGOCD,
+            ChangeSource.MANUAL,
+        ]
+        outcomes = [
+            (entry.kind, entry.outcome)
+            for entry in [await service.queries.inbox_entry(i) for i in range(1, 5)]
+            if entry is not None
+        ]
+        assert outcomes == [
+            ("change:argocd", "created"),
+            ("change:argocd", "unchanged"),
+            ("change:k8s", "created"),
+            ("change:manual", "created"),
+        ]
+        again = await replay_inbox(service, service, ReplayClock())
+        assert (again.applied, again.unchanged, again.failed) == (0, 4, 0)
+
+        fresh_settings = settings.model_copy(
+            update={"database_url": f"sqlite:///{tmp_path / 'fresh.db'}"}
+        )
+        fresh_db = open_configured_database(fresh_settings)
+        await fresh_db.migrate()
+        replay_clock = ReplayClock()
+        fresh = IncidentService(fresh_db, fresh_settings, DraftRenderer(), clock=replay_clock)
+        try:
+            into = await replay_inbox(service, fresh, replay_clock)
+            assert (into.applied, into.unchanged, into.failed) == (3, 1, 0)
+            copied = await fresh.queries.recent_changes(service=None, since=None, limit=10)
+            assert [replace(c, id=None) for c in copied] == [replace(c, id=None) for c in stored]
+        finally:
+            await fresh_db.close()
+    finally:
+        await database.close()
