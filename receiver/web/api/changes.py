@@ -24,7 +24,7 @@ from receiver.config import Settings
 from receiver.domain.changes import ChangeSource, ServiceChange
 from receiver.domain.moments import accepted
 from receiver.usecases.record_change import inbox_kind
-from receiver.web.body import read_json
+from receiver.web.body import FORM_TYPES, read_json
 from receiver.web.errors import ApiError, invalid_input
 from receiver.web.identity import credential_of
 from receiver.web.keys import SERVICE, SETTINGS
@@ -78,11 +78,12 @@ async def post_change(request: web.Request) -> web.Response:
         skipped = _not_a_change_event(source, request.headers)
         if skipped is not None:
             return _ignored(skipped)
-    data, text = await read_json(request, settings.max_body)
-    if not isinstance(data, dict):
-        raise ApiError(422, "invalid_change", "the body must be a JSON object")
     if source is ChangeSource.MANUAL:
-        text = _manual_body(request, data)
+        text = _manual_body(request, await _manual_fields(request, settings.max_body))
+    else:
+        data, text = await read_json(request, settings.max_body)
+        if not isinstance(data, dict):
+            raise ApiError(422, "invalid_change", "the body must be a JSON object")
     change = _read(source, text)
     if isinstance(change, Ignored):
         return _ignored(change.reason)
@@ -173,6 +174,19 @@ def _not_a_change_event(source: ChangeSource, headers: Mapping[str, str]) -> str
         if event != GITLAB_EVENT:
             return f"GitLab event {event[:60] or '(none)'!r} is not {GITLAB_EVENT!r}"
     return None
+
+
+async def _manual_fields(request: web.Request, max_body: int) -> dict[str, Any]:
+    """JSON, or a form as alert-webhook.sh posts it (empty fields are not given)."""
+    if request.content_type in FORM_TYPES:
+        form = await request.post()  # read_body has read and parsed it, or answered 4xx
+        return {k: v for k, v in form.items() if isinstance(v, str) and v != ""}
+    data, _ = await read_json(
+        request, max_body, "application/json or application/x-www-form-urlencoded"
+    )
+    if not isinstance(data, dict):
+        raise ApiError(422, "invalid_change", "the body must be a JSON object")
+    return data
 
 
 def _manual_body(request: web.Request, data: dict[str, Any]) -> str:
