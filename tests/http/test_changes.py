@@ -300,3 +300,13 @@ async def test_answers_match_the_openapi_document(client: Client) -> None:
     assert_valid(document, "ChangeIgnored", answer)
     status, answer = await post(client, "flux", b"[]", signed("flux", b"[]"))
     assert_valid(document, "Error", answer)
+
+
+async def test_an_address_that_keeps_guessing_signatures_is_slowed_down(client: Client) -> None:
+    body = fixture("flux/kustomization-reconciled.json")
+    wrong = signed("flux", body, secret="guess")
+    answers = [(await post(client, "flux", body, wrong))[0] for _ in range(6)]
+    assert answers == [401] * 5 + [429]
+    # blocked now: even the right signature waits, as for the API's credentials
+    status, answer = await post(client, "flux", body, signed("flux", body))
+    assert (status, answer["error"]) == (429, "rate_limited")

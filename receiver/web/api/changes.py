@@ -24,10 +24,11 @@ from receiver.config import Settings
 from receiver.domain.changes import ChangeSource, ServiceChange
 from receiver.domain.moments import accepted
 from receiver.usecases.record_change import inbox_kind
+from receiver.web.auth_failures import client_address
 from receiver.web.body import FORM_TYPES, read_json
-from receiver.web.errors import ApiError, invalid_input
+from receiver.web.errors import ApiError, RateLimited, invalid_input, retry_after
 from receiver.web.identity import credential_of
-from receiver.web.keys import SERVICE, SETTINGS
+from receiver.web.keys import AUTH_FAILURES, SERVICE, SETTINGS
 from receiver.web.params import LIMIT
 from receiver.web.serialize import json_response
 
@@ -74,7 +75,7 @@ async def post_change(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     raw = await request.read()  # read_body has read it, within RECEIVER_MAX_BODY
     if source in _FEEDS:
-        _verify(source, settings, request.headers, raw)
+        await _verify(request, source, settings, raw)
         skipped = _not_a_change_event(source, request.headers)
         if skipped is not None:
             return _ignored(skipped)
@@ -141,9 +142,11 @@ def _source(request: web.Request) -> ChangeSource:
         raise ApiError(404, "not_found", f"no change feed {raw[:40]!r}; feeds: {valid}") from exc
 
 
-def _verify(
-    source: ChangeSource, settings: Settings, headers: Mapping[str, str], raw: bytes
+async def _verify(
+    request: web.Request, source: ChangeSource, settings: Settings, raw: bytes
 ) -> None:
+    """The feed's proof, else a 401; a wrong one counts against the address as wrong API
+    credentials do (an address that keeps guessing gets a 429, whatever it sends)."""
     setting, header, check = _FEEDS[source]
     secret = getattr(settings, setting)
     if secret is None:
@@ -153,9 +156,19 @@ def _verify(
             f"the {source.value} change feed is off: set RECEIVER_{setting.upper()} "
             "to the secret its requests are signed with",
         )
-    if not headers.get(header, "").strip():
+    given = request.headers.get(header, "").strip()
+    if not given:  # nothing guessed: not counted, as a request without credentials
         raise ApiError(401, "invalid_signature", f"the {header} header is missing")
-    if not check(headers, raw, secret.get_secret_value()):
+    proven = check(request.headers, raw, secret.get_secret_value())
+    failures, address = request.app[AUTH_FAILURES], client_address(request)
+    blocked = await (failures.api_wait(address) if proven else failures.api_failed(address))
+    if blocked:
+        raise RateLimited(
+            "too many wrong credentials from this address; "
+            f"retry in {retry_after(blocked.total_seconds())}s",
+            blocked.total_seconds(),
+        )
+    if not proven:
         raise ApiError(
             401,
             "invalid_signature",
