@@ -28,7 +28,7 @@ from receiver.web.auth_failures import client_address
 from receiver.web.body import FORM_TYPES, read_json
 from receiver.web.errors import ApiError, RateLimited, invalid_input, retry_after
 from receiver.web.identity import credential_of
-from receiver.web.keys import AUTH_FAILURES, SERVICE, SETTINGS
+from receiver.web.keys import AUTH_FAILURES, METRICS, SERVICE, SETTINGS
 from receiver.web.params import LIMIT
 from receiver.web.serialize import json_response
 
@@ -72,6 +72,18 @@ GITLAB_EVENT = "Deployment Hook"
 
 async def post_change(request: web.Request) -> web.Response:
     source = _source(request)
+    counted = request.app[METRICS].changes
+    try:
+        response = await _receive(request, source)
+    except ApiError as exc:
+        counted.labels(source=source.value, result="rejected", reason=exc.code).inc()
+        raise
+    result = "accepted" if response.status == 202 else "ignored"
+    counted.labels(source=source.value, result=result, reason="").inc()
+    return response
+
+
+async def _receive(request: web.Request, source: ChangeSource) -> web.Response:
     settings = request.app[SETTINGS]
     raw = await request.read()  # read_body has read it, within RECEIVER_MAX_BODY
     if source in _FEEDS:
