@@ -300,3 +300,27 @@ async def test_answers_match_the_openapi_document(client: Client) -> None:
     assert_valid(document, "ChangeIgnored", answer)
     status, answer = await post(client, "flux", b"[]", signed("flux", b"[]"))
     assert_valid(document, "Error", answer)
+
+
+async def test_an_address_that_keeps_guessing_signatures_is_slowed_down(client: Client) -> None:
+    body = fixture("flux/kustomization-reconciled.json")
+    wrong = signed("flux", body, secret="guess")
+    answers = [(await post(client, "flux", body, wrong))[0] for _ in range(6)]
+    assert answers == [401] * 5 + [429]
+    # blocked now: even the right signature waits, as for the API's credentials
+    status, answer = await post(client, "flux", body, signed("flux", body))
+    assert (status, answer["error"]) == (429, "rate_limited")
+
+
+async def test_deliveries_are_counted_by_feed_and_result(client: Client) -> None:
+    body = fixture("gitlab/deployment-success.json")
+    assert (await post(client, "gitlab", body, signed("gitlab", body)))[0] == 202
+    running = fixture("gitlab/deployment-running.json")
+    assert (await post(client, "gitlab", running, signed("gitlab", running)))[0] == 200
+    assert (await post(client, "gitlab", body, signed("gitlab", body, secret="x")))[0] == 401
+    response = await client.get("/metrics", headers=API)
+    text = await response.text()
+    metric = "postmortem_receiver_changes_received_total"
+    assert f'{metric}{{reason="",result="accepted",source="gitlab"}} 1.0' in text
+    assert f'{metric}{{reason="",result="ignored",source="gitlab"}} 1.0' in text
+    assert f'{metric}{{reason="invalid_signature",result="rejected",source="gitlab"}} 1.0' in text

@@ -24,10 +24,11 @@ from receiver.config import Settings
 from receiver.domain.changes import ChangeSource, ServiceChange
 from receiver.domain.moments import accepted
 from receiver.usecases.record_change import inbox_kind
-from receiver.web.body import read_json
-from receiver.web.errors import ApiError, invalid_input
+from receiver.web.auth_failures import client_address
+from receiver.web.body import FORM_TYPES, read_json
+from receiver.web.errors import ApiError, RateLimited, invalid_input, retry_after
 from receiver.web.identity import credential_of
-from receiver.web.keys import SERVICE, SETTINGS
+from receiver.web.keys import AUTH_FAILURES, METRICS, SERVICE, SETTINGS
 from receiver.web.params import LIMIT
 from receiver.web.serialize import json_response
 
@@ -71,18 +72,31 @@ GITLAB_EVENT = "Deployment Hook"
 
 async def post_change(request: web.Request) -> web.Response:
     source = _source(request)
+    counted = request.app[METRICS].changes
+    try:
+        response = await _receive(request, source)
+    except ApiError as exc:
+        counted.labels(source=source.value, result="rejected", reason=exc.code).inc()
+        raise
+    result = "accepted" if response.status == 202 else "ignored"
+    counted.labels(source=source.value, result=result, reason="").inc()
+    return response
+
+
+async def _receive(request: web.Request, source: ChangeSource) -> web.Response:
     settings = request.app[SETTINGS]
     raw = await request.read()  # read_body has read it, within RECEIVER_MAX_BODY
     if source in _FEEDS:
-        _verify(source, settings, request.headers, raw)
+        await _verify(request, source, settings, raw)
         skipped = _not_a_change_event(source, request.headers)
         if skipped is not None:
             return _ignored(skipped)
-    data, text = await read_json(request, settings.max_body)
-    if not isinstance(data, dict):
-        raise ApiError(422, "invalid_change", "the body must be a JSON object")
     if source is ChangeSource.MANUAL:
-        text = _manual_body(request, data)
+        text = _manual_body(request, await _manual_fields(request, settings.max_body))
+    else:
+        data, text = await read_json(request, settings.max_body)
+        if not isinstance(data, dict):
+            raise ApiError(422, "invalid_change", "the body must be a JSON object")
     change = _read(source, text)
     if isinstance(change, Ignored):
         return _ignored(change.reason)
@@ -140,9 +154,11 @@ def _source(request: web.Request) -> ChangeSource:
         raise ApiError(404, "not_found", f"no change feed {raw[:40]!r}; feeds: {valid}") from exc
 
 
-def _verify(
-    source: ChangeSource, settings: Settings, headers: Mapping[str, str], raw: bytes
+async def _verify(
+    request: web.Request, source: ChangeSource, settings: Settings, raw: bytes
 ) -> None:
+    """The feed's proof, else a 401; a wrong one counts against the address as wrong API
+    credentials do (an address that keeps guessing gets a 429, whatever it sends)."""
     setting, header, check = _FEEDS[source]
     secret = getattr(settings, setting)
     if secret is None:
@@ -152,9 +168,19 @@ def _verify(
             f"the {source.value} change feed is off: set RECEIVER_{setting.upper()} "
             "to the secret its requests are signed with",
         )
-    if not headers.get(header, "").strip():
+    given = request.headers.get(header, "").strip()
+    if not given:  # nothing guessed: not counted, as a request without credentials
         raise ApiError(401, "invalid_signature", f"the {header} header is missing")
-    if not check(headers, raw, secret.get_secret_value()):
+    proven = check(request.headers, raw, secret.get_secret_value())
+    failures, address = request.app[AUTH_FAILURES], client_address(request)
+    blocked = await (failures.api_wait(address) if proven else failures.api_failed(address))
+    if blocked:
+        raise RateLimited(
+            "too many wrong credentials from this address; "
+            f"retry in {retry_after(blocked.total_seconds())}s",
+            blocked.total_seconds(),
+        )
+    if not proven:
         raise ApiError(
             401,
             "invalid_signature",
@@ -173,6 +199,19 @@ def _not_a_change_event(source: ChangeSource, headers: Mapping[str, str]) -> str
         if event != GITLAB_EVENT:
             return f"GitLab event {event[:60] or '(none)'!r} is not {GITLAB_EVENT!r}"
     return None
+
+
+async def _manual_fields(request: web.Request, max_body: int) -> dict[str, Any]:
+    """JSON, or a form as alert-webhook.sh posts it (empty fields are not given)."""
+    if request.content_type in FORM_TYPES:
+        form = await request.post()  # read_body has read and parsed it, or answered 4xx
+        return {k: v for k, v in form.items() if isinstance(v, str) and v != ""}
+    data, _ = await read_json(
+        request, max_body, "application/json or application/x-www-form-urlencoded"
+    )
+    if not isinstance(data, dict):
+        raise ApiError(422, "invalid_change", "the body must be a JSON object")
+    return data
 
 
 def _manual_body(request: web.Request, data: dict[str, Any]) -> str:

@@ -58,7 +58,9 @@ def change_paths() -> dict[str, Schema]:
                                 "description": "the feed's own body; for `manual` a ManualChange",
                                 "oneOf": [ref("ManualChange"), {"type": "object"}],
                             }
-                        }
+                        },
+                        # alert-webhook.sh deploy|config posts a form (manual only)
+                        "application/x-www-form-urlencoded": {"schema": ref("ManualChange")},
                     },
                 },
                 "responses": {
