@@ -51,6 +51,20 @@ class ChangeVerdicts:
         row = await self.conn.execute(sa.select(changes.c.id).where(changes.c.id == change_id))
         return row.first() is not None
 
+    async def incidents_after(self, service: str, at: datetime, window: timedelta) -> list[int]:
+        """Incidents of the service that started in [at, at + window]: what followed a
+        change to it."""
+        rows = await self.conn.execute(
+            sa.select(incidents.c.id)
+            .where(
+                incidents.c.service == service,
+                incidents.c.started_at >= at,
+                incidents.c.started_at <= shifted(at, window),
+            )
+            .order_by(incidents.c.started_at, incidents.c.id)
+        )
+        return [row.id for row in rows]
+
     async def incidents_around(self, at: datetime, window: timedelta) -> list[int]:
         """Recovered incidents not yet approved whose window (from `window` before their
         first alert to their end) holds `at`: the drafts a change arriving late may move."""

@@ -74,6 +74,23 @@ class ChangeDrafts:
         facts = IncidentFacts(labels, incident.started_at, until)
         return rank(changes, facts, self.rules, verdicts)
 
+    async def recent(
+        self, service: str | None, limit: int
+    ) -> list[tuple[ServiceChange, list[int]]]:
+        """The newest changes (of a service, or all), each with the incidents of its
+        service that started within the window after it."""
+        async with self.recorder.uow.db.read() as repo:
+            found = await repo.changes.recent(service, None, limit)
+            return [
+                (
+                    change,
+                    await repo.change_verdicts.incidents_after(
+                        change.service, change.started_at, self.rules.window
+                    ),
+                )
+                for change in found
+            ]
+
     async def mark(
         self, incident_id: int, change_id: int, verdict: Verdict | None, actor: str
     ) -> IngestResult:

@@ -1,5 +1,6 @@
-"""The incident page's change verdict form: login, CSRF, bad input answered with the
-right 4xx and a JSON body, stored data intact; a good verdict moves the draft."""
+"""Changes on the review pages: the incident page's verdict form (login, CSRF, bad input
+answered with the right 4xx and a JSON body, stored data intact; a good verdict moves
+the draft), the incident list's recent changes, and the KPI page's change-failure rate."""
 
 from __future__ import annotations
 
@@ -100,3 +101,32 @@ async def test_the_verdict_form_checks_its_input_and_moves_the_draft(
     assert "候选（待确认）" not in text
     revisions = await client.get(f"/api/v1/incidents/{incident_id}/revisions", headers=AUTH)
     assert [r["created_by"] for r in (await revisions.json())["revisions"]][-1] == "zhangsan"
+
+
+async def test_the_list_shows_recent_changes_and_the_incidents_after_them(
+    client: TestClient[Any, Any], clock: Clock
+) -> None:
+    await log_in(client)
+    empty = await (await client.get("/")).text()
+    assert "尚未收到变更记录。" in empty
+    await stored_change(client)
+    incident_id = await drafted_incident(client, clock)
+    html = await (await client.get("/")).text()
+    recent = html.split('id="recent-changes"', 1)[1].split("</section>", 1)[0]
+    assert "最近变更" in recent
+    assert "发布：payments-api v2.32.0" in recent
+    assert f'<a href="/incidents/{incident_id}">#{incident_id}</a>' in recent
+    other = await (await client.get("/?service=search")).text()
+    assert "payments-api v2.32.0" not in other.split('id="recent-changes"', 1)[1]
+
+
+async def test_the_kpi_page_shows_the_change_failure_rate(
+    client: TestClient[Any, Any], clock: Clock
+) -> None:
+    await log_in(client)
+    await stored_change(client)
+    await drafted_incident(client, clock)
+    html = await (await client.get("/kpi?months=2&until=2026-11")).text()
+    table = html.split('id="kpi-change-failure"', 1)[1].split("</table>", 1)[0]
+    assert "<td>payments</td><td>1</td><td>1</td><td>100%</td>" in table
+    assert "之后 2 小时 00 分内该服务发生事故的比例" in html

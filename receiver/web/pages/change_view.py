@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from receiver.domain.changes import ServiceChange
 from receiver.domain.suspects import Suspect, Verdict, candidates
 from receiver.postmortem.filters import md_url
 from receiver.web.keys import SETTINGS
@@ -15,6 +16,30 @@ from receiver.web.pages.ui_text import UI
 
 # what the verdict form sends: a verdict, or "clear" to take one back
 VERDICT_CHOICES = {"cause": Verdict.CAUSE, "unrelated": Verdict.UNRELATED, "clear": None}
+
+
+RECENT_CHANGES = 10  # how many the incident list shows
+
+
+def recent_list(
+    request: web.Request, recent: list[tuple[ServiceChange, list[int]]]
+) -> list[dict[str, Any]]:
+    """The incident list's newest changes, each with the incidents that followed it."""
+    text = UI[request.app[SETTINGS].language]
+    return [
+        {
+            "time": local_time(request, change.started_at),
+            "source": text[f"change_source_{change.source.value}"],
+            "type": text[f"change_type_{change.type.value}"],
+            "service": change.service,
+            "summary": change.summary,
+            "version": change.to_version or "",
+            "actor": change.actor or "",
+            "link": md_url(change.link or ""),
+            "incidents": incidents,
+        }
+        for change, incidents in recent
+    ]
 
 
 def change_list(request: web.Request, suspects: list[Suspect]) -> list[dict[str, Any]]:

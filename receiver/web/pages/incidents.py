@@ -19,7 +19,12 @@ from receiver.usecases.errors import EvidenceNotReady
 from receiver.web.errors import ApiError
 from receiver.web.identity import IDENTITY
 from receiver.web.keys import SERVICE, SETTINGS, require_evidence
-from receiver.web.pages.change_view import VERDICT_CHOICES, change_list
+from receiver.web.pages.change_view import (
+    RECENT_CHANGES,
+    VERDICT_CHOICES,
+    change_list,
+    recent_list,
+)
 from receiver.web.pages.diff_view import diff_context
 from receiver.web.pages.form_errors import form_problems
 from receiver.web.pages.inbox_notice import inbox_notice
@@ -58,7 +63,14 @@ async def list_page(request: web.Request) -> web.Response:
         priority=wanted.priority or None,
     )
     context = list_context(request, wanted, page, incidents, total)
-    return render_page(request, "list.html", inbox_notice=await inbox_notice(request), **context)
+    recent = await request.app[SERVICE].change_drafts.recent(wanted.service or None, RECENT_CHANGES)
+    return render_page(
+        request,
+        "list.html",
+        inbox_notice=await inbox_notice(request),
+        recent_changes=recent_list(request, recent),
+        **context,
+    )
 
 
 # -- one incident -------------------------------------------------------------------------
