@@ -149,3 +149,11 @@ class Metrics:
             "Inbox entries in quarantine now, read at each scrape.",
             registry=registry,
         )
+        # changes to services (issue 20)
+        self.changes = Counter(
+            f"{PREFIX}_changes_received_total",
+            "Deliveries to POST /api/v1/changes/{source}, by feed and result (accepted into "
+            "the inbox, ignored: no change, rejected) and, for rejected ones, the reason.",
+            ["source", "result", "reason"],
+            registry=registry,
+        )

@@ -12,8 +12,11 @@ from pydantic import ValidationError
 
 from receiver.alertmanager.grafana import GrafanaWebhook
 from receiver.alertmanager.webhook import Webhook
+from receiver.changes.common import Ignored
+from receiver.changes.read import read_change
 from receiver.store import InboxRecord
 from receiver.usecases.errors import IncidentNotFound
+from receiver.usecases.record_change import source_of_kind
 from receiver.usecases.record_event import ManualEvent
 from receiver.usecases.service import IncidentService
 
@@ -79,6 +82,12 @@ async def _apply(service: IncidentService, record: InboxRecord) -> bool:
     elif record.kind == "event":
         event = ManualEvent.model_validate(json.loads(record.body))
         result = await service.record_event(event, record.body, keep_body=False)
+    elif (source := source_of_kind(record.kind)) is not None:
+        change = read_change(source, record.body)
+        if isinstance(change, Ignored):
+            return False
+        _, created = await service.record_change(change, inbox_id=record.id)
+        return created
     else:
         raise ValueError(f"unknown inbox record kind {record.kind!r}")
     return result.changed

@@ -12,6 +12,8 @@ PROG=alert-webhook.sh
 usage() {
     cat <<'EOF'
 Usage: alert-webhook.sh [options] TYPE SERVICE SEVERITY MESSAGE [DETAILS]
+       alert-webhook.sh deploy|config SERVICE WHAT [--version V] [--from V]
+                        [--by NAME] [--link URL] [--at TIME] [--id KEY]
 
 Records TYPE for SERVICE in postmortem-receiver: system-alert opens an incident
 (or joins the open one); every other TYPE adds a row to the timeline of the open
@@ -38,6 +40,16 @@ TYPE:
   resolve        事故结束 (incident over)
   note           备注 (a note)
 
+deploy | config: 记录一次变更 (record a change to SERVICE: a release or a
+configuration change; the draft lists it and may name it as a suspect):
+  alert-webhook.sh deploy payments "发布 payments-api" --version v2.32.0 --from v2.31.4
+  --version V   what it changed to (a version, tag or revision)
+  --from V      what it changed from
+  --by NAME     who made it (default: as --actor)
+  --link URL    where to read about it (release notes, merge request, pipeline)
+  --at TIME     when it started, RFC 3339 with a zone (default: now)
+  --id KEY      record at most once per KEY (default: the fields and the time)
+
 Options (before TYPE):
   --incident ID          add to incident ID instead of the open incident of SERVICE
   --actor NAME           who did it (default: $RECEIVER_ACTOR, then $USER, then id -un)
@@ -52,7 +64,8 @@ Environment:
   RECEIVER_ACTOR  the default actor
 
 Output: "incident #ID recorded|duplicate URL" on stdout; "inbox #N accepted, not
-yet applied URL" when the receiver stored it but has not applied it yet.
+yet applied URL" when the receiver stored it but has not applied it yet; for
+deploy|config "change accepted: inbox #N URL".
 Exit status: 0 recorded, duplicate or accepted; 1 the receiver refused the event (its message
 on stderr); 2 wrong usage; 3 the receiver could not be reached.
 EOF
@@ -64,53 +77,115 @@ usage_error() {
     exit 2
 }
 
+mode=event
 incident=
 opt_actor=
 idempotency_key=
-while [ $# -gt 0 ]; do
-    case $1 in
-        -h | --help)
-            usage
-            exit 0
-            ;;
-        --incident | --actor | --idempotency-key)
-            [ $# -ge 2 ] || usage_error "option $1 needs a value"
-            case $1 in
-                --incident) incident=$2 ;;
-                --actor) opt_actor=$2 ;;
-                --idempotency-key) idempotency_key=$2 ;;
-            esac
-            shift 2
-            ;;
-        --incident=*)
-            incident=${1#*=}
-            shift
-            ;;
-        --actor=*)
-            opt_actor=${1#*=}
-            shift
-            ;;
-        --idempotency-key=*)
-            idempotency_key=${1#*=}
-            shift
-            ;;
-        --)
-            shift
-            break
-            ;;
-        -?*) usage_error "unknown option: $1" ;;
-        *) break ;;
-    esac
-done
+# the event grammar: [options] TYPE SERVICE SEVERITY MESSAGE [DETAILS]
+parse_event() {
+    while [ $# -gt 0 ]; do
+        case $1 in
+            -h | --help)
+                usage
+                exit 0
+                ;;
+            --incident | --actor | --idempotency-key)
+                [ $# -ge 2 ] || usage_error "option $1 needs a value"
+                case $1 in
+                    --incident) incident=$2 ;;
+                    --actor) opt_actor=$2 ;;
+                    --idempotency-key) idempotency_key=$2 ;;
+                esac
+                shift 2
+                ;;
+            --incident=*)
+                incident=${1#*=}
+                shift
+                ;;
+            --actor=*)
+                opt_actor=${1#*=}
+                shift
+                ;;
+            --idempotency-key=*)
+                idempotency_key=${1#*=}
+                shift
+                ;;
+            --)
+                shift
+                break
+                ;;
+            -?*) usage_error "unknown option: $1" ;;
+            *) break ;;
+        esac
+    done
 
-if [ $# -lt 4 ] || [ $# -gt 5 ]; then
-    usage_error "expected TYPE SERVICE SEVERITY MESSAGE [DETAILS], got $# argument(s)"
-fi
-type=$1
-service=$2
-severity=$3
-message=$4
-details=${5:-}
+    if [ $# -lt 4 ] || [ $# -gt 5 ]; then
+        usage_error "expected TYPE SERVICE SEVERITY MESSAGE [DETAILS], got $# argument(s)"
+    fi
+    type=$1
+    service=$2
+    severity=$3
+    message=$4
+    details=${5:-}
+}
+
+# the change grammar: deploy|config SERVICE WHAT, its options anywhere after the TYPE
+parse_change() {
+    mode=change
+    type=$1
+    shift
+    version= from= link= at= change_id=
+    set_positional=0
+    service= message=
+    while [ $# -gt 0 ]; do
+        case $1 in
+            -h | --help)
+                usage
+                exit 0
+                ;;
+            --version | --from | --by | --link | --at | --id)
+                [ $# -ge 2 ] || usage_error "option $1 needs a value"
+                case $1 in
+                    --version) version=$2 ;;
+                    --from) from=$2 ;;
+                    --by) opt_actor=$2 ;;
+                    --link) link=$2 ;;
+                    --at) at=$2 ;;
+                    --id) change_id=$2 ;;
+                esac
+                shift 2
+                ;;
+            --version=* | --from=* | --by=* | --link=* | --at=* | --id=*)
+                value=${1#*=}
+                case $1 in
+                    --version=*) version=$value ;;
+                    --from=*) from=$value ;;
+                    --by=*) opt_actor=$value ;;
+                    --link=*) link=$value ;;
+                    --at=*) at=$value ;;
+                    --id=*) change_id=$value ;;
+                esac
+                shift
+                ;;
+            -?*) usage_error "unknown option: $1" ;;
+            *)
+                case $set_positional in
+                    0) service=$1 ;;
+                    1) message=$1 ;;
+                    *) usage_error "expected $type SERVICE WHAT [options], got more arguments" ;;
+                esac
+                set_positional=$((set_positional + 1))
+                shift
+                ;;
+        esac
+    done
+    [ "$set_positional" -eq 2 ] || usage_error "expected $type SERVICE WHAT [options]"
+}
+
+case ${1:-} in
+    deploy | config) parse_change "$@" ;;
+    *) parse_event "$@" ;;
+esac
 
 actor=${opt_actor:-${RECEIVER_ACTOR:-${USER:-}}}
 if [ -z "$actor" ]; then
@@ -125,7 +200,7 @@ command -v curl >/dev/null 2>&1 || {
     exit 3
 }
 
-if [ -z "$idempotency_key" ]; then
+if [ "$mode" = event ] && [ -z "$idempotency_key" ]; then
     # the same call within the same UTC minute gets the same key: a retried or repeated
     # call is recorded once. Each field goes in with its length, so no two calls that
     # differ only in where one field ends and the next begins share a sum.
@@ -161,15 +236,23 @@ send() {
     fi
 }
 
-# curl retries only transient failures (refused connections, timeouts, 408/429/5xx),
-# never other 4xx answers; the idempotency key keeps a retried event from being
-# recorded twice. --retry-max-time bounds the whole call: it never hangs.
-code=$(
-    send -sS \
-        --connect-timeout 5 --max-time 20 \
-        --retry 2 --retry-connrefused --retry-max-time 30 \
-        -A "$PROG" \
-        -H 'Accept: application/json' \
+if [ "$mode" = change ]; then
+    # the time is part of the change: a retried call sends the same one, and is stored once
+    [ -n "$at" ] || at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+    path=/api/v1/changes/manual
+    set -- \
+        --data-urlencode "type=$type" \
+        --data-urlencode "service=$service" \
+        --data-urlencode "what=$message" \
+        --data-urlencode "version=$version" \
+        --data-urlencode "from=$from" \
+        --data-urlencode "by=$actor" \
+        --data-urlencode "link=$link" \
+        --data-urlencode "at=$at" \
+        --data-urlencode "id=$change_id"
+else
+    path=/api/v1/events
+    set -- \
         --data-urlencode "type=$type" \
         --data-urlencode "service=$service" \
         --data-urlencode "severity=$severity" \
@@ -177,9 +260,21 @@ code=$(
         --data-urlencode "details=$details" \
         --data-urlencode "actor=$actor" \
         --data-urlencode "incident_id=$incident" \
-        --data-urlencode "idempotency_key=$idempotency_key" \
+        --data-urlencode "idempotency_key=$idempotency_key"
+fi
+
+# curl retries only transient failures (refused connections, timeouts, 408/429/5xx),
+# never other 4xx answers; the idempotency key (a change's fields) keeps a retried call
+# from being recorded twice. --retry-max-time bounds the whole call: it never hangs.
+code=$(
+    send -sS \
+        --connect-timeout 5 --max-time 20 \
+        --retry 2 --retry-connrefused --retry-max-time 30 \
+        -A "$PROG" \
+        -H 'Accept: application/json' \
+        "$@" \
         -o "$body" -w '%{http_code}' \
-        "$base_url/api/v1/events" 2>"$errors"
+        "$base_url$path" 2>"$errors"
 )
 status=$?
 
@@ -206,6 +301,11 @@ json_number() {
 
 case $code in
     202)
+        if [ "$mode" = change ]; then
+            printf 'change accepted: inbox #%s %s/api/v1/inbox/%s\n' \
+                "$(json_number inbox_id <"$body")" "$base_url" "$(json_number inbox_id <"$body")"
+            exit 0
+        fi
         # stored, but the receiver applies behind: not applied within its wait
         printf 'inbox #%s accepted, not yet applied %s/api/v1/inbox/%s\n' \
             "$(json_number inbox_id <"$body")" "$base_url" "$(json_number inbox_id <"$body")"

@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
 """Regenerate the example drafts in examples/ from real Alertmanager captures.
 
-    python scripts/make_example.py [--scenario sample|silenced] [--language zh|en] [--out FILE]
+    python scripts/make_example.py [--scenario NAME] [--language zh|en] [--out FILE]
 
-Both scenarios feed tests/fixtures/firing_group_3.json through the real service into a
-throwaway SQLite database, with a fixed clock and times in Asia/Shanghai:
+Each scenario (sample, silenced, changes) feeds tests/fixtures/firing_group_3.json
+through the real service into a throwaway SQLite database, with a fixed clock and
+times in Asia/Shanghai:
 
 - `sample` (examples/sample-draft.*.md): then resolved_group_3.json, Alertmanager's
   resolve; the clock is set one second after each alert change, as Alertmanager would
   have delivered them.
+- `changes` (examples/changes-draft.*.md): change feeds (Argo CD, Flux, GitHub) tell of
+  deploys before the alerts fire and of a rollback while they fire; the draft lists the
+  related ones in 变更记录, ranks the deploy first among 直接原因's 候选（待确认）, and
+  makes the rollback a 处理阶段 row; a reconciliation pass finds the alerts gone.
 - `silenced` (examples/silenced-draft.*.md): zhangsan silences the alerts, which the
   reconciler reads as the acknowledgement; people report ack, assemble, restart,
   root-cause and rollback as POST /api/v1/events records them; the alerts resolve while
@@ -29,6 +34,7 @@ from typing import Any
 from receiver.alertmanager.silences import Silence
 from receiver.alertmanager.webhook import Webhook
 from receiver.config import load_settings
+from receiver.domain.changes import ChangeSource, ChangeType, ServiceChange
 from receiver.postmortem.render import DraftRenderer
 from receiver.store import open_configured_database
 from receiver.usecases.reconcile import AlertmanagerView
@@ -136,9 +142,109 @@ async def silenced(service: IncidentService, clock: Clock) -> int:
     return incident_id
 
 
+# (after the first alert, source, type, service, namespace, summary, from, to, actor, link):
+# what the change feeds tell. Argo CD's deploy 12 minutes before is the suspect; Flux's
+# config change to a neighbour in the same namespace ranks below it; GitHub's deploy of
+# another service shares nothing with the alerts; Argo CD's rollback during the incident
+# becomes a 处理阶段 row.
+CHANGES = (
+    (
+        -timedelta(minutes=41),
+        ChangeSource.FLUX,
+        ChangeType.CONFIG,
+        "orders",
+        "prod",
+        "Kustomization prod/orders 配置更新",
+        "main@sha1:1a2b3c4",
+        "main@sha1:5d6e7f8",
+        None,
+        None,
+    ),
+    (
+        -timedelta(minutes=12),
+        ChangeSource.ARGOCD,
+        ChangeType.DEPLOY,
+        "payments",
+        "prod",
+        "payments-api 同步成功",
+        "v2.31.4",
+        "v2.32.0",
+        "zhangsan",
+        "https://argocd.example.com/applications/argocd/payments-api",
+    ),
+    (
+        -timedelta(minutes=4),
+        ChangeSource.GITHUB,
+        ChangeType.DEPLOY,
+        "search",
+        "search",
+        "search-api 部署到 production",
+        None,
+        "9f3e2d1",
+        "lisi",
+        "https://github.com/example/search-api/deployments",
+    ),
+    (
+        timedelta(minutes=9, seconds=20),
+        ChangeSource.ARGOCD,
+        ChangeType.ROLLBACK,
+        "payments",
+        "prod",
+        "payments-api 回滚",
+        "v2.32.0",
+        "v2.31.4",
+        "wangwu",
+        "https://argocd.example.com/applications/argocd/payments-api",
+    ),
+)
+CHANGES_GONE_SEEN_AT = timedelta(minutes=14, seconds=10)
+
+
+async def feed(
+    service: IncidentService, clock: Clock, start: datetime, number: int, told: tuple[Any, ...]
+) -> None:
+    """One change as its feed tells it, received a few seconds after it started."""
+    after, source, kind, name, namespace, summary, old, new, actor, link = told
+    clock.now = start + after + timedelta(seconds=5)
+    change = ServiceChange(
+        source,
+        f"example-{number}",
+        kind,
+        name,
+        summary,
+        start + after,
+        namespace=namespace,
+        from_version=old,
+        to_version=new,
+        actor=actor,
+        link=link,
+    )
+    await service.record_change(change)
+
+
+async def changes(service: IncidentService, clock: Clock) -> int:
+    """Changes to services arrive from their feeds around three alerts; the alerts resolve
+    after the rollback and a reconciliation pass finds them gone."""
+    firing, _ = capture("firing_group_3")
+    start = min(a.starts_at for a in firing.alerts)
+    told = list(enumerate(CHANGES, 1))
+    for number, change in told:
+        if change[0] < timedelta(0):
+            await feed(service, clock, start, number, change)
+    incident_id = await deliver(service, clock, "firing_group_3")
+    for number, change in told:
+        if change[0] >= timedelta(0):
+            await feed(service, clock, start, number, change)
+    clock.now = start + CHANGES_GONE_SEEN_AT
+    view = AlertmanagerView([], set(), clock.now)
+    await service.reconcile.apply_alertmanager_view(incident_id, view)
+    return incident_id
+
+
 SCENARIOS: dict[str, Callable[[IncidentService, Clock], Awaitable[int]]] = {
     "sample": sample,
     "silenced": silenced,
+    "changes": changes,
 }
 
 

@@ -26,6 +26,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, Settin
 from receiver.config.links import LinksSettings
 from receiver.config.notify import NotifySettings
 from receiver.domain.completeness import CHECKS, DEFAULT_REQUIRED
+from receiver.domain.suspects import DEFAULT_LABEL_MAP, DEFAULT_WINDOW, RankingRules
 from receiver.units import parse_duration, parse_size
 
 PRIORITIES = ("P0", "P1", "P2", "P3")
@@ -141,6 +142,12 @@ class Settings(BaseSettings):
     grafana_signature_header: str = Field(default="X-Grafana-Alerting-Signature", min_length=1)
     grafana_timestamp_header: str | None = None
     grafana_token: SecretStr | None = None
+    # changes to services (issue 20): each feed's own secret; a feed without one is refused
+    changes_flux_secret: SecretStr | None = None  # the Flux Provider's generic-hmac token
+    changes_argocd_token: SecretStr | None = None  # bearer token of Argo CD's webhook
+    changes_github_secret: SecretStr | None = None  # the GitHub webhook's secret
+    changes_gitlab_token: SecretStr | None = None  # the GitLab webhook's secret token
+    changes_kubernetes_token: SecretStr | None = None  # kubernetes-event-exporter's bearer
     reconcile_interval: timedelta = timedelta(minutes=1)
     # Alertmanager keeps alerts in memory only; after its restart Prometheus re-sends the
     # firing ones within its resend delay (1m by default): until then absence means nothing
@@ -188,6 +195,14 @@ class Settings(BaseSettings):
     target_mtbf: timedelta = timedelta(hours=720)
     target_incidents_per_month: int = Field(default=1, ge=1, le=1000)  # fewer than this
     target_severe_per_quarter: int = Field(default=1, ge=1, le=1000)  # P0/P1, fewer than this
+    # changes in the draft: how long before the first alert a change counts, which alert
+    # label matches which change field (service, namespace, cluster) or change label, and
+    # which alert labels name other services whose changes count as related
+    change_window: timedelta = DEFAULT_WINDOW
+    change_label_map: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=lambda: dict(DEFAULT_LABEL_MAP)
+    )
+    change_related_labels: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @field_validator("listen")
     @classmethod
@@ -220,6 +235,11 @@ class Settings(BaseSettings):
         "grafana_signature_secret",
         "grafana_timestamp_header",
         "grafana_token",
+        "changes_flux_secret",
+        "changes_argocd_token",
+        "changes_github_secret",
+        "changes_gitlab_token",
+        "changes_kubernetes_token",
         mode="before",
     )
     @classmethod
@@ -255,6 +275,7 @@ class Settings(BaseSettings):
         "session_idle_timeout",
         "target_mttr",
         "target_mtbf",
+        "change_window",
         mode="before",
     )
     @classmethod
@@ -321,6 +342,32 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown parts {unknown}; choose from {', '.join(CHECKS)}")
         return value
 
+    @field_validator("change_window")
+    @classmethod
+    def _check_change_window(cls, value: timedelta) -> timedelta:
+        if not timedelta(0) < value <= timedelta(days=7):
+            raise ValueError("use a duration from 1s to 7d, e.g. 2h")
+        return value
+
+    @field_validator("change_label_map", mode="before")
+    @classmethod
+    def _parse_change_label_map(cls, value: Any) -> Any:
+        return _parse_mapping(value)
+
+    @field_validator("change_label_map")
+    @classmethod
+    def _check_change_label_map(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            raise ValueError("map at least one alert label, e.g. service=service")
+        if any(not name or not target for name, target in value.items()):
+            raise ValueError("neither an alert label nor a change field may be empty")
+        return value
+
+    @field_validator("change_related_labels", mode="before")
+    @classmethod
+    def _parse_change_related_labels(cls, value: Any) -> Any:
+        return _parse_list(value)
+
     @field_validator("incident_key_labels", mode="before")
     @classmethod
     def _parse_key_labels(cls, value: Any) -> Any:
@@ -373,6 +420,13 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def ranking_rules(self) -> RankingRules:
+        """How changes are matched to an incident's alerts and ranked as suspects."""
+        return RankingRules(
+            self.change_window, dict(self.change_label_map), tuple(self.change_related_labels)
+        )
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:

@@ -10,6 +10,8 @@ from receiver.domain.incident import Change, Incident, IncidentStatus
 
 # who a revision is by when fresh evidence from Prometheus wrote it
 EVIDENCE_AUTHOR = "Prometheus"
+# who a revision is by when a change to a service, arriving after the draft, wrote it
+CHANGES_AUTHOR = "变更记录"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,15 +27,19 @@ class RevisionCause(StrEnum):
     RECOVERY = "recovery"  # the first draft, when the alerts recovered
     REFIRE = "refire"  # the alerts fired again and recovered again
     EVIDENCE = "evidence"  # fresh evidence from Prometheus
+    CHANGE = "change"  # a change to a related service arrived after the draft
     SAVE = "save"  # a person saved fields
 
 
 def revision_cause(number: int, created_by: str | None) -> RevisionCause:
-    """Only three things write a new revision (`new_revision_wanted`): a recovery, which
+    """Only four things write a new revision (`new_revision_wanted`): a recovery, which
     has no author and is the first revision unless the incident was reopened by a re-fire
-    since; fresh evidence, by EVIDENCE_AUTHOR; and a person's save, by that person."""
+    since; fresh evidence, by EVIDENCE_AUTHOR; a change arriving late, by CHANGES_AUTHOR;
+    and a person's save, by that person."""
     if created_by is None:
         return RevisionCause.RECOVERY if number == 1 else RevisionCause.REFIRE
+    if created_by == CHANGES_AUTHOR:
+        return RevisionCause.CHANGE
     return RevisionCause.EVIDENCE if created_by == EVIDENCE_AUTHOR else RevisionCause.SAVE
 
 

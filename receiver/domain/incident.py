@@ -63,6 +63,8 @@ class Source(StrEnum):
     MANUAL = "manual"
     UI = "ui"
     RECONCILE = "reconcile"
+    # a change feed (deploys, rollbacks, scaling): rows the draft derives, never stored
+    CHANGE = "change"
 
 
 PRIORITY_ORDER = ("P0", "P1", "P2", "P3")

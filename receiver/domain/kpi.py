@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from receiver.domain.changes import ChangeType, ServiceChange
 from receiver.domain.ending import MetricEvidence, known_end
 from receiver.domain.incident import EntryKind, Incident, IncidentStatus, TimelineEntry
 from receiver.domain.moments import in_zone
@@ -310,4 +311,50 @@ def kpi_report(
         review=_review(in_months),
         overdue=tuple(_overdue(in_months, today)),
         targets=targets,
+    )
+
+
+# -- changes followed by incidents (issue 20) ---------------------------------------------
+
+# what a team ships: a rollback or a scaling is mostly a response, not a change that fails
+SHIPPED = (ChangeType.DEPLOY, ChangeType.CONFIG)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeFailure:
+    """Of a service's deploys and config changes, how many an incident of the same
+    service followed within the window (the change-failure rate)."""
+
+    service: str
+    changes: int
+    failed: int
+
+    @property
+    def rate(self) -> float:
+        return self.failed / self.changes
+
+
+def change_failures(
+    changes: Iterable[ServiceChange],
+    incident_starts: Iterable[tuple[str, datetime]],
+    window: timedelta,
+) -> tuple[ChangeFailure, ...]:
+    """Per service (sorted): a change failed when an incident of its service started
+    after it, no later than `window` after it (the window the drafts rank changes in)."""
+    starts: dict[str, list[datetime]] = {}
+    for service, started_at in incident_starts:
+        starts.setdefault(service, []).append(started_at)
+    counts: dict[str, list[int]] = {}
+    for change in changes:
+        if change.type not in SHIPPED:
+            continue
+        followed = any(
+            change.started_at <= start <= change.started_at + window
+            for start in starts.get(change.service, ())
+        )
+        count = counts.setdefault(change.service, [0, 0])
+        count[0] += 1
+        count[1] += followed
+    return tuple(
+        ChangeFailure(service, total, failed) for service, (total, failed) in sorted(counts.items())
     )

@@ -41,6 +41,7 @@ def compose(
     zone: str,
     public_url: str | None,
     acknowledged_by: str | None,
+    suspect: str = "",
 ) -> Message:
     assert incident.id is not None
     ended = incident.ended_at
@@ -58,6 +59,7 @@ def compose(
         duration=None if ended is None else max(ended - incident.started_at, timedelta(0)),
         acknowledged_by=acknowledged_by,
         link=review_link(public_url, incident.id),
+        suspect=suspect,
     )
 
 

@@ -30,6 +30,8 @@ class Message:
     duration: timedelta | None  # first alert to recovery; None while firing
     acknowledged_by: str | None
     link: str | None  # the review page; None when RECEIVER_PUBLIC_URL is unset
+    # the opened message's top suspect change (receiver.notify.suspect); "" for none
+    suspect: str = ""
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -55,4 +57,5 @@ class Message:
             duration=None if duration is None else timedelta(seconds=float(duration)),
             acknowledged_by=data.get("acknowledged_by"),
             link=data.get("link"),
+            suspect=str(data.get("suspect") or ""),  # absent in messages queued before
         )

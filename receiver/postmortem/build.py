@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from receiver.alertmanager import grafana
 from receiver.config import DEFAULT_SEVERITY_MAP
+from receiver.domain.change_actions import change_action_rows
 from receiver.domain.completeness import completeness
 from receiver.domain.ending import known_end
 from receiver.domain.incident import (
@@ -29,9 +30,11 @@ from receiver.domain.lifecycle import resolved_key
 from receiver.domain.moments import in_zone
 from receiver.domain.ordering import in_display_order, natural_key
 from receiver.domain.suggestions import suggest
+from receiver.domain.suspects import IncidentFacts, Suspect, candidates, rank
 from receiver.postmortem.filters import md_url
 from receiver.postmortem.view import (
     AlertLine,
+    ChangeLine,
     DraftInput,
     DraftView,
     Interval,
@@ -67,8 +70,21 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
     episodes = sorted(
         data.episodes, key=lambda e: (e.starts_at, natural_key(e.subject), e.fingerprint)
     )
-    dates = {_local(entry.at, zone).date() for entry in data.timeline}
+    start = incident.started_at
+    end, end_source = known_end(incident, data.timeline, bool(episodes), data.metric_evidence)
+    suspects = rank(
+        data.changes,
+        IncidentFacts(
+            [e.labels for e in episodes] or [incident.common_labels], start, end or data.now
+        ),
+        options.ranking,
+        data.verdicts,
+    )
+    # rollbacks and scaling the change feeds told of become rows of the 处理阶段
+    timeline = [*data.timeline, *change_action_rows(suspects, data.timeline)]
+    dates = {_local(entry.at, zone).date() for entry in timeline}
     dates |= {_local(e.starts_at, zone).date() for e in episodes}
+    dates |= {_local(s.change.started_at, zone).date() for s in suspects}
     one_day = len(dates) == 1
 
     def clock(moment: datetime) -> str:
@@ -80,8 +96,6 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
         key=lambda e: e.ends_at or incident.started_at,
         default=None,
     )
-    start = incident.started_at
-    end, end_source = known_end(incident, data.timeline, bool(episodes), data.metric_evidence)
     exact = (end - start) if end is not None else timedelta(0)
     # an incident opened by hand has no alerts: its own labels say how it was rated
     reason = highest_priority(
@@ -92,11 +106,11 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
         options.rules,
     )
     labels_of = _label_values(episodes)
-    rows, missing = _timeline_rows(data.timeline, clock)
+    rows, missing = _timeline_rows(timeline, clock)
     all_resolved = [e for e in data.timeline if e.kind is EntryKind.ALL_RESOLVED]
     recovered_at = end  # all alerts resolved, or a person ended an alert-less incident
-    actions = [e for e in data.timeline if e.kind.value in HANDLING_KINDS]
-    suggested = suggest(data.timeline)
+    actions = [e for e in timeline if e.kind.value in HANDLING_KINDS]
+    suggested = suggest(timeline)
     targets = options.targets
     last_action = _last_action(actions, recovered_at)
     large = len(episodes) > options.large_after
@@ -127,6 +141,8 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
         f"{options.public_url.rstrip('/')}/incidents/{incident.id}" if options.public_url else ""
     )
     offset = _local(start, zone).utcoffset() or timedelta(0)
+    chosen = candidates(suspects)
+    ranked = {(s.change.source, s.change.source_id): n for n, s in enumerate(chosen, 1)}
     return DraftView(
         evidence=data.evidence,
         incident_id=incident.id,
@@ -203,7 +219,7 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
         last_updated_date=_local(data.now, zone).strftime("%Y-%m-%d"),
         partial_view=any(e.kind is EntryKind.PARTIAL_VIEW for e in data.timeline),
         first_ack=suggested.owner,
-        intervals=_intervals(data.timeline, start, recovered_at),
+        intervals=_intervals(timeline, start, recovered_at),
         handled_to_recovered=(recovered_at - last_action.at)
         if last_action is not None and recovered_at is not None and recovered_at >= last_action.at
         else None,
@@ -226,6 +242,42 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
         else "",
         completeness=completeness(data.human),
         approval_override=incident.approval_override or "",
+        changes=[
+            _change_line(s, clock, zone, ranked.get((s.change.source, s.change.source_id), 0))
+            for s in sorted(suspects, key=lambda s: s.change.started_at)
+        ],
+        change_candidates=[_change_line(s, clock, zone, n) for n, s in enumerate(chosen, 1)],
+        change_window=options.ranking.window,
+        change_fields=_distinct(
+            [
+                *options.ranking.label_map.values(),
+                *(["related"] if options.ranking.related_labels else []),
+            ]
+        ),
+    )
+
+
+def _change_line(
+    suspect: Suspect, clock: Callable[[datetime], str], zone: ZoneInfo, candidate: int
+) -> ChangeLine:
+    change, verdict = suspect.change, suspect.verdict
+    return ChangeLine(
+        time=clock(change.started_at),
+        source=change.source.value,
+        type=change.type.value,
+        service=change.service,
+        summary=change.summary,
+        from_version=change.from_version or "",
+        to_version=change.to_version or "",
+        actor=change.actor or "",
+        link=md_url(change.link or ""),
+        shared=suspect.shared,
+        gap=abs(suspect.offset),
+        before_first_alert=suspect.before_first_alert,
+        candidate=candidate,
+        verdict=verdict.verdict.value if verdict else "",
+        verdict_by=verdict.actor if verdict else "",
+        verdict_at=_local(verdict.at, zone).strftime("%Y-%m-%d %H:%M") if verdict else "",
     )
 
 

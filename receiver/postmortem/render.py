@@ -21,6 +21,7 @@ from receiver.postmortem.filters import md_block_line, md_code, md_inline, md_ur
 from receiver.postmortem.templates import SHIPPED_TEMPLATES
 from receiver.postmortem.view import (
     AlertLine,
+    ChangeLine,
     DraftInput,
     DraftView,
     Interval,
@@ -41,6 +42,7 @@ _VIEW_DATACLASSES = (
     Row,
     Interval,
     AlertLine,
+    ChangeLine,
     ValuesLine,
     PriorityReason,
     EvidenceView,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from receiver.domain.changes import ChangeSource, ChangeType, ServiceChange
 from receiver.domain.history import History
 from receiver.domain.incident import (
     EntryKind,
@@ -16,6 +17,7 @@ from receiver.domain.incident import (
     TimelineEntry,
 )
 from receiver.domain.review import ActionItem, HumanFields, Improvement
+from receiver.domain.suspects import Verdict, VerdictMark
 from receiver.postmortem.view import DraftInput
 
 _START = datetime(2026, 1, 5, 6, 2, 10, tzinfo=UTC)
@@ -134,4 +136,60 @@ def sample_draft_input() -> DraftInput:
         created_at=end,
         now=end + timedelta(minutes=3),
         human=human,
+        changes=_changes(),
+        verdicts=[VerdictMark(2, Verdict.UNRELATED, "lisi", end)],
     )
+
+
+def _changes() -> list[ServiceChange]:
+    """A deploy just before the first alert, a neighbour's config change a person ruled
+    out, a rollback people reported too, and a scale-out only the cluster told of."""
+
+    def change(
+        change_id: int, minutes: int, type: ChangeType, service: str, **more: str
+    ) -> ServiceChange:
+        return ServiceChange(
+            source=ChangeSource(more.pop("source", "argocd")),
+            source_id=f"sample-{change_id}",
+            type=type,
+            service=service,
+            summary=more.pop("summary"),
+            started_at=_START + timedelta(minutes=minutes),
+            namespace="prod",
+            id=change_id,
+            **more,  # type: ignore[arg-type]
+        )
+
+    return [
+        change(
+            1,
+            -15,
+            ChangeType.DEPLOY,
+            "payments",
+            summary="payments-api v2.32.0",
+            from_version="v2.31.4",
+            to_version="v2.32.0",
+            actor="zhangsan",
+            link="https://argocd.example.com/applications/payments-api",
+        ),
+        change(2, -40, ChangeType.CONFIG, "orders", summary="orders pool", source="flux"),
+        change(
+            3,
+            18,
+            ChangeType.ROLLBACK,
+            "payments",
+            summary="payments-api back to v2.31.4",
+            from_version="v2.32.0",
+            to_version="v2.31.4",
+            actor="wangwu",
+        ),
+        change(
+            4,
+            12,
+            ChangeType.SCALE,
+            "payments",
+            summary="Scaled up replica set payments-api-7d9f to 6",
+            source="kubernetes",
+            actor="system:serviceaccount:kube-system:horizontal-pod-autoscaler",
+        ),
+    ]

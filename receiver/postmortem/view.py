@@ -8,12 +8,14 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from receiver.config.links import LinksSettings
+from receiver.domain.changes import ServiceChange
 from receiver.domain.completeness import Completeness
 from receiver.domain.ending import EndSource, MetricEvidence
 from receiver.domain.history import History
 from receiver.domain.incident import Episode, Incident, PriorityReason, Rules, TimelineEntry
 from receiver.domain.review import HumanFields
 from receiver.domain.suggestions import Suggestions
+from receiver.domain.suspects import RankingRules, VerdictMark
 from receiver.evidence.view import EvidenceView
 
 
@@ -58,6 +60,28 @@ class ValuesLine:
     alertname: str
     subject: str
     values: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeLine:
+    """One change in the incident's window, as 变更记录 and 直接原因 show it."""
+
+    time: str
+    source: str  # a ChangeSource value
+    type: str  # a ChangeType value
+    service: str
+    summary: str
+    from_version: str
+    to_version: str
+    actor: str
+    link: str  # an http(s) link, or ""
+    shared: tuple[str, ...]  # change fields shared with the alerts; "related" for related
+    gap: timedelta  # how far from the first alert, before or after it
+    before_first_alert: bool
+    candidate: int  # its place among the 直接原因 candidates (1, 2, 3), 0 if none
+    verdict: str  # "cause", "unrelated" or "" when nobody judged it
+    verdict_by: str
+    verdict_at: str
 
 
 @dataclass(slots=True)
@@ -144,6 +168,12 @@ class DraftView:
     completeness: Completeness  # how much of what only people know is filled
     approval_override: str  # why it was approved with required parts empty; "" if not
     evidence: EvidenceView | None = None  # None: no Prometheus configured
+    # changes in the window that share labels with the alerts, by time (变更记录)
+    changes: list[ChangeLine] = field(default_factory=list)
+    # the top suspects, best first (直接原因): candidates 待确认 unless marked the cause
+    change_candidates: list[ChangeLine] = field(default_factory=list)
+    change_window: timedelta = timedelta(0)  # how long before the first alert changes count
+    change_fields: list[str] = field(default_factory=list)  # what they are matched on
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +189,9 @@ class DraftInput:
     evidence: EvidenceView | None = None
     # the same evidence as the end needs it: when the alerts' metric was back
     metric_evidence: MetricEvidence | None = None
+    # changes to services around the incident's time, and what people said of them
+    changes: Sequence[ServiceChange] = ()
+    verdicts: Sequence[VerdictMark] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,3 +215,4 @@ class RenderOptions:
     alertmanager_url: str | None = None
     targets: Targets = field(default_factory=Targets)
     links: LinksSettings = field(default_factory=LinksSettings)
+    ranking: RankingRules = field(default_factory=RankingRules)

@@ -122,7 +122,7 @@ class InboxStore:
         self,
         entry_id: int,
         *,
-        incident_id: int,
+        incident_id: int | None,
         outcome: str,
         draft_revision: int | None,
         now: datetime,

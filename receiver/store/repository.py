@@ -6,6 +6,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from receiver.store.change_rows import ChangeRows
+from receiver.store.change_verdicts import ChangeVerdicts
 from receiver.store.connection import Connection
 from receiver.store.draft_rows import DraftRows
 from receiver.store.evidence import EvidenceStore
@@ -32,6 +34,8 @@ class Repository(IncidentRows, DraftRows):
         self.inbox = InboxStore(conn)
         self.sessions = SessionStore(conn)
         self.throttle = ThrottleStore(conn)
+        self.changes = ChangeRows(conn)  # changes to services (issue 20)
+        self.change_verdicts = ChangeVerdicts(conn)  # people's verdicts on them, per incident
 
     # -- the inbox: every input as it arrived, for replay -------------------------------
 

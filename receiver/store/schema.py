@@ -249,3 +249,44 @@ inbox_applier = sa.Table(
     sa.Column("holder", sa.String(128), nullable=True),
     sa.Column("lease_until", UTCDateTime, nullable=True),
 )
+
+# Changes to services (issue 20): deploys, config changes, rollbacks and scaling, as Flux,
+# Argo CD, GitHub, GitLab, Kubernetes events or a person told us; once per source's own id.
+changes = sa.Table(
+    "changes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.String(16), nullable=False),
+    # the source's own id of the change: a replayed delivery finds its row by it
+    sa.Column("source_id", sa.String(200), nullable=False),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("service", sa.Text, nullable=False, index=True),
+    sa.Column("namespace", sa.Text, nullable=True),
+    sa.Column("cluster", sa.Text, nullable=True),
+    sa.Column("object_kind", sa.Text, nullable=True),
+    sa.Column("object_name", sa.Text, nullable=True),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("from_version", sa.Text, nullable=True),
+    sa.Column("to_version", sa.Text, nullable=True),
+    sa.Column("actor", sa.Text, nullable=True),
+    sa.Column("started_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+    sa.Column("link", sa.Text, nullable=True),
+    sa.Column("labels", sa.JSON, nullable=False),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    # the inbox entry it was applied from, when it came through the inbox
+    sa.Column("inbox_id", sa.Integer, nullable=True),
+    sa.UniqueConstraint("source", "source_id", name="uq_changes_source_source_id"),
+)
+
+# What a person said of a change for one incident (issue 20): "cause" or "unrelated";
+# one verdict per (incident, change), the latest standing.
+change_verdicts = sa.Table(
+    "change_verdicts",
+    metadata,
+    sa.Column("incident_id", sa.ForeignKey("incidents.id"), primary_key=True),
+    sa.Column("change_id", sa.ForeignKey("changes.id"), primary_key=True),
+    sa.Column("verdict", sa.String(16), nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+)

@@ -29,6 +29,7 @@ from receiver.store import InboxRecord, Repository
 from receiver.store.inbox import PendingEntry
 from receiver.usecases.errors import InboxFull, IncidentNotFound, NoOpenIncident
 from receiver.usecases.ingest import IngestWebhook
+from receiver.usecases.record_change import RecordChange, source_of_kind
 from receiver.usecases.record_event import ManualEvent, RecordEvent
 from receiver.usecases.recording import Recorder, Step, Stored
 from receiver.usecases.unit_of_work import UnitOfWork
@@ -150,6 +151,7 @@ class ApplyInbox:
         metrics: Metrics,
         *,
         max_attempts: int,
+        record_change: RecordChange,
         left_backlog: Callable[[int, int], None] | None = None,
     ) -> None:
         # on PostgreSQL the replica that holds the applier's lease; this process's name
@@ -162,6 +164,7 @@ class ApplyInbox:
         self.max_attempts = max_attempts  # failed applications before quarantine
         # told (entries, bytes) after each batch: the accept path's count of the backlog
         self.left_backlog = left_backlog
+        self.record_change = record_change  # changes to services (issue 20)
 
     async def batch(self, limit: int) -> BatchReport:
         """Apply up to `limit` pending entries in id order in one transaction."""
@@ -203,6 +206,15 @@ class ApplyInbox:
         at = record.received_at  # applied as of its receipt, whenever that is
         try:
             async with repo.inbox.savepoint():
+                if source_of_kind(record.kind) is not None:
+                    # a change to a service belongs to no incident: stored on its own
+                    outcome = await self.record_change.apply_entry(repo, record, at)
+                    await repo.inbox.mark_applied(
+                        record.id, incident_id=None, outcome=outcome, draft_revision=None, now=now
+                    )
+                    batch.report.applied += 1
+                    batch.report.done_bytes += len(record.body.encode())
+                    return True
                 step = parse_entry(record, self.ingest, self.record_event)
                 change = await step(repo, at)
                 stored = await self.recorder.store(repo, change, at)

@@ -14,6 +14,7 @@ import structlog
 from receiver.config import Settings
 from receiver.domain.drafting import mark_drafted, next_revision
 from receiver.domain.incident import Change
+from receiver.domain.moments import shifted
 from receiver.domain.periods import month_bounds, quarter_bounds
 from receiver.drafts import draft_file_name, drop_other_drafts, write_atomically
 from receiver.evidence.collect import evidence_wanted
@@ -73,6 +74,11 @@ class Drafts:
         )
         stored = await repo.evidence.of(incident.id) if evidence_wanted(self.settings) else None
         evidence = evidence_view(stored, file_name, zone)  # None when not wanted
+        # the changes the ranking may list: from the window before the first alert to the end
+        window = self.settings.change_window
+        changes = await repo.changes.between(
+            shifted(incident.started_at, -window), incident.ended_at or now
+        )
         data = DraftInput(
             incident=incident,
             episodes=episodes,
@@ -84,6 +90,8 @@ class Drafts:
             human=context.human,
             evidence=evidence,
             metric_evidence=metric_evidence(stored, episodes),
+            changes=changes,
+            verdicts=await repo.change_verdicts.of(incident.id) if changes else [],
         )
         started = time.perf_counter()
         try:

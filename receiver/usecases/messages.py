@@ -5,12 +5,30 @@ from __future__ import annotations
 from datetime import datetime
 
 from receiver.config import Settings
+from receiver.config.notify import NotifyEvent
 from receiver.domain.incident import Change
+from receiver.domain.moments import shifted
+from receiver.domain.suspects import IncidentFacts, candidates, rank
 from receiver.notify.compose import compose
 from receiver.notify.events import events_of
 from receiver.notify.routing import channels_for, route_labels
+from receiver.notify.suspect import suspect_line
 from receiver.store import Repository
 from receiver.store.outbox import NewMessage
+
+
+async def top_suspect(repo: Repository, settings: Settings, change: Change) -> str:
+    """The first 直接原因 candidate among the changes before the incident's first alert,
+    as the opened message names it; "" when there is none."""
+    incident = change.state.incident
+    rules = settings.ranking_rules
+    start = incident.started_at
+    changes = await repo.changes.between(shifted(start, -rules.window), start)
+    if not changes:
+        return ""
+    labels = [e.labels for e in change.state.episodes.values()] or [incident.common_labels]
+    best = candidates(rank(changes, IncidentFacts(labels, start, start), rules), limit=1)
+    return suspect_line(best[0], settings.language) if best else ""
 
 
 async def queue_messages(
@@ -29,6 +47,7 @@ async def queue_messages(
         channels = channels_for(settings.notify, labels, event)
         if not channels:
             continue
+        suspect = await top_suspect(repo, settings, change) if event is NotifyEvent.OPENED else ""
         message = compose(
             event,
             incident,
@@ -36,6 +55,7 @@ async def queue_messages(
             zone=settings.timezone,
             public_url=settings.public_url,
             acknowledged_by=await repo.first_acknowledger(incident.id),
+            suspect=suspect,
         ).to_json()
         queued.extend(NewMessage(incident.id, name, event.value, message) for name in channels)
     await repo.outbox.enqueue(queued, now)

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from receiver.config import Settings
+from receiver.domain.changes import ServiceChange
 from receiver.domain.ending import MetricEvidence, known_end
 from receiver.domain.incident import Episode, Incident, IncidentStatus, TimelineEntry
-from receiver.domain.kpi import KpiIncident, KpiReport, Targets, kpi_report, months_until
+from receiver.domain.kpi import (
+    ChangeFailure,
+    KpiIncident,
+    KpiReport,
+    Targets,
+    change_failures,
+    kpi_report,
+    months_until,
+)
 from receiver.domain.moments import in_zone
 from receiver.domain.periods import quarter_bounds
 from receiver.domain.review import HumanFields
@@ -24,6 +33,8 @@ from receiver.store import (
 )
 from receiver.usecases.errors import DraftNotReady, IncidentNotFound
 from receiver.usecases.unit_of_work import Clock
+
+ZERO = timedelta(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +64,9 @@ class KpiFigures:
 
     report: KpiReport
     services: list[str]
+    # per service: deploys and config changes in the months, and how many an incident followed
+    change_failures: tuple[ChangeFailure, ...] = ()
+    change_window: timedelta = ZERO  # how soon after a change an incident counts
 
 
 class Queries:
@@ -116,13 +130,29 @@ class Queries:
             found = await repo.kpi.incidents(quarters_start, quarters_end, service)
             found = [await _with_evidence(repo, item) for item in found]
             services = await repo.kpi.services()
+            shipped = [
+                change
+                for change in await repo.changes.between(periods[0].start, periods[-1].end)
+                if (service is None or change.service == service)
+                and change.started_at < periods[-1].end
+            ]
         targets = Targets(
             mttr=settings.target_mttr,
             mtbf=settings.target_mtbf,
             incidents_per_month=settings.target_incidents_per_month,
             severe_per_quarter=settings.target_severe_per_quarter,
         )
-        return KpiFigures(kpi_report(found, periods, zone, targets, today.date()), services)
+        failures = change_failures(
+            shipped,
+            ((item.incident.service, item.incident.started_at) for item in found),
+            settings.change_window,
+        )
+        return KpiFigures(
+            kpi_report(found, periods, zone, targets, today.date()),
+            services,
+            failures,
+            settings.change_window,
+        )
 
     async def unapproved_counts(self) -> dict[tuple[str, str], int]:
         """(severity, status) → number of incidents not yet approved."""
@@ -156,6 +186,13 @@ class Queries:
             return await repo.inbox_records(
                 since=since, incident_id=incident_id, after_id=after_id, limit=limit
             )
+
+    async def recent_changes(
+        self, *, service: str | None, since: datetime | None, limit: int
+    ) -> list[ServiceChange]:
+        """Changes to services, newest first (issue 20)."""
+        async with self.db.read() as repo:
+            return await repo.changes.recent(service, since, limit)
 
     async def inbox_entry(self, entry_id: int) -> InboxEntry | None:
         async with self.db.read() as repo:

@@ -10,12 +10,14 @@ from receiver.postmortem.options import render_options
 from receiver.postmortem.render import DraftRenderer
 from receiver.store import Database
 from receiver.usecases.apply_inbox import Accept, ApplyInbox
+from receiver.usecases.change_drafts import ChangeDrafts
 from receiver.usecases.drafts import Drafts
 from receiver.usecases.evidence import Evidence
 from receiver.usecases.ingest import IngestWebhook
 from receiver.usecases.quarantine import Quarantine
 from receiver.usecases.queries import Queries
 from receiver.usecases.reconcile import Reconcile
+from receiver.usecases.record_change import RecordChange
 from receiver.usecases.record_event import RecordEvent
 from receiver.usecases.recording import Recorder, Wakeup
 from receiver.usecases.review import Review
@@ -78,6 +80,9 @@ class IncidentService:
         self.review = Review(uow, recorder, settings.approval_required)
         self.evidence = Evidence(uow, recorder, self.queries, settings)
         self.reconcile = Reconcile(uow, recorder, settings.stale_after)
+        # changes to services: stored, and re-rendering the drafts they concern (issue 20)
+        self.change_drafts = ChangeDrafts(recorder, settings)
+        self.record_change = RecordChange(uow, self.change_drafts)
         self.accept = Accept(
             uow,
             max_entries=settings.inbox_max_backlog,
@@ -93,6 +98,7 @@ class IncidentService:
             self.metrics,
             max_attempts=settings.inbox_max_attempts,
             left_backlog=self.accept.applied,
+            record_change=self.record_change,
         )
 
     async def close(self) -> None:

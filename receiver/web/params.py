@@ -88,6 +88,7 @@ INCIDENT_ID: Final = IntParam("incident_id", 1, MAX_ID, "incident with id")
 CHART: Final = IntParam("number", 1, MAX_CHARTS, "chart")
 MONTHS: Final = IntParam("months", 1, MAX_MONTHS)  # the KPI page's range
 INBOX_ID: Final = IntParam("inbox_id", 1, MAX_ID, "inbox entry")
+CHANGE: Final = IntParam("change_id", 1, MAX_ID, "change with id")
 DECLARED: Final = (
     LIMIT,
     OFFSET,
@@ -99,6 +100,7 @@ DECLARED: Final = (
     CHART,
     MONTHS,
     INBOX_ID,
+    CHANGE,
 )
 
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from receiver.web.api import alerts, events, health, inbox, incidents, kpi, openapi, review
+from receiver.web.api import (
+    alerts,
+    changes,
+    events,
+    health,
+    inbox,
+    incidents,
+    kpi,
+    openapi,
+    review,
+)
 from receiver.web.keys import WEBHOOK_ROUTE
 from receiver.web.pages import incidents as incident_pages
 from receiver.web.pages import kpi as kpi_pages
@@ -16,6 +26,8 @@ _INCIDENT_PAGE = r"/incidents/{incident_id:\d+}"
 ROUTES: list[web.RouteDef] = [
     web.post("/api/v1/alerts", alerts.receive_alerts, name=WEBHOOK_ROUTE),
     web.post("/api/v1/events", events.post_event),
+    web.post("/api/v1/changes/{source}", changes.post_change),
+    web.get("/api/v1/changes", changes.list_changes),
     web.get(r"/api/v1/inbox/{inbox_id:\d+}", inbox.get_inbox_entry),
     web.get("/api/v1/incidents", incidents.list_incidents),
     web.get(_INCIDENT_API, incidents.get_incident),
@@ -35,6 +47,7 @@ ROUTES: list[web.RouteDef] = [
     web.get(_INCIDENT_PAGE + "/postmortem.md", incident_pages.download),
     web.get(_INCIDENT_PAGE + r"/evidence/{number:\d+}.svg", incident_pages.evidence_chart),
     web.post(_INCIDENT_PAGE + "/evidence", incident_pages.refresh_evidence),
+    web.post(_INCIDENT_PAGE + r"/changes/{change_id:\d+}/verdict", incident_pages.mark_change),
     web.get("/kpi", kpi_pages.kpi_page),
     web.get("/kpi.csv", kpi_pages.kpi_csv_file),
     web.get("/login", login.login_page),

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from receiver.alertmanager.webhook import Webhook
 from receiver.config import Settings
+from receiver.domain.changes import ChangeSource, ChangeType, ServiceChange
 from receiver.metrics import Metrics
 from receiver.notify.platforms import ChannelKind
 from receiver.postmortem.render import DraftRenderer
@@ -282,3 +283,51 @@ async def test_no_channels_no_outbox(rig_for: Callable[..., Rig], clock: Clock) 
 
 
 # -- end to end: a real receiver process, real captures, the fake Feishu -------------------
+
+
+# -- the opened message names the top suspect change (issue 20) --------------------------
+
+SINGLE_FIRST_ALERT = datetime(2026, 11, 26, 19, 11, 48, 606000, tzinfo=UTC)  # firing_single
+
+
+def deploy(service: str, minutes: float, version: str, actor: str | None) -> ServiceChange:
+    return ServiceChange(
+        source=ChangeSource.ARGOCD,
+        source_id=f"{service}@{version}",
+        type=ChangeType.DEPLOY,
+        service=service,
+        summary=f"{service} 同步成功",
+        started_at=SINGLE_FIRST_ALERT - timedelta(minutes=minutes),
+        namespace="prod",
+        to_version=version,
+        actor=actor,
+    )
+
+
+async def test_the_opened_message_names_the_top_suspect_change(
+    rig_for: Callable[..., Rig], feishu: FakePlatform, clock: Clock
+) -> None:
+    rig = rig_for(notify=notify_settings(feishu))
+    service, sender = await rig.service(), await rig.sender()
+    await service.record_change(deploy("checkout", 15, "v2.32.0", "张三"))
+    await service.record_change(deploy("search", 2, "v9.1.0", "李四"))  # another service
+    await deliver(service, "firing_single", clock)
+    [queued] = await rows(service.db)
+    assert queued["message"]["suspect"] == "15 分钟前 checkout 发布 v2.32.0（张三）"
+    assert await sender.run_once() == 1
+    text = card_text(feishu.received[0].json)
+    assert "疑似相关变更（待确认）" in text
+    assert "15 分钟前 checkout 发布 v2.32.0（张三）" in text
+
+
+async def test_no_change_before_the_alert_no_suspect_line(
+    rig_for: Callable[..., Rig], feishu: FakePlatform, clock: Clock
+) -> None:
+    rig = rig_for(notify=notify_settings(feishu))
+    service, sender = await rig.service(), await rig.sender()
+    await service.record_change(deploy("checkout", 200, "v2.30.0", "张三"))  # outside 2 h
+    await deliver(service, "firing_single", clock)
+    [queued] = await rows(service.db)
+    assert queued["message"]["suspect"] == ""
+    assert await sender.run_once() == 1
+    assert "疑似相关变更" not in card_text(feishu.received[0].json)

@@ -32,7 +32,7 @@ from receiver.config import Settings
 from receiver.domain.events import EventType
 from receiver.postmortem.filters import md_inline
 from tests.conftest import REPO, capture
-from tests.inbox import applied
+from tests.inbox import applied, wait_applied
 from tests.processes import free_port, start_receiver
 
 SCRIPT = REPO / "scripts" / "alert-webhook.sh"
@@ -626,3 +626,98 @@ def test_against_python_m_receiver_serve(
         draft = response.read().decode("utf-8")
     assert "回滚到 v2.3.1" in draft
     assert md_inline("p99 < 300ms") in draft
+
+
+# -- deploy | config: a change to a service (issue 20) ---------------------------------
+
+
+def change_accepted(receiver: Receiver, out: str) -> dict[str, Any]:
+    """The 202 the script printed, as the receiver gave it."""
+    assert out.startswith("change accepted: inbox #"), out
+    inbox_id = int(out.split("#", 1)[1].split()[0])
+    assert out == f"change accepted: inbox #{inbox_id} {receiver.url}/api/v1/inbox/{inbox_id}\n"
+    return {"status": "accepted", "inbox_id": inbox_id}
+
+
+def test_help_shows_the_change_subcommands() -> None:
+    result = run_sync("--help", env=script_env("http://127.0.0.1:9"))
+    assert "alert-webhook.sh deploy|config SERVICE WHAT" in result.out
+    assert "记录一次变更" in result.out
+    for option in ("--version", "--from", "--by", "--link", "--at", "--id"):
+        assert option in result.out
+
+
+async def test_deploy_records_a_change_with_every_option(receiver: Receiver) -> None:
+    result = await run(
+        "deploy", "payments", "发布 payments-api：连接池 \"20\" → 50\n第二行",
+        "--version", "v2.32.0", "--from=v2.31.4", "--by", "李四",
+        "--link", "https://git.example.com/payments/-/releases/v2.32.0?a=1&b=2",
+        "--at", "2026-11-27T02:55:00+08:00",
+        env=receiver.env(),
+    )  # fmt: skip
+    assert (result.code, result.err) == (0, "")
+    entry = await wait_applied(receiver.http, change_accepted(receiver, result.out),
+                               base=receiver.url, headers=AUTH, state="applied")  # fmt: skip
+    assert entry["outcome"] == "created"
+    [change] = (await receiver.get("/api/v1/changes"))["changes"]
+    assert change["source"] == "manual"
+    assert change["type"] == "deploy"
+    assert change["service"] == "payments"
+    assert change["summary"] == '发布 payments-api：连接池 "20" → 50\n第二行'
+    assert (change["from_version"], change["to_version"]) == ("v2.31.4", "v2.32.0")
+    assert change["actor"] == "李四"
+    assert change["link"] == "https://git.example.com/payments/-/releases/v2.32.0?a=1&b=2"
+    assert change["started_at"] == "2026-11-26T18:55:00Z"
+
+
+async def test_config_defaults_to_the_actor_and_now_and_repeats_are_stored_once(
+    receiver: Receiver,
+) -> None:
+    before = datetime.now(UTC).replace(microsecond=0)
+    args = ("config", "checkout", "超时 3s → 5s", "--id", "cfg-1")
+    first = await run(*args, env=receiver.env())
+    assert first.code == 0, first.err
+    await wait_applied(receiver.http, change_accepted(receiver, first.out), base=receiver.url,
+                       headers=AUTH, state="applied")  # fmt: skip
+    again = await run(*args, env=receiver.env())
+    assert again.code == 0, again.err
+    repeat = await wait_applied(receiver.http, change_accepted(receiver, again.out),
+                                base=receiver.url, headers=AUTH, state="applied")  # fmt: skip
+    assert repeat["outcome"] == "unchanged"
+    [change] = (await receiver.get("/api/v1/changes?service=checkout"))["changes"]
+    assert (change["type"], change["actor"]) == ("config", "张三")  # RECEIVER_ACTOR
+    started = datetime.fromisoformat(change["started_at"].replace("Z", "+00:00"))
+    assert before <= started <= datetime.now(UTC)
+
+
+CHANGE_BAD_USAGE = [
+    ("no WHAT", ["deploy", "payments"]),
+    ("one argument too many", ["deploy", "payments", "x", "y"]),
+    ("unknown option", ["config", "payments", "x", "--bogus"]),
+    ("option without its value", ["deploy", "payments", "x", "--version"]),
+]
+
+
+@pytest.mark.parametrize(
+    "args", [case[1] for case in CHANGE_BAD_USAGE], ids=[c[0] for c in CHANGE_BAD_USAGE]
+)
+def test_change_bad_arguments_exit_2_and_send_nothing(args: list[str]) -> None:
+    result = run_sync(*args, env=script_env(f"http://127.0.0.1:{free_port()}"))
+    assert (result.code, result.out) == (2, "")
+    assert result.err.startswith("alert-webhook.sh: ")
+    assert "deploy|config SERVICE WHAT" in result.err
+
+
+async def test_a_refused_change_exits_1_with_the_receivers_message(receiver: Receiver) -> None:
+    bad_time = await run("deploy", "payments", "x", "--at", "yesterday", env=receiver.env())
+    assert (bad_time.code, bad_time.out) == (1, "")
+    assert bad_time.err.splitlines()[0].startswith(
+        "alert-webhook.sh: 422: the body is not a manual change: at: "
+    )
+    assert bad_time.err.splitlines()[1].startswith("  at: ")
+    no_token = await run("deploy", "payments", "x", env=receiver.env(RECEIVER_TOKEN=None))
+    assert (no_token.code, no_token.err) == (
+        1,
+        "alert-webhook.sh: 401: this endpoint needs an Authorization header\n",
+    )
+    assert (await receiver.get("/api/v1/changes"))["changes"] == []

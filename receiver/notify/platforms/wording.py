@@ -49,6 +49,7 @@ class Labels:
     ongoing: str
     not_yet: str
     no_link: str
+    suspect: str
     statuses: Mapping[str, str]
 
 
@@ -65,6 +66,7 @@ LABELS: Mapping[str, Labels] = {
         ongoing="进行中",
         not_yet="未确认",
         no_link="复盘页面链接未配置（请设置 RECEIVER_PUBLIC_URL）",
+        suspect="疑似相关变更（待确认）",
         statuses={
             "firing": "告警中",
             "recovered": "已恢复",
@@ -86,6 +88,7 @@ LABELS: Mapping[str, Labels] = {
         ongoing="ongoing",
         not_yet="not yet",
         no_link="The review link is not configured (set RECEIVER_PUBLIC_URL)",
+        suspect="Suspected change (to be confirmed)",
         statuses={
             "firing": "firing",
             "recovered": "recovered",
@@ -195,7 +198,7 @@ class Field:
 def fields(message: Message) -> list[Field]:
     """The facts every platform shows, in this order."""
     words = labels(message.language)
-    return [
+    shown = [
         Field("severity", words.severity, message.severity),
         Field("service", words.service, message.service),
         Field("status", words.status, status(message)),
@@ -203,6 +206,9 @@ def fields(message: Message) -> list[Field]:
         Field("duration", words.duration, duration(message)),
         Field("acknowledged_by", words.acknowledged_by, acknowledged(message)),
     ]
+    if clean(message.suspect):
+        shown.append(Field("suspect", words.suspect, clean(message.suspect)))
+    return shown
 
 
 def title_line(message: Message) -> str:

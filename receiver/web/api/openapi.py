@@ -14,8 +14,10 @@ from aiohttp import web
 from receiver import __version__
 from receiver.alertmanager.grafana import GrafanaWebhook
 from receiver.alertmanager.webhook import Webhook
+from receiver.changes.manual import ManualChange
 from receiver.domain.review import HumanFields
 from receiver.usecases.record_event import ManualEvent
+from receiver.web.api.openapi_changes import change_paths, change_schemas
 from receiver.web.api.openapi_kpi import kpi_schemas
 from receiver.web.api.openapi_paths import paths
 from receiver.web.api.openapi_schemas import (
@@ -28,8 +30,8 @@ from receiver.web.api.openapi_schemas import (
 
 def build() -> Schema:
     """A fresh copy of the document."""
-    schemas = model_schemas(Webhook, GrafanaWebhook, ManualEvent, HumanFields)
-    written = {**response_schemas(), **kpi_schemas()}
+    schemas = model_schemas(Webhook, GrafanaWebhook, ManualEvent, HumanFields, ManualChange)
+    written = {**response_schemas(), **kpi_schemas(), **change_schemas()}
     assert not schemas.keys() & written.keys(), "a response schema shadows a model's"
     schemas.update(written)
     schemas["FieldsPatch"] = fields_patch(schemas["HumanFields"])
@@ -44,7 +46,7 @@ def build() -> Schema:
             "the API is open); `X-Actor` names on whose behalf a credentialed caller acts.",
         },
         "security": [{"bearer": []}, {"basic": []}],
-        "paths": paths(),
+        "paths": {**paths(), **change_paths()},
         "components": {
             "schemas": schemas,
             "securitySchemes": {

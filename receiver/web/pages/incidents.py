@@ -19,6 +19,12 @@ from receiver.usecases.errors import EvidenceNotReady
 from receiver.web.errors import ApiError
 from receiver.web.identity import IDENTITY
 from receiver.web.keys import SERVICE, SETTINGS, require_evidence
+from receiver.web.pages.change_view import (
+    RECENT_CHANGES,
+    VERDICT_CHOICES,
+    change_list,
+    recent_list,
+)
 from receiver.web.pages.diff_view import diff_context
 from receiver.web.pages.form_errors import form_problems
 from receiver.web.pages.inbox_notice import inbox_notice
@@ -33,6 +39,7 @@ from receiver.web.pages.section_view import ITEM_GROUPS, Refused
 from receiver.web.pages.sections import SECTION_BY_KEY, Section
 from receiver.web.pages.ui_text import FIELD_LABELS, PART_LABELS, UI
 from receiver.web.params import (
+    CHANGE,
     CHART,
     FROM_REVISION,
     LIST_PAGE_SIZE,
@@ -56,7 +63,14 @@ async def list_page(request: web.Request) -> web.Response:
         priority=wanted.priority or None,
     )
     context = list_context(request, wanted, page, incidents, total)
-    return render_page(request, "list.html", inbox_notice=await inbox_notice(request), **context)
+    recent = await request.app[SERVICE].change_drafts.recent(wanted.service or None, RECENT_CHANGES)
+    return render_page(
+        request,
+        "list.html",
+        inbox_notice=await inbox_notice(request),
+        recent_changes=recent_list(request, recent),
+        **context,
+    )
 
 
 # -- one incident -------------------------------------------------------------------------
@@ -70,8 +84,10 @@ async def incident_page(
     form: dict[str, Any] | None = None,
     refused: Refused | None = None,
 ) -> web.Response:
-    page = await request.app[SERVICE].queries.incident_page(incident_id_of(request))
+    service = request.app[SERVICE]
+    page = await service.queries.incident_page(incident_id_of(request))
     context = incident_context(request, page, REVISION.query(request, default=0), form, refused)
+    changes = change_list(request, await service.change_drafts.suspects_of(page.incident_id))
     saved = request.query.get("saved") == "1"
     notice = await inbox_notice(request)
     return render_page(
@@ -81,6 +97,7 @@ async def incident_page(
         error=error,
         saved=saved,
         inbox_notice=notice,
+        changes=changes,
         **context,
     )
 
@@ -230,6 +247,24 @@ async def evidence_chart(request: web.Request) -> web.Response:
         # opened on its own, the SVG still may not run script or load anything
         headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"},
     )
+
+
+async def mark_change(request: web.Request) -> web.Response:
+    """A person marks a change the cause of the incident, or not related (or takes that
+    back); the draft follows in a new revision by them."""
+    form = await request.post()
+    check_csrf(request, form)
+    incident_id = incident_id_of(request)
+    choice = str(form.get("verdict", ""))
+    if choice not in VERDICT_CHOICES:
+        raise ApiError(422, "invalid_verdict", "verdict must be cause, unrelated or clear")
+    try:
+        await request.app[SERVICE].change_drafts.mark(
+            incident_id, CHANGE.path(request), VERDICT_CHOICES[choice], request[IDENTITY].user
+        )
+    except ReviewLocked as exc:
+        return await incident_page(request, error=str(exc), status=409)
+    raise web.HTTPSeeOther(f"/incidents/{incident_id}#changes")
 
 
 async def refresh_evidence(request: web.Request) -> web.Response:

@@ -58,6 +58,13 @@ KPI_TEXT: Final[dict[str, dict[str, str]]] = {
         "approval_mean": "平均 {mean}，中位数 {median}（{count} 份）",
         "overdue": "逾期行动项",
         "overdue_none": "没有逾期的行动项。",
+        "change_failure": "变更失败率",
+        "change_failure_hint": "范围内各服务的发布和配置变更中，"
+        "之后 {window}内该服务发生事故的比例（不含回滚和扩缩容）。",
+        "changes_count": "变更数",
+        "changes_failed": "之后发生事故",
+        "change_failure_rate": "失败率",
+        "change_failure_none": "范围内没有记录到发布或配置变更。",
         "overdue_hint": "截止日期早于今天且未完成的行动项（范围内事故的行动计划）。",
         "incident": "事故",
         "text": "内容",
@@ -145,6 +152,14 @@ KPI_TEXT: Final[dict[str, dict[str, str]]] = {
         "approval_mean": "mean {mean}, median {median} ({count} postmortems)",
         "overdue": "Overdue action items",
         "overdue_none": "No overdue action items.",
+        "change_failure": "Change-failure rate",
+        "change_failure_hint": "Of each service's deploys and config changes in the range, the "
+        "share followed by an incident of that service within {window} (rollbacks and "
+        "scaling not counted).",
+        "changes_count": "Changes",
+        "changes_failed": "Followed by an incident",
+        "change_failure_rate": "Failure rate",
+        "change_failure_none": "No deploy or config change recorded in the range.",
         "overdue_hint": "Action items due before today and not done (the action plans of "
         "the incidents in the range).",
         "incident": "Incident",

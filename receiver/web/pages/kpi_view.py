@@ -158,5 +158,15 @@ def kpi_context(text: dict[str, str], filters: KpiFilters, figures: KpiFigures) 
             count=review.approval.count,
         ),
         overdue=report.overdue,
+        change_failures=[
+            {
+                "service": row.service,
+                "changes": row.changes,
+                "failed": row.failed,
+                "rate": f"{row.rate:.0%}",
+            }
+            for row in figures.change_failures
+        ],
+        change_window=duration_text(text, figures.change_window),
     )
     return context
