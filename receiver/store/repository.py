@@ -7,6 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from receiver.store.action_items import ActionItemStore
 from receiver.store.connection import Connection
 from receiver.store.draft_rows import DraftRows
 from receiver.store.evidence import EvidenceStore
@@ -32,6 +33,7 @@ class Repository(IncidentRows, DraftRows):
         self.inbox = InboxStore(conn)
         self.sessions = SessionStore(conn)
         self.throttle = ThrottleStore(conn)
+        self.actions = ActionItemStore(conn)  # tracked action items (issue 21)
 
     # -- the inbox: every input as it arrived, for replay -------------------------------
 

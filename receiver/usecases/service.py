@@ -9,6 +9,7 @@ from receiver.metrics import Metrics
 from receiver.postmortem.options import render_options
 from receiver.postmortem.render import DraftRenderer
 from receiver.store import Database
+from receiver.usecases.action_items import ActionItems
 from receiver.usecases.apply_inbox import Accept, ApplyInbox
 from receiver.usecases.drafts import Drafts
 from receiver.usecases.evidence import Evidence
@@ -76,6 +77,7 @@ class IncidentService:
         self.ingest_webhook = IngestWebhook(recorder, rules)
         self.record_event = RecordEvent(recorder, rules, settings.event_window)
         self.review = Review(uow, recorder, settings.approval_required)
+        self.actions = ActionItems(db, recorder, clock, settings.zone)
         self.evidence = Evidence(uow, recorder, self.queries, settings)
         self.reconcile = Reconcile(uow, recorder, settings.stale_after)
         self.accept = Accept(
