@@ -3,10 +3,12 @@ caller loads the candidates; the reasons are named so pages and drafts can say t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+
+from receiver.domain.action_items import TrackedItem
 
 LINKED = 3  # how many past incidents an incident links: the last three
 
@@ -27,7 +29,7 @@ class IncidentSketch:
     started_at: datetime
     ended_at: datetime | None = None
     status: str = ""
-    open_items: int = 0  # its action items still open
+    open_actions: int = 0  # its 行动计划 items still open
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,3 +84,32 @@ def mean_time_between(current_start: datetime, linked: Sequence[Recurrence]) -> 
     if not gaps:
         return None
     return sum(gaps, timedelta(0)) / len(gaps)
+
+
+@dataclass(frozen=True, slots=True)
+class Similar:
+    """What an incident shows of its past: the linked incidents, the items they left
+    open (possibly related: to be confirmed, never a conclusion) and the MTBF."""
+
+    linked: tuple[Recurrence, ...] = ()
+    open_items: tuple[TrackedItem, ...] = ()
+    mtbf: timedelta | None = None
+
+
+def similar(
+    current: IncidentSketch,
+    candidates: Iterable[IncidentSketch],
+    open_items: Iterable[TrackedItem],
+) -> Similar:
+    """The linked incidents, with the open items of those only."""
+    linked = similar_incidents(current, candidates)
+    ids = {r.past.id for r in linked}
+    return Similar(
+        linked=tuple(linked),
+        open_items=tuple(i for i in open_items if i.incident_id in ids),
+        mtbf=mean_time_between(current.started_at, linked),
+    )
+
+
+def alertname_of(group_labels: Mapping[str, str], common_labels: Mapping[str, str]) -> str:
+    return common_labels.get("alertname") or group_labels.get("alertname") or ""

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from receiver.config import Settings
 from receiver.config.notify import NotifyEvent
 from receiver.domain.incident import Incident
+from receiver.domain.moments import in_zone
+from receiver.domain.recurrence import Similar
 from receiver.notify.message import Message
+from receiver.notify.platforms import wording
 
 HEADLINES: dict[str, dict[NotifyEvent, str]] = {
     "zh": {
@@ -29,6 +33,34 @@ HEADLINES: dict[str, dict[NotifyEvent, str]] = {
 }
 
 
+SIMILAR = {
+    "zh": ("同类事故：", "（{date}，{status}）", "，其行动计划 {n} 项未完成", "；"),
+    "en": (
+        "Similar incidents: ",
+        " ({date}, {status})",
+        ", {n} action plan items still open",
+        "; ",
+    ),
+}
+
+
+def similar_note(found: Similar, language: str, zone: str) -> str | None:
+    """`同类事故：#12（11-02，已批准），其行动计划 2 项未完成；#9（10-15，已批准）`, or None."""
+    if not found.linked:
+        return None
+    lead, each, still_open, sep = SIMILAR.get(language, SIMILAR["zh"])
+    statuses = wording.labels(language).statuses
+    parts = []
+    for match in found.linked:
+        past = match.past
+        when = in_zone(past.started_at, ZoneInfo(zone)).strftime("%m-%d")
+        text = f"#{past.id}" + each.format(date=when, status=statuses.get(past.status, past.status))
+        if past.open_actions:
+            text += still_open.format(n=past.open_actions)
+        parts.append(text)
+    return lead + sep.join(parts)
+
+
 def review_link(public_url: str | None, incident_id: int) -> str | None:
     return f"{public_url.rstrip('/')}/incidents/{incident_id}" if public_url else None
 
@@ -41,6 +73,7 @@ def compose(
     zone: str,
     public_url: str | None,
     acknowledged_by: str | None,
+    notes: tuple[str, ...] = (),
 ) -> Message:
     assert incident.id is not None
     ended = incident.ended_at
@@ -58,6 +91,7 @@ def compose(
         duration=None if ended is None else max(ended - incident.started_at, timedelta(0)),
         acknowledged_by=acknowledged_by,
         link=review_link(public_url, incident.id),
+        notes=notes,
     )
 
 

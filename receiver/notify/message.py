@@ -30,12 +30,18 @@ class Message:
     duration: timedelta | None  # first alert to recovery; None while firing
     acknowledged_by: str | None
     link: str | None  # the review page; None when RECEIVER_PUBLIC_URL is unset
+    # more lines, each one visible line of data (issue 21: similar past incidents,
+    # the action item a reminder is about); each platform escapes them
+    notes: tuple[str, ...] = ()
+    # chat user ids to @mention (from the config's owner mapping), never from data
+    mentions: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["event"] = self.event.value
         data["started_at"] = self.started_at.isoformat()
         data["duration"] = None if self.duration is None else self.duration.total_seconds()
+        data["notes"], data["mentions"] = list(self.notes), list(self.mentions)
         return data
 
     @classmethod
@@ -55,4 +61,6 @@ class Message:
             duration=None if duration is None else timedelta(seconds=float(duration)),
             acknowledged_by=data.get("acknowledged_by"),
             link=data.get("link"),
+            notes=tuple(str(n) for n in data.get("notes") or ()),
+            mentions=tuple(str(m) for m in data.get("mentions") or ()),
         )

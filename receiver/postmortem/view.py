@@ -12,6 +12,7 @@ from receiver.domain.completeness import Completeness
 from receiver.domain.ending import EndSource, MetricEvidence
 from receiver.domain.history import History
 from receiver.domain.incident import Episode, Incident, PriorityReason, Rules, TimelineEntry
+from receiver.domain.recurrence import Similar
 from receiver.domain.review import HumanFields
 from receiver.domain.suggestions import Suggestions
 from receiver.evidence.view import EvidenceView
@@ -58,6 +59,36 @@ class ValuesLine:
     alertname: str
     subject: str
     values: str
+
+
+@dataclass(frozen=True, slots=True)
+class SimilarLine:
+    """One similar past incident (issue 21), as the 历史同类事故 block lists it."""
+
+    incident_id: int
+    title: str
+    started: str  # "2026-11-02 08:00" in the team's zone
+    status: str  # an IncidentStatus value
+    reason: str  # a receiver.domain.recurrence.MatchReason value
+    open_actions: int
+
+
+@dataclass(frozen=True, slots=True)
+class OpenItemLine:
+    """An action item a similar past incident left open."""
+
+    incident_id: int
+    text: str
+    owner: str
+    due: str  # "" without one
+    overdue: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SimilarView:
+    incidents: list[SimilarLine]
+    mtbf: timedelta | None  # from these incidents and this one; None: no past end
+    open_items: list[OpenItemLine]
 
 
 @dataclass(slots=True)
@@ -144,6 +175,7 @@ class DraftView:
     completeness: Completeness  # how much of what only people know is filled
     approval_override: str  # why it was approved with required parts empty; "" if not
     evidence: EvidenceView | None = None  # None: no Prometheus configured
+    similar: SimilarView | None = None  # None: no similar past incident (issue 21)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +191,10 @@ class DraftInput:
     evidence: EvidenceView | None = None
     # the same evidence as the end needs it: when the alerts' metric was back
     metric_evidence: MetricEvidence | None = None
+    # the similar past incidents, their open items and the MTBF (issue 21)
+    similar: Similar = field(default_factory=Similar)
+    # their titles, which the matching does not read
+    similar_titles: Mapping[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from receiver.store.incident_rows import IncidentRows
 from receiver.store.kpi_rows import KpiStore
 from receiver.store.outbox import OutboxStore
 from receiver.store.records import InboxRecord
+from receiver.store.recurrence_rows import RecurrenceStore
 from receiver.store.schema import inbox
 from receiver.store.sessions import SessionStore
 from receiver.store.statements import INSERT_INBOX
@@ -34,6 +35,7 @@ class Repository(IncidentRows, DraftRows):
         self.sessions = SessionStore(conn)
         self.throttle = ThrottleStore(conn)
         self.actions = ActionItemStore(conn)  # tracked action items (issue 21)
+        self.recurrence = RecurrenceStore(conn)  # past incidents a new one repeats
 
     # -- the inbox: every input as it arrived, for replay -------------------------------
 

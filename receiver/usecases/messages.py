@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from receiver.config import Settings
+from receiver.config.notify import NotifyEvent
 from receiver.domain.incident import Change
-from receiver.notify.compose import compose
+from receiver.notify.compose import compose, similar_note
 from receiver.notify.events import events_of
 from receiver.notify.routing import channels_for, route_labels
 from receiver.store import Repository
 from receiver.store.outbox import NewMessage
+from receiver.usecases.recurrence import similar_of
 
 
 async def queue_messages(
@@ -29,6 +31,12 @@ async def queue_messages(
         channels = channels_for(settings.notify, labels, event)
         if not channels:
             continue
+        notes: tuple[str, ...] = ()
+        if event is NotifyEvent.OPENED:  # what this incident repeats (issue 21)
+            note = similar_note(
+                await similar_of(repo, incident), settings.language, settings.timezone
+            )
+            notes = (note,) if note else ()
         message = compose(
             event,
             incident,
@@ -36,6 +44,7 @@ async def queue_messages(
             zone=settings.timezone,
             public_url=settings.public_url,
             acknowledged_by=await repo.first_acknowledger(incident.id),
+            notes=notes,
         ).to_json()
         queued.extend(NewMessage(incident.id, name, event.value, message) for name in channels)
     await repo.outbox.enqueue(queued, now)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from receiver.config import Settings
@@ -11,6 +11,7 @@ from receiver.domain.incident import Episode, Incident, IncidentStatus, Timeline
 from receiver.domain.kpi import KpiIncident, KpiReport, Targets, kpi_report, months_until
 from receiver.domain.moments import in_zone
 from receiver.domain.periods import quarter_bounds
+from receiver.domain.recurrence import Similar
 from receiver.domain.review import HumanFields
 from receiver.evidence.recovery import metric_evidence
 from receiver.store import (
@@ -23,6 +24,7 @@ from receiver.store import (
     StoredDraft,
 )
 from receiver.usecases.errors import DraftNotReady, IncidentNotFound
+from receiver.usecases.recurrence import similar_of
 from receiver.usecases.unit_of_work import Clock
 
 
@@ -45,6 +47,9 @@ class IncidentPage:
     audit: list[AuditRecord]
     # Prometheus' evidence as the end needs it (None without a usable record)
     metric_evidence: MetricEvidence | None = None
+    # the similar past incidents and the items they left open (issue 21)
+    similar: Similar = field(default_factory=Similar)
+    similar_titles: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +94,7 @@ class Queries:
     async def incident_page(self, incident_id: int) -> IncidentPage:
         async with self.db.read() as repo:
             detail = await _detail(repo, incident_id)
+            found = await similar_of(repo, detail.incident)
             return IncidentPage(
                 incident_id=incident_id,
                 detail=detail,
@@ -97,6 +103,8 @@ class Queries:
                 metric_evidence=metric_evidence(
                     await repo.evidence.of(incident_id), detail.episodes
                 ),
+                similar=found,
+                similar_titles=await repo.recurrence.titles([m.past.id for m in found.linked]),
             )
 
     async def kpi(

@@ -38,6 +38,9 @@ def content(message: Message, title_max: int = wording.TITLE_MAX) -> str:
         if field.key == "severity":
             value = f'<font color="{color}">{severity}</font>'
         lines.append(f"**{field.label}**{colon}{value}")
+    lines += [wording.md_escape(note, title_max) for note in wording.notes(message)]
+    if wording.mentions(message):
+        lines.append(" ".join(f"<@{user}>" for user in wording.mentions(message)))
     link = wording.safe_link(message.link)
     lines.append(f"[{words.open_review}]({link})" if link else f"> {words.no_link}")
     return "\n".join(lines)
