@@ -188,6 +188,12 @@ class Settings(BaseSettings):
     target_mtbf: timedelta = timedelta(hours=720)
     target_incidents_per_month: int = Field(default=1, ge=1, le=1000)  # fewer than this
     target_severe_per_quarter: int = Field(default=1, ge=1, le=1000)  # P0/P1, fewer than this
+    # action item reminders (issue 21): remind of items due within this many days (and
+    # of overdue ones) once a day; look every interval (0 turns reminders and digests off)
+    action_reminder_days: int = Field(default=2, ge=0, le=90)
+    action_reminder_interval: timedelta = timedelta(minutes=15)
+    # the weekly digest's day, 1 = Monday … 7 = Sunday; 0: no digest
+    action_digest_weekday: int = Field(default=1, ge=0, le=7)
 
     @field_validator("listen")
     @classmethod
@@ -255,6 +261,7 @@ class Settings(BaseSettings):
         "session_idle_timeout",
         "target_mttr",
         "target_mtbf",
+        "action_reminder_interval",
         mode="before",
     )
     @classmethod

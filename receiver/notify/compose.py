@@ -21,6 +21,8 @@ HEADLINES: dict[str, dict[NotifyEvent, str]] = {
         NotifyEvent.DRAFT_REVISED: "复盘草稿有新修订",
         NotifyEvent.STALE: "事故长时间未收到告警更新（可能已失联）",
         NotifyEvent.APPROVED: "复盘报告已批准",
+        NotifyEvent.ACTION_REMINDER: "行动项提醒",
+        NotifyEvent.ACTION_DIGEST: "行动项周报",
     },
     "en": {
         NotifyEvent.OPENED: "Incident opened",
@@ -29,6 +31,8 @@ HEADLINES: dict[str, dict[NotifyEvent, str]] = {
         NotifyEvent.DRAFT_REVISED: "Draft postmortem revised",
         NotifyEvent.STALE: "Incident stale: no word from Alertmanager for too long",
         NotifyEvent.APPROVED: "Postmortem approved",
+        NotifyEvent.ACTION_REMINDER: "Action item reminder",
+        NotifyEvent.ACTION_DIGEST: "Action items this week",
     },
 }
 

@@ -35,6 +35,7 @@ class Message:
     notes: tuple[str, ...] = ()
     # chat user ids to @mention (from the config's owner mapping), never from data
     mentions: tuple[str, ...] = ()
+    link_label: str = ""  # the link's words when it is not the review page
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -63,4 +64,5 @@ class Message:
             link=data.get("link"),
             notes=tuple(str(n) for n in data.get("notes") or ()),
             mentions=tuple(str(m) for m in data.get("mentions") or ()),
+            link_label=str(data.get("link_label") or ""),
         )

@@ -19,6 +19,7 @@ from receiver.usecases.queries import Queries
 from receiver.usecases.reconcile import Reconcile
 from receiver.usecases.record_event import RecordEvent
 from receiver.usecases.recording import Recorder, Wakeup
+from receiver.usecases.reminders import Reminders
 from receiver.usecases.review import Review
 from receiver.usecases.unit_of_work import Clock, UnitOfWork, utcnow
 
@@ -78,6 +79,7 @@ class IncidentService:
         self.record_event = RecordEvent(recorder, rules, settings.event_window)
         self.review = Review(uow, recorder, settings.approval_required)
         self.actions = ActionItems(db, recorder, clock, settings.zone)
+        self.reminders = Reminders(uow, settings, messages_queued)
         self.evidence = Evidence(uow, recorder, self.queries, settings)
         self.reconcile = Reconcile(uow, recorder, settings.stale_after)
         self.accept = Accept(

@@ -51,13 +51,13 @@ def text(message: Message) -> str:
     colon = "：" if message.language != "en" else ": "
     lines = [f"#### {wording.md_escape(message.headline, wording.TITLE_MAX)}"]
     title = wording.md_escape(message.title, wording.TITLE_MAX)
-    lines.append(f"**{words.incident}**{colon}#{message.incident_id} {title}")
+    lines.append(f"**{words.incident}**{colon}{wording.number(message)}{title}")
     lines += [f"**{f.label}**{colon}{wording.md_escape(f.value)}" for f in wording.fields(message)]
     lines += [wording.md_escape(note, wording.NOTE_MAX) for note in wording.notes(message)]
     if wording.mentions(message):
         lines.append(" ".join(f"@{user}" for user in wording.mentions(message)))
     link = wording.safe_link(message.link)
-    lines.append(f"[{words.open_review}]({link})" if link else f"> {words.no_link}")
+    lines.append(f"[{wording.link_label(message)}]({link})" if link else f"> {words.no_link}")
     # DingTalk starts a new line only at a paragraph break
     return "\n\n".join(lines)
 

@@ -51,7 +51,7 @@ def card(message: Message) -> dict[str, Any]:
             "tag": "div",
             "text": {
                 "tag": "lark_md",
-                "content": f"**#{message.incident_id} {title}**",
+                "content": f"**{wording.number(message)}{title}**",
             },
         },
         {
@@ -82,7 +82,7 @@ def card(message: Message) -> dict[str, Any]:
                 "actions": [
                     {
                         "tag": "button",
-                        "text": {"tag": "plain_text", "content": words.open_review},
+                        "text": {"tag": "plain_text", "content": wording.link_label(message)},
                         "type": "primary",
                         "url": link,
                     }

@@ -64,7 +64,7 @@ def payload(message: Message) -> dict[str, Any]:
                 "elements": [
                     {
                         "type": "button",
-                        "text": {"type": "plain_text", "text": words.open_review},
+                        "text": {"type": "plain_text", "text": wording.link_label(message)},
                         "url": link,
                         "style": "primary",
                     }

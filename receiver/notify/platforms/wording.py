@@ -197,8 +197,10 @@ class Field:
 
 
 def fields(message: Message) -> list[Field]:
-    """The facts every platform shows, in this order."""
+    """The facts every platform shows, in this order; none for a digest of many incidents."""
     words = labels(message.language)
+    if not message.incident_id:
+        return []
     return [
         Field("severity", words.severity, message.severity),
         Field("service", words.service, message.service),
@@ -211,7 +213,17 @@ def fields(message: Message) -> list[Field]:
 
 def title_line(message: Message) -> str:
     """ "#12 支付接口 5xx 升高", cleaned and cut (not escaped)."""
-    return f"#{message.incident_id} {clean(message.title, TITLE_MAX)}"
+    return f"{number(message)}{clean(message.title, TITLE_MAX)}"
+
+
+def number(message: Message) -> str:
+    """ "#12 " before the title; nothing for a message about no one incident (a digest)."""
+    return f"#{message.incident_id} " if message.incident_id else ""
+
+
+def link_label(message: Message) -> str:
+    """The link's words: the message's own (a reminder links its item), else the review."""
+    return clean(message.link_label, 40) or labels(message.language).open_review
 
 
 def notes(message: Message) -> list[str]:
