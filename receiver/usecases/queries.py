@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from receiver.config import Settings
+from receiver.domain.action_kpi import ActionFigures, ItemRecord, action_figures
 from receiver.domain.ending import MetricEvidence, known_end
 from receiver.domain.incident import Episode, Incident, IncidentStatus, TimelineEntry
 from receiver.domain.kpi import KpiIncident, KpiReport, Targets, kpi_report, months_until
@@ -23,6 +24,7 @@ from receiver.store import (
     Repository,
     StoredDraft,
 )
+from receiver.store.action_items import ItemFilter
 from receiver.usecases.errors import DraftNotReady, IncidentNotFound
 from receiver.usecases.recurrence import similar_of
 from receiver.usecases.unit_of_work import Clock
@@ -58,6 +60,8 @@ class KpiFigures:
 
     report: KpiReport
     services: list[str]
+    # action item figures (issue 21): all services, then each
+    actions: tuple[ActionFigures, ...] = ()
 
 
 class Queries:
@@ -124,13 +128,28 @@ class Queries:
             found = await repo.kpi.incidents(quarters_start, quarters_end, service)
             found = [await _with_evidence(repo, item) for item in found]
             services = await repo.kpi.services()
+            # the items of the incidents that started in the months shown
+            shown = tuple(
+                item.incident.id
+                for item in found
+                if item.incident.id is not None
+                and periods[0].start <= item.incident.started_at < periods[-1].end
+            )
+            items = await repo.actions.find(ItemFilter(incident_ids=shown), limit=100_000)
         targets = Targets(
             mttr=settings.target_mttr,
             mtbf=settings.target_mtbf,
             incidents_per_month=settings.target_incidents_per_month,
             severe_per_quarter=settings.target_severe_per_quarter,
         )
-        return KpiFigures(kpi_report(found, periods, zone, targets, today.date()), services)
+        records = [
+            ItemRecord(r.service, r.item.status, r.item.due, r.created_at, r.done_at) for r in items
+        ]
+        return KpiFigures(
+            kpi_report(found, periods, zone, targets, today.date()),
+            services,
+            action_figures(records, today.date(), zone),
+        )
 
     async def unapproved_counts(self) -> dict[tuple[str, str], int]:
         """(severity, status) → number of incidents not yet approved."""

@@ -204,3 +204,31 @@ async def test_csv_export_opens_in_excel_with_chinese(
     assert rows[1][4] == "'=HYPERLINK(1) 扩容"  # never a formula
     assert rows[1][5] == "李四"
     assert "已逾期" in rows[1]
+
+
+async def test_kpi_adds_action_item_figures_per_service(
+    client: TestClient[Any, Any], clock: Clock
+) -> None:
+    incident_id = await drafted_incident(client, clock)
+    await patch(client, incident_id, TWO_ITEMS)
+    pool = (await items(client, "?owner=lisi"))[0]
+    clock.advance(days=1)  # done a day after it was written, on its due date
+    done = await client.post(
+        f"/api/v1/actions/{pool['id']}/status", json={"status": "done"}, headers={**AUTH, **JSON}
+    )
+    assert done.status == 200
+    response = await client.get("/api/v1/kpi?until=2026-11&months=1", headers=AUTH)
+    assert response.status == 200, await response.text()
+    total, service = (await response.json())["action_items"]
+    assert total["service"] == ""
+    assert service["service"] == pool["service"]
+    for row in (total, service):
+        assert (row["open"], row["overdue"], row["done"]) == (2, 1, 1)
+        assert row["median_days_to_done"] == 1.0
+        assert (row["done_by_due"], row["done_with_due"]) == (1, 1)
+        assert row["share_done_by_due"] == 1.0
+    await log_in(client)
+    page = await (await client.get("/kpi?until=2026-11&months=1")).text()
+    assert 'id="kpi-actions"' in page
+    assert "按期完成比例" in page
+    assert "100%（1/1）" in page

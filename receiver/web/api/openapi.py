@@ -16,6 +16,7 @@ from receiver.alertmanager.grafana import GrafanaWebhook
 from receiver.alertmanager.webhook import Webhook
 from receiver.domain.review import HumanFields
 from receiver.usecases.record_event import ManualEvent
+from receiver.web.api.openapi_actions import action_schemas
 from receiver.web.api.openapi_kpi import kpi_schemas
 from receiver.web.api.openapi_paths import paths
 from receiver.web.api.openapi_schemas import (
@@ -29,7 +30,7 @@ from receiver.web.api.openapi_schemas import (
 def build() -> Schema:
     """A fresh copy of the document."""
     schemas = model_schemas(Webhook, GrafanaWebhook, ManualEvent, HumanFields)
-    written = {**response_schemas(), **kpi_schemas()}
+    written = {**response_schemas(), **kpi_schemas(), **action_schemas()}
     assert not schemas.keys() & written.keys(), "a response schema shadows a model's"
     schemas.update(written)
     schemas["FieldsPatch"] = fields_patch(schemas["HumanFields"])
