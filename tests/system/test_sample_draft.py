@@ -12,14 +12,15 @@ from tests.conftest import REPO
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
-@pytest.mark.parametrize("scenario", ["sample", "silenced"])
+@pytest.mark.parametrize("scenario", ["sample", "silenced", "recurring"])
 def test_example_draft_is_what_the_code_renders(
     tmp_path: Path, scenario: str, language: str
 ) -> None:
     """Golden test: fixed clock and zone, real captures; regenerate with the script.
 
     `sample`: Alertmanager sends the resolve. `silenced`: the alerts are silenced, people
-    report what they did, and reconciliation finds the alerts gone.
+    report what they did, and reconciliation finds the alerts gone. `recurring`: the
+    same group again twelve days later, linking the first (历史同类事故).
     """
     out = tmp_path / "draft.md"
     subprocess.run(
