@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +17,7 @@ from aiohttp.test_utils import TestClient
 
 from receiver.app import create_app
 from receiver.config import Settings
-from tests.conftest import Clock
+from tests.conftest import Clock, capture, shifted
 from tests.http.test_review import (
     AUTH,
     JSON,
@@ -24,6 +26,7 @@ from tests.http.test_review import (
     drafted_incident,
     log_in,
     markdown,
+    post_alerts,
 )
 
 ClientFactory = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
@@ -232,3 +235,38 @@ async def test_kpi_adds_action_item_figures_per_service(
     assert 'id="kpi-actions"' in page
     assert "按期完成比例" in page
     assert "100%（1/1）" in page
+
+
+async def test_the_page_of_a_recurrence_shows_the_old_open_items_and_marks_one_done(
+    client: TestClient[Any, Any], clock: Clock
+) -> None:
+    old = await drafted_incident(client, clock)
+    await patch(client, old, TWO_ITEMS)
+    clock.advance(hours=3)  # past the reopen window: the same group opens a new incident
+    later = timedelta(hours=3)
+    new = int(
+        (await post_alerts(client, json.dumps(shifted(capture("firing_group_3"), later))))[
+            "incident_id"
+        ]
+    )
+    assert new != old
+    await log_in(client)
+    page = await (await client.get(f"/incidents/{new}")).text()
+    assert "历史同类事故" in page
+    assert "上次的改进措施尚未完成，可能与本次相关（待确认）" in page
+    assert f'<a href="/incidents/{old}">#{old}</a>' in page
+    assert "同一告警组" in page
+    assert "补充压测" in page
+    load_test = (await items(client, "?owner=wangwu"))[0]
+    marked = await client.post(
+        f"/actions/{load_test['id']}/status",
+        data={"csrf_token": csrf_of(page), "status": "done", "back": f"incident:{new}"},
+        allow_redirects=False,
+    )
+    assert marked.status == 303
+    assert marked.headers["Location"] == f"/incidents/{new}#similar"
+    assert (await items(client, "?owner=wangwu"))[0]["status"] == "done"
+    again = await (await client.get(f"/incidents/{new}")).text()
+    assert "补充压测" not in again  # done: no longer an open item of the past incident
+    # the old incident's own page links nothing later than itself
+    assert "历史同类事故" not in await (await client.get(f"/incidents/{old}")).text()

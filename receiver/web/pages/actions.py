@@ -15,6 +15,7 @@ from receiver.web.keys import SERVICE, SETTINGS
 from receiver.web.pages.actions_csv import actions_csv
 from receiver.web.pages.render import check_csrf, render_page
 from receiver.web.pages.ui_text import FIELD_LABELS, UI
+from receiver.web.params import MAX_ID, bounded_int
 
 
 async def actions_page(request: web.Request) -> web.Response:
@@ -57,8 +58,10 @@ async def set_item_status(request: web.Request) -> web.Response:
     incident_id = await change_status(
         request, request.match_info["item_id"], status, str(form.get("reason", ""))[:500]
     )
-    if form.get("back") == "incident":
-        raise web.HTTPSeeOther(f"/incidents/{incident_id}#action-items")
+    back = str(form.get("back", ""))
+    if back.startswith("incident"):  # from an incident's page: that page (or the item's)
+        page = bounded_int(back.removeprefix("incident:"), 1, MAX_ID) or incident_id
+        raise web.HTTPSeeOther(f"/incidents/{page}#similar")
     # back to the list as it was filtered (`list-*`; re-read: only values filters accept)
     filters = ActionFilters.parse(
         {
