@@ -40,7 +40,9 @@ class Review:
         async def step(repo: Repository, now: datetime) -> Change:
             state = await load(repo, incident_id)  # locked: edits of one incident take turns
             check_editable(state.incident)
-            before = await repo.human_fields_of(incident_id)
+            # items saved before they had ids get theirs here, not counted as a change
+            stored = await repo.human_fields_of(incident_id)
+            before = with_ids(stored, stored, new_item_id)
             latest = await repo.latest_draft(incident_id)
             latest_revision = latest.revision if latest else 0
             wanted = patch
