@@ -43,6 +43,7 @@ from receiver.workers.background import running
 from receiver.workers.evidence import EvidenceWorker
 from receiver.workers.outbox import Sender
 from receiver.workers.reconciler import Reconciler
+from receiver.workers.reminders import ReminderPass
 
 log = structlog.get_logger(__name__)
 # how often the sender looks at the outbox for rows another replica queued or that are due
@@ -149,6 +150,15 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
             async with running(sender, NOTIFY_POLL_SECONDS):
                 yield
 
+    async def reminders_ctx(app: web.Application) -> AsyncIterator[None]:
+        # action item reminders and digests (issue 21): only with somewhere to send them
+        interval = settings.action_reminder_interval.total_seconds()
+        if interval <= 0 or not settings.notify.channels:
+            yield
+            return
+        async with running(ReminderPass(app[SERVICE].reminders), interval):
+            yield
+
     async def evidence_ctx(app: web.Application) -> AsyncIterator[None]:
         if not evidence_wanted(settings):
             yield
@@ -162,6 +172,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
     app.cleanup_ctx.append(applier_ctx)
     app.cleanup_ctx.append(reconciler_ctx)
     app.cleanup_ctx.append(notifier_ctx)
+    app.cleanup_ctx.append(reminders_ctx)
     app.cleanup_ctx.append(evidence_ctx)
     app.add_routes(ROUTES)
     return app

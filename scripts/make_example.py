@@ -18,6 +18,10 @@ times in Asia/Shanghai:
   reconciler reads as the acknowledgement; people report ack, assemble, restart,
   root-cause and rollback as POST /api/v1/events records them; the alerts resolve while
   silenced, so no resolve arrives, and a reconciliation pass finds them gone.
+- `recurring` (examples/recurring-draft.*.md): the `sample` incident, whose reviewer
+  writes two action items (one done); twelve days later the same group fires and
+  resolves again. The second incident's draft links the first under 历史同类事故, with
+  the MTBF and the item still open (issue 21).
 """
 
 from __future__ import annotations
@@ -241,10 +245,46 @@ async def changes(service: IncidentService, clock: Clock) -> int:
     return incident_id
 
 
+AGAIN_AFTER = timedelta(days=12)  # the same group fires again
+ITEMS_WRITTEN_AFTER = timedelta(days=1)  # the review, a day after the first incident
+
+
+def shifted(name: str, delta: timedelta) -> tuple[Webhook, str]:
+    """A capture as Alertmanager would send it for a later firing of the same series."""
+    body = json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+    for alert in body["alerts"]:
+        for key in ("startsAt", "endsAt"):
+            if not alert[key].startswith("0001"):
+                moment = datetime.fromisoformat(alert[key].replace("Z", "+00:00")) + delta
+                alert[key] = moment.isoformat().replace("+00:00", "Z")
+    text = json.dumps(body, ensure_ascii=False, indent=2)
+    return Webhook.parse(body), text
+
+
+async def recurring(service: IncidentService, clock: Clock) -> int:
+    """The sample incident with its action plan; the same group again twelve days later."""
+    first = await sample(service, clock)
+    firing, _ = capture("firing_group_3")
+    start = min(a.starts_at for a in firing.alerts)
+    clock.now = start + ITEMS_WRITTEN_AFTER
+    items = [
+        {"text": "连接池配置纳入发布检查", "owner": "zhangsan", "due": "2026-12-04"},
+        {"text": "回滚 payments-api 到 v2.31.4", "owner": "wangwu", "done": True},
+    ]
+    await service.review.update_human_fields(first, {"actions": items}, "zhangsan")
+    again = 0
+    for name in ("firing_group_3", "resolved_group_3"):
+        hook, text = shifted(name, AGAIN_AFTER)
+        clock.now = max(a.ends_at or a.starts_at for a in hook.alerts) + timedelta(seconds=1)
+        again = (await service.ingest_webhook(hook, text)).incident_id
+    return again
+
+
 SCENARIOS: dict[str, Callable[[IncidentService, Clock], Awaitable[int]]] = {
     "sample": sample,
     "silenced": silenced,
     "changes": changes,
+    "recurring": recurring,
 }
 
 

@@ -203,6 +203,12 @@ class Settings(BaseSettings):
         default_factory=lambda: dict(DEFAULT_LABEL_MAP)
     )
     change_related_labels: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # action item reminders (issue 21): remind of items due within this many days (and
+    # of overdue ones) once a day; look every interval (0 turns reminders and digests off)
+    action_reminder_days: int = Field(default=2, ge=0, le=90)
+    action_reminder_interval: timedelta = timedelta(minutes=15)
+    # the weekly digest's day, 1 = Monday … 7 = Sunday; 0: no digest
+    action_digest_weekday: int = Field(default=1, ge=0, le=7)
 
     @field_validator("listen")
     @classmethod
@@ -276,6 +282,7 @@ class Settings(BaseSettings):
         "target_mttr",
         "target_mtbf",
         "change_window",
+        "action_reminder_interval",
         mode="before",
     )
     @classmethod

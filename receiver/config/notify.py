@@ -29,9 +29,13 @@ class NotifyEvent(enum.StrEnum):
     DRAFT_REVISED = "draft_revised"
     STALE = "stale"
     APPROVED = "approved"
+    ACTION_REMINDER = "action_reminder"  # an action item due soon or overdue (issue 21)
+    ACTION_DIGEST = "action_digest"  # the weekly list of open and overdue items
 
 
 ChannelType = Literal["feishu", "dingtalk", "wecom", "slack", "webhook"]
+# a platform's user id: nothing that could end a mention tag or start markup
+MentionId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.@:-]{1,64}$")]
 ALL_EVENTS = tuple(NotifyEvent)
 _MATCHER = re.compile(
     r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|(\S*))\s*$'
@@ -150,6 +154,9 @@ class NotifySettings(_Strict):
     events: list[NotifyEvent] = Field(default_factory=lambda: list(ALL_EVENTS))
     give_up_after: timedelta = timedelta(hours=1)
     send_timeout: timedelta = timedelta(seconds=10)
+    # action item owners as chat users, for @mentions in reminders (issue 21): an owner's
+    # name → one user id for every platform, or a table of platform → user id
+    mentions: dict[str, MentionId | dict[ChannelType, MentionId]] = Field(default_factory=dict)
 
     @field_validator("give_up_after", "send_timeout", mode="before")
     @classmethod
@@ -170,3 +177,11 @@ class NotifySettings(_Strict):
 
     def channel(self, name: str) -> ChannelSettings | None:
         return next((c for c in self.channels if c.name == name), None)
+
+    def mention_of(self, owner: str, channel: str) -> str | None:
+        """The chat user id to @mention for an item's owner on this channel, if mapped."""
+        found = self.mentions.get(owner)
+        settings = self.channel(channel)
+        if isinstance(found, dict):
+            return found.get(settings.type) if settings else None
+        return found

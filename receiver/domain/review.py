@@ -8,7 +8,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from receiver.domain.incident import Incident, IncidentStatus
 from receiver.text import ItemText, Line, Paragraphs
@@ -33,13 +33,24 @@ class ActionHorizon(StrEnum):
     LONG = "long"  # 长期行动 (3 个月内)
 
 
+# An item's stable id: given when it is first saved, kept through renames and reorders
+ItemId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{0,32}$")]
+# A ticket link: http(s) only, since pages and drafts make it a link
+TicketUrl = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^(https?://\S+)?$")
+]
+
+
 class _Item(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
+    id: ItemId = ""
     text: ItemText
     owner: Line = ""
     due: date | None = None
     done: bool = False
+    dropped: Line = ""  # why it was dropped; an item with a reason here is not open
+    ticket: TicketUrl = ""
 
 
 class Improvement(_Item):

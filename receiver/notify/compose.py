@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from receiver.config import Settings
 from receiver.config.notify import NotifyEvent
 from receiver.domain.incident import Incident
+from receiver.domain.moments import in_zone
+from receiver.domain.recurrence import Similar
 from receiver.notify.message import Message
+from receiver.notify.platforms import wording
 
 HEADLINES: dict[str, dict[NotifyEvent, str]] = {
     "zh": {
@@ -17,6 +21,8 @@ HEADLINES: dict[str, dict[NotifyEvent, str]] = {
         NotifyEvent.DRAFT_REVISED: "复盘草稿有新修订",
         NotifyEvent.STALE: "事故长时间未收到告警更新（可能已失联）",
         NotifyEvent.APPROVED: "复盘报告已批准",
+        NotifyEvent.ACTION_REMINDER: "行动项提醒",
+        NotifyEvent.ACTION_DIGEST: "行动项周报",
     },
     "en": {
         NotifyEvent.OPENED: "Incident opened",
@@ -25,8 +31,38 @@ HEADLINES: dict[str, dict[NotifyEvent, str]] = {
         NotifyEvent.DRAFT_REVISED: "Draft postmortem revised",
         NotifyEvent.STALE: "Incident stale: no word from Alertmanager for too long",
         NotifyEvent.APPROVED: "Postmortem approved",
+        NotifyEvent.ACTION_REMINDER: "Action item reminder",
+        NotifyEvent.ACTION_DIGEST: "Action items this week",
     },
 }
+
+
+SIMILAR = {
+    "zh": ("同类事故：", "（{date}，{status}）", "，其行动计划 {n} 项未完成", "；"),
+    "en": (
+        "Similar incidents: ",
+        " ({date}, {status})",
+        ", {n} action plan items still open",
+        "; ",
+    ),
+}
+
+
+def similar_note(found: Similar, language: str, zone: str) -> str | None:
+    """`同类事故：#12（11-02，已批准），其行动计划 2 项未完成；#9（10-15，已批准）`, or None."""
+    if not found.linked:
+        return None
+    lead, each, still_open, sep = SIMILAR.get(language, SIMILAR["zh"])
+    statuses = wording.labels(language).statuses
+    parts = []
+    for match in found.linked:
+        past = match.past
+        when = in_zone(past.started_at, ZoneInfo(zone)).strftime("%m-%d")
+        text = f"#{past.id}" + each.format(date=when, status=statuses.get(past.status, past.status))
+        if past.open_actions:
+            text += still_open.format(n=past.open_actions)
+        parts.append(text)
+    return lead + sep.join(parts)
 
 
 def review_link(public_url: str | None, incident_id: int) -> str | None:
@@ -42,6 +78,7 @@ def compose(
     public_url: str | None,
     acknowledged_by: str | None,
     suspect: str = "",
+    notes: tuple[str, ...] = (),
 ) -> Message:
     assert incident.id is not None
     ended = incident.ended_at
@@ -60,6 +97,7 @@ def compose(
         acknowledged_by=acknowledged_by,
         link=review_link(public_url, incident.id),
         suspect=suspect,
+        notes=notes,
     )
 
 

@@ -32,12 +32,19 @@ class Message:
     link: str | None  # the review page; None when RECEIVER_PUBLIC_URL is unset
     # the opened message's top suspect change (receiver.notify.suspect); "" for none
     suspect: str = ""
+    # more lines, each one visible line of data (issue 21: similar past incidents,
+    # the action item a reminder is about); each platform escapes them
+    notes: tuple[str, ...] = ()
+    # chat user ids to @mention (from the config's owner mapping), never from data
+    mentions: tuple[str, ...] = ()
+    link_label: str = ""  # the link's words when it is not the review page
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["event"] = self.event.value
         data["started_at"] = self.started_at.isoformat()
         data["duration"] = None if self.duration is None else self.duration.total_seconds()
+        data["notes"], data["mentions"] = list(self.notes), list(self.mentions)
         return data
 
     @classmethod
@@ -58,4 +65,7 @@ class Message:
             acknowledged_by=data.get("acknowledged_by"),
             link=data.get("link"),
             suspect=str(data.get("suspect") or ""),  # absent in messages queued before
+            notes=tuple(str(n) for n in data.get("notes") or ()),
+            mentions=tuple(str(m) for m in data.get("mentions") or ()),
+            link_label=str(data.get("link_label") or ""),
         )

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from receiver.alertmanager import grafana
 from receiver.config import DEFAULT_SEVERITY_MAP
+from receiver.domain.action_items import is_overdue
 from receiver.domain.change_actions import change_action_rows
 from receiver.domain.completeness import completeness
 from receiver.domain.ending import known_end
@@ -38,8 +39,11 @@ from receiver.postmortem.view import (
     DraftInput,
     DraftView,
     Interval,
+    OpenItemLine,
     RenderOptions,
     Row,
+    SimilarLine,
+    SimilarView,
     ValuesLine,
 )
 
@@ -254,6 +258,7 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
                 *(["related"] if options.ranking.related_labels else []),
             ]
         ),
+        similar=_similar(data, zone),
     )
 
 
@@ -278,6 +283,37 @@ def _change_line(
         verdict=verdict.verdict.value if verdict else "",
         verdict_by=verdict.actor if verdict else "",
         verdict_at=_local(verdict.at, zone).strftime("%Y-%m-%d %H:%M") if verdict else "",
+    )
+
+
+def _similar(data: DraftInput, zone: ZoneInfo) -> SimilarView | None:
+    found = data.similar
+    if not found.linked:
+        return None
+    today = _local(data.now, zone).date()
+    return SimilarView(
+        incidents=[
+            SimilarLine(
+                incident_id=m.past.id,
+                title=data.similar_titles.get(m.past.id, ""),
+                started=_local(m.past.started_at, zone).strftime("%Y-%m-%d %H:%M"),
+                status=m.past.status,
+                reason=m.reason.value,
+                open_actions=m.past.open_actions,
+            )
+            for m in found.linked
+        ],
+        mtbf=found.mtbf,
+        open_items=[
+            OpenItemLine(
+                incident_id=item.incident_id,
+                text=item.text,
+                owner=item.owner,
+                due=item.due.isoformat() if item.due else "",
+                overdue=is_overdue(item.due, item.status, today),
+            )
+            for item in found.open_items
+        ],
     )
 
 

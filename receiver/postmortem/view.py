@@ -13,6 +13,7 @@ from receiver.domain.completeness import Completeness
 from receiver.domain.ending import EndSource, MetricEvidence
 from receiver.domain.history import History
 from receiver.domain.incident import Episode, Incident, PriorityReason, Rules, TimelineEntry
+from receiver.domain.recurrence import Similar
 from receiver.domain.review import HumanFields
 from receiver.domain.suggestions import Suggestions
 from receiver.domain.suspects import RankingRules, VerdictMark
@@ -82,6 +83,36 @@ class ChangeLine:
     verdict: str  # "cause", "unrelated" or "" when nobody judged it
     verdict_by: str
     verdict_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class SimilarLine:
+    """One similar past incident (issue 21), as the 历史同类事故 block lists it."""
+
+    incident_id: int
+    title: str
+    started: str  # "2026-11-02 08:00" in the team's zone
+    status: str  # an IncidentStatus value
+    reason: str  # a receiver.domain.recurrence.MatchReason value
+    open_actions: int
+
+
+@dataclass(frozen=True, slots=True)
+class OpenItemLine:
+    """An action item a similar past incident left open."""
+
+    incident_id: int
+    text: str
+    owner: str
+    due: str  # "" without one
+    overdue: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SimilarView:
+    incidents: list[SimilarLine]
+    mtbf: timedelta | None  # from these incidents and this one; None: no past end
+    open_items: list[OpenItemLine]
 
 
 @dataclass(slots=True)
@@ -174,6 +205,7 @@ class DraftView:
     change_candidates: list[ChangeLine] = field(default_factory=list)
     change_window: timedelta = timedelta(0)  # how long before the first alert changes count
     change_fields: list[str] = field(default_factory=list)  # what they are matched on
+    similar: SimilarView | None = None  # None: no similar past incident (issue 21)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +224,10 @@ class DraftInput:
     # changes to services around the incident's time, and what people said of them
     changes: Sequence[ServiceChange] = ()
     verdicts: Sequence[VerdictMark] = ()
+    # the similar past incidents, their open items and the MTBF (issue 21)
+    similar: Similar = field(default_factory=Similar)
+    # their titles, which the matching does not read
+    similar_titles: Mapping[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from receiver.store.action_items import ActionItemStore
 from receiver.store.change_rows import ChangeRows
 from receiver.store.change_verdicts import ChangeVerdicts
 from receiver.store.connection import Connection
@@ -17,6 +18,7 @@ from receiver.store.incident_rows import IncidentRows
 from receiver.store.kpi_rows import KpiStore
 from receiver.store.outbox import OutboxStore
 from receiver.store.records import InboxRecord
+from receiver.store.recurrence_rows import RecurrenceStore
 from receiver.store.schema import inbox
 from receiver.store.sessions import SessionStore
 from receiver.store.statements import INSERT_INBOX
@@ -36,6 +38,8 @@ class Repository(IncidentRows, DraftRows):
         self.throttle = ThrottleStore(conn)
         self.changes = ChangeRows(conn)  # changes to services (issue 20)
         self.change_verdicts = ChangeVerdicts(conn)  # people's verdicts on them, per incident
+        self.actions = ActionItemStore(conn)  # tracked action items (issue 21)
+        self.recurrence = RecurrenceStore(conn)  # past incidents a new one repeats
 
     # -- the inbox: every input as it arrived, for replay -------------------------------
 

@@ -290,3 +290,38 @@ change_verdicts = sa.Table(
     sa.Column("actor", sa.Text, nullable=False),
     sa.Column("at", UTCDateTime, nullable=False),
 )
+
+# Action items (issue 21): the 行动计划 / 改进措施 entries with an owner, as rows to list,
+# filter and remind about. The human fields stay the source; every save of them (and a
+# status change from the actions page, which is one) rewrites these rows in its
+# transaction. The id is the item's stable id in the human fields.
+action_items = sa.Table(
+    "action_items",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("incident_id", sa.ForeignKey("incidents.id"), nullable=False, index=True),
+    sa.Column("list_name", sa.String(16), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("owner", sa.Text, nullable=False, index=True),
+    sa.Column("due", sa.Date, nullable=True, index=True),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("ticket", sa.Text, nullable=False),
+    # the draft revision the edit that created it drew (NULL: saved while still firing)
+    sa.Column("created_revision", sa.Integer, nullable=True),
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("done_at", UTCDateTime, nullable=True),
+)
+
+# Reminders and digests already queued (issue 21): one row per (item, day) or (channel,
+# week); the primary key is what makes two replicas queue each once.
+action_reminders = sa.Table(
+    "action_reminders",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("queued_at", UTCDateTime, nullable=False),
+)

@@ -25,6 +25,7 @@ from receiver.postmortem.render import DraftRenderer
 from receiver.postmortem.view import DraftInput, RenderOptions
 from receiver.store import Database, Repository, StoredDraft
 from receiver.usecases.export_marks import ExportMarks
+from receiver.usecases.recurrence import similar_of
 from receiver.usecases.unit_of_work import UnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -92,6 +93,8 @@ class Drafts:
             metric_evidence=metric_evidence(stored, episodes),
             changes=changes,
             verdicts=await repo.change_verdicts.of(incident.id) if changes else [],
+            similar=(similar := await similar_of(repo, incident)),
+            similar_titles=await repo.recurrence.titles([m.past.id for m in similar.linked]),
         )
         started = time.perf_counter()
         try:

@@ -9,12 +9,13 @@ from receiver.config.notify import NotifyEvent
 from receiver.domain.incident import Change
 from receiver.domain.moments import shifted
 from receiver.domain.suspects import IncidentFacts, candidates, rank
-from receiver.notify.compose import compose
+from receiver.notify.compose import compose, similar_note
 from receiver.notify.events import events_of
 from receiver.notify.routing import channels_for, route_labels
 from receiver.notify.suspect import suspect_line
 from receiver.store import Repository
 from receiver.store.outbox import NewMessage
+from receiver.usecases.recurrence import similar_of
 
 
 async def top_suspect(repo: Repository, settings: Settings, change: Change) -> str:
@@ -48,6 +49,12 @@ async def queue_messages(
         if not channels:
             continue
         suspect = await top_suspect(repo, settings, change) if event is NotifyEvent.OPENED else ""
+        notes: tuple[str, ...] = ()
+        if event is NotifyEvent.OPENED:  # what this incident repeats (issue 21)
+            note = similar_note(
+                await similar_of(repo, incident), settings.language, settings.timezone
+            )
+            notes = (note,) if note else ()
         message = compose(
             event,
             incident,
@@ -56,6 +63,7 @@ async def queue_messages(
             public_url=settings.public_url,
             acknowledged_by=await repo.first_acknowledger(incident.id),
             suspect=suspect,
+            notes=notes,
         ).to_json()
         queued.extend(NewMessage(incident.id, name, event.value, message) for name in channels)
     await repo.outbox.enqueue(queued, now)

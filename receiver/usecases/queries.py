@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from receiver.config import Settings
+from receiver.domain.action_kpi import ActionFigures, ItemRecord, action_figures
 from receiver.domain.changes import ServiceChange
 from receiver.domain.ending import MetricEvidence, known_end
 from receiver.domain.incident import Episode, Incident, IncidentStatus, TimelineEntry
@@ -20,6 +21,7 @@ from receiver.domain.kpi import (
 )
 from receiver.domain.moments import in_zone
 from receiver.domain.periods import quarter_bounds
+from receiver.domain.recurrence import Similar
 from receiver.domain.review import HumanFields
 from receiver.evidence.recovery import metric_evidence
 from receiver.store import (
@@ -31,7 +33,9 @@ from receiver.store import (
     Repository,
     StoredDraft,
 )
+from receiver.store.action_items import ItemFilter
 from receiver.usecases.errors import DraftNotReady, IncidentNotFound
+from receiver.usecases.recurrence import similar_of
 from receiver.usecases.unit_of_work import Clock
 
 ZERO = timedelta(0)
@@ -56,6 +60,9 @@ class IncidentPage:
     audit: list[AuditRecord]
     # Prometheus' evidence as the end needs it (None without a usable record)
     metric_evidence: MetricEvidence | None = None
+    # the similar past incidents and the items they left open (issue 21)
+    similar: Similar = field(default_factory=Similar)
+    similar_titles: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +74,8 @@ class KpiFigures:
     # per service: deploys and config changes in the months, and how many an incident followed
     change_failures: tuple[ChangeFailure, ...] = ()
     change_window: timedelta = ZERO  # how soon after a change an incident counts
+    # action item figures (issue 21): all services, then each
+    actions: tuple[ActionFigures, ...] = ()
 
 
 class Queries:
@@ -103,6 +112,7 @@ class Queries:
     async def incident_page(self, incident_id: int) -> IncidentPage:
         async with self.db.read() as repo:
             detail = await _detail(repo, incident_id)
+            found = await similar_of(repo, detail.incident)
             return IncidentPage(
                 incident_id=incident_id,
                 detail=detail,
@@ -111,6 +121,8 @@ class Queries:
                 metric_evidence=metric_evidence(
                     await repo.evidence.of(incident_id), detail.episodes
                 ),
+                similar=found,
+                similar_titles=await repo.recurrence.titles([m.past.id for m in found.linked]),
             )
 
     async def kpi(
@@ -136,6 +148,14 @@ class Queries:
                 if (service is None or change.service == service)
                 and change.started_at < periods[-1].end
             ]
+            # the items of the incidents that started in the months shown
+            shown = tuple(
+                item.incident.id
+                for item in found
+                if item.incident.id is not None
+                and periods[0].start <= item.incident.started_at < periods[-1].end
+            )
+            items = await repo.actions.find(ItemFilter(incident_ids=shown), limit=100_000)
         targets = Targets(
             mttr=settings.target_mttr,
             mtbf=settings.target_mtbf,
@@ -147,11 +167,15 @@ class Queries:
             ((item.incident.service, item.incident.started_at) for item in found),
             settings.change_window,
         )
+        records = [
+            ItemRecord(r.service, r.item.status, r.item.due, r.created_at, r.done_at) for r in items
+        ]
         return KpiFigures(
             kpi_report(found, periods, zone, targets, today.date()),
             services,
             failures,
             settings.change_window,
+            action_figures(records, today.date(), zone),
         )
 
     async def unapproved_counts(self) -> dict[tuple[str, str], int]:

@@ -3,9 +3,11 @@ lifecycle. Every change is audited and redraws the draft."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
+from receiver.domain.action_items import tracked, with_ids
 from receiver.domain.completeness import DEFAULT_REQUIRED, missing_for_approval
 from receiver.domain.concurrent_edits import Edit, rebased
 from receiver.domain.incident import Change, IncidentStatus
@@ -38,14 +40,17 @@ class Review:
         async def step(repo: Repository, now: datetime) -> Change:
             state = await load(repo, incident_id)  # locked: edits of one incident take turns
             check_editable(state.incident)
-            before = await repo.human_fields_of(incident_id)
+            # items saved before they had ids get theirs here, not counted as a change
+            stored = await repo.human_fields_of(incident_id)
+            before = with_ids(stored, stored, new_item_id)
             latest = await repo.latest_draft(incident_id)
             latest_revision = latest.revision if latest else 0
             wanted = patch
             if base_revision is not None:
                 edits = _edits(await repo.audit_of(incident_id))
                 wanted = rebased(patch, before, base_revision, edits, latest_revision)
-            after = before.merged(wanted)  # raises ValidationError on bad input
+            # raises ValidationError on bad input; items keep their ids (issue 21)
+            after = with_ids(before, before.merged(wanted), new_item_id)
             changed = before.changed_fields(after)
             change = Change(state=state)
             if changed:
@@ -57,6 +62,13 @@ class Review:
                 if not state.incident.is_open:  # else no revision is drawn until recovery
                     detail["revision"] = latest_revision + 1
                 await repo.save_human_fields(incident_id, after, actor, now)
+                await repo.actions.sync(
+                    incident_id,
+                    tracked(incident_id, after),
+                    actor=actor,
+                    revision=_revision(detail),
+                    now=now,
+                )
                 await repo.record_audit(incident_id, actor, "edit", detail, now)
                 change.revise(actor, now)
             return change
@@ -99,6 +111,16 @@ class Review:
     async def audit_log(self, incident_id: int) -> list[AuditRecord]:
         async with self.uow.db.read() as repo:
             return await repo.audit_of(incident_id)
+
+
+def new_item_id() -> str:
+    """A new action item's id: random, so replicas never hand out the same one."""
+    return secrets.token_hex(8)
+
+
+def _revision(detail: dict[str, object]) -> int | None:
+    revision = detail.get("revision")
+    return revision if isinstance(revision, int) else None
 
 
 def _edits(records: Sequence[AuditRecord]) -> list[Edit]:

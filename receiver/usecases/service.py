@@ -9,6 +9,7 @@ from receiver.metrics import Metrics
 from receiver.postmortem.options import render_options
 from receiver.postmortem.render import DraftRenderer
 from receiver.store import Database
+from receiver.usecases.action_items import ActionItems
 from receiver.usecases.apply_inbox import Accept, ApplyInbox
 from receiver.usecases.change_drafts import ChangeDrafts
 from receiver.usecases.drafts import Drafts
@@ -20,6 +21,7 @@ from receiver.usecases.reconcile import Reconcile
 from receiver.usecases.record_change import RecordChange
 from receiver.usecases.record_event import RecordEvent
 from receiver.usecases.recording import Recorder, Wakeup
+from receiver.usecases.reminders import Reminders
 from receiver.usecases.review import Review
 from receiver.usecases.unit_of_work import Clock, UnitOfWork, utcnow
 
@@ -78,6 +80,8 @@ class IncidentService:
         self.ingest_webhook = IngestWebhook(recorder, rules)
         self.record_event = RecordEvent(recorder, rules, settings.event_window)
         self.review = Review(uow, recorder, settings.approval_required)
+        self.actions = ActionItems(db, recorder, clock, settings.zone)
+        self.reminders = Reminders(uow, settings, messages_queued)
         self.evidence = Evidence(uow, recorder, self.queries, settings)
         self.reconcile = Reconcile(uow, recorder, settings.stale_after)
         # changes to services: stored, and re-rendering the drafts they concern (issue 20)

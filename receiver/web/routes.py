@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from receiver.web.api import (
+    actions,
     alerts,
     changes,
     events,
@@ -16,12 +17,15 @@ from receiver.web.api import (
     review,
 )
 from receiver.web.keys import WEBHOOK_ROUTE
+from receiver.web.pages import actions as action_pages
 from receiver.web.pages import incidents as incident_pages
 from receiver.web.pages import kpi as kpi_pages
 from receiver.web.pages import login, static
 
 _INCIDENT_API = r"/api/v1/incidents/{incident_id:\d+}"
 _INCIDENT_PAGE = r"/incidents/{incident_id:\d+}"
+_ACTION_API = "/api/v1/actions/{item_id:" + actions.ITEM_ID_PATTERN + "}"
+_ACTION_PAGE = "/actions/{item_id:" + actions.ITEM_ID_PATTERN + "}"
 
 ROUTES: list[web.RouteDef] = [
     web.post("/api/v1/alerts", alerts.receive_alerts, name=WEBHOOK_ROUTE),
@@ -38,6 +42,8 @@ ROUTES: list[web.RouteDef] = [
     web.get(_INCIDENT_API + "/revisions", review.list_revisions),
     web.post(_INCIDENT_API + "/evidence", review.refresh_evidence),
     web.get("/api/v1/kpi", kpi.get_kpi),
+    web.get("/api/v1/actions", actions.list_actions),
+    web.post(_ACTION_API + "/status", actions.post_item_status),
     web.get("/api/v1/openapi.json", openapi.document),
     web.get("/", incident_pages.list_page),
     web.get(_INCIDENT_PAGE, incident_pages.incident_view),
@@ -50,6 +56,9 @@ ROUTES: list[web.RouteDef] = [
     web.post(_INCIDENT_PAGE + r"/changes/{change_id:\d+}/verdict", incident_pages.mark_change),
     web.get("/kpi", kpi_pages.kpi_page),
     web.get("/kpi.csv", kpi_pages.kpi_csv_file),
+    web.get("/actions", action_pages.actions_page),
+    web.get("/actions.csv", action_pages.actions_csv_file),
+    web.post(_ACTION_PAGE + "/status", action_pages.set_item_status),
     web.get("/login", login.login_page),
     web.post("/login", login.login),
     web.post("/logout", login.logout),

@@ -51,10 +51,13 @@ def text(message: Message) -> str:
     colon = "：" if message.language != "en" else ": "
     lines = [f"#### {wording.md_escape(message.headline, wording.TITLE_MAX)}"]
     title = wording.md_escape(message.title, wording.TITLE_MAX)
-    lines.append(f"**{words.incident}**{colon}#{message.incident_id} {title}")
+    lines.append(f"**{words.incident}**{colon}{wording.number(message)}{title}")
     lines += [f"**{f.label}**{colon}{wording.md_escape(f.value)}" for f in wording.fields(message)]
+    lines += [wording.md_escape(note, wording.NOTE_MAX) for note in wording.notes(message)]
+    if wording.mentions(message):
+        lines.append(" ".join(f"@{user}" for user in wording.mentions(message)))
     link = wording.safe_link(message.link)
-    lines.append(f"[{words.open_review}]({link})" if link else f"> {words.no_link}")
+    lines.append(f"[{wording.link_label(message)}]({link})" if link else f"> {words.no_link}")
     # DingTalk starts a new line only at a paragraph break
     return "\n\n".join(lines)
 
@@ -64,10 +67,12 @@ def build(url: str, secret: str | None, message: Message, now: datetime) -> Outg
     # brackets become look-alikes in case a client reads tags in it.
     headline = wording.clean(message.headline)
     title = wording.clean(f"[{message.severity}] {headline}", 64).translate(wording.ANGLES)
-    payload = {
+    payload: dict[str, object] = {
         "msgtype": "markdown",
         "markdown": {"title": title, "text": text(message)},
     }
+    if wording.mentions(message):  # DingTalk notifies only those named here too
+        payload["at"] = {"atUserIds": wording.mentions(message), "isAtAll": False}
     if secret:
         url = signed_url(url, secret, int(now.timestamp() * 1000))
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")

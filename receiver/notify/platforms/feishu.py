@@ -51,7 +51,7 @@ def card(message: Message) -> dict[str, Any]:
             "tag": "div",
             "text": {
                 "tag": "lark_md",
-                "content": f"**#{message.incident_id} {title}**",
+                "content": f"**{wording.number(message)}{title}**",
             },
         },
         {
@@ -64,8 +64,12 @@ def card(message: Message) -> dict[str, Any]:
                 for f in wording.fields(message)
             ],
         },
-        {"tag": "hr"},
     ]
+    lines = [lark_md(note, wording.NOTE_MAX) for note in wording.notes(message)]
+    lines += [f"<at id={user}></at>" for user in wording.mentions(message)]
+    if lines:
+        elements.append({"tag": "div", "text": {"tag": "lark_md", "content": "\n".join(lines)}})
+    elements.append({"tag": "hr"})
     link = wording.safe_link(message.link)
     if link is None:
         elements.append(
@@ -78,7 +82,7 @@ def card(message: Message) -> dict[str, Any]:
                 "actions": [
                     {
                         "tag": "button",
-                        "text": {"tag": "plain_text", "content": words.open_review},
+                        "text": {"tag": "plain_text", "content": wording.link_label(message)},
                         "type": "primary",
                         "url": link,
                     }

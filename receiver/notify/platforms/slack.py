@@ -47,6 +47,11 @@ def payload(message: Message) -> dict[str, Any]:
             ],
         },
     ]
+    lines = [mrkdwn(note, wording.NOTE_MAX) for note in wording.notes(message)]
+    mentioned = " ".join(f"<@{user}>" for user in wording.mentions(message))
+    if lines or mentioned:
+        text = "\n".join([*lines, mentioned] if mentioned else lines)
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
     link = wording.safe_link(message.link)
     if link is None:
         blocks.append(
@@ -59,7 +64,7 @@ def payload(message: Message) -> dict[str, Any]:
                 "elements": [
                     {
                         "type": "button",
-                        "text": {"type": "plain_text", "text": words.open_review},
+                        "text": {"type": "plain_text", "text": wording.link_label(message)},
                         "url": link,
                         "style": "primary",
                     }

@@ -32,14 +32,17 @@ def content(message: Message, title_max: int = wording.TITLE_MAX) -> str:
     color = COLORS.get(message.severity.strip().upper(), "comment")
     lines = [f"### {wording.md_escape(message.headline, title_max)}"]
     title = wording.md_escape(message.title, title_max)
-    lines.append(f"**{words.incident}**{colon}#{message.incident_id} {title}")
+    lines.append(f"**{words.incident}**{colon}{wording.number(message)}{title}")
     for field in wording.fields(message):
         value = wording.md_escape(field.value)
         if field.key == "severity":
             value = f'<font color="{color}">{severity}</font>'
         lines.append(f"**{field.label}**{colon}{value}")
+    lines += [wording.md_escape(note, title_max) for note in wording.notes(message)]
+    if wording.mentions(message):
+        lines.append(" ".join(f"<@{user}>" for user in wording.mentions(message)))
     link = wording.safe_link(message.link)
-    lines.append(f"[{words.open_review}]({link})" if link else f"> {words.no_link}")
+    lines.append(f"[{wording.link_label(message)}]({link})" if link else f"> {words.no_link}")
     return "\n".join(lines)
 
 

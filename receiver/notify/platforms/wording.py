@@ -26,6 +26,10 @@ from receiver.notify.message import Message
 TITLE_MAX = 200
 FIELD_MAX = 200
 DETAIL_MAX = 200  # of a platform's answer, in Outcome.detail (and so in logs)
+NOTE_MAX = 300  # one of a message's extra lines
+NOTES_MAX = 20  # lines: a digest of many items says how many more there are
+# what a chat user id may hold: nothing that ends a mention tag or starts markup
+_USER_ID = re.compile(r"^[A-Za-z0-9_.@:-]{1,64}$")
 
 # C0/C1 controls, bidi marks/embeddings/overrides/isolates, zero-width and other
 # invisible format characters, BOM, lone surrogates (no UTF-8 encodes them): they can
@@ -196,8 +200,10 @@ class Field:
 
 
 def fields(message: Message) -> list[Field]:
-    """The facts every platform shows, in this order."""
+    """The facts every platform shows, in this order; none for a digest of many incidents."""
     words = labels(message.language)
+    if not message.incident_id:
+        return []
     shown = [
         Field("severity", words.severity, message.severity),
         Field("service", words.service, message.service),
@@ -213,7 +219,31 @@ def fields(message: Message) -> list[Field]:
 
 def title_line(message: Message) -> str:
     """ "#12 支付接口 5xx 升高", cleaned and cut (not escaped)."""
-    return f"#{message.incident_id} {clean(message.title, TITLE_MAX)}"
+    return f"{number(message)}{clean(message.title, TITLE_MAX)}"
+
+
+def number(message: Message) -> str:
+    """ "#12 " before the title; nothing for a message about no one incident (a digest)."""
+    return f"#{message.incident_id} " if message.incident_id else ""
+
+
+def link_label(message: Message) -> str:
+    """The link's words: the message's own (a reminder links its item), else the review."""
+    return clean(message.link_label, 40) or labels(message.language).open_review
+
+
+def notes(message: Message) -> list[str]:
+    """The extra lines, cleaned and cut (not escaped)."""
+    shown = [clean(note, NOTE_MAX) for note in message.notes[:NOTES_MAX]]
+    if len(message.notes) > NOTES_MAX:
+        more = len(message.notes) - NOTES_MAX
+        shown.append(f"……另有 {more} 项" if message.language != "en" else f"… {more} more")
+    return shown
+
+
+def mentions(message: Message) -> list[str]:
+    """The chat user ids to mention that are safe inside every platform's mention tag."""
+    return [m for m in message.mentions if _USER_ID.match(m)]
 
 
 # -- reading answers ---------------------------------------------------------------------

@@ -94,4 +94,19 @@ async def get_kpi(request: web.Request) -> web.Response:
         months=filters.months, until=filters.until, service=filters.service
     )
     timezone = request.app[SETTINGS].timezone
-    return json_response(kpi_json(figures.report, timezone, figures.services))
+    document = kpi_json(figures.report, timezone, figures.services)
+    # issue 21: open, overdue, median days to done and share done by the due date
+    document["action_items"] = [
+        {
+            "service": row.service,
+            "open": row.open,
+            "overdue": row.overdue,
+            "done": row.done,
+            "median_days_to_done": row.median_days_to_done,
+            "done_with_due": row.done_with_due,
+            "done_by_due": row.done_by_due,
+            "share_done_by_due": row.share_done_by_due,
+        }
+        for row in figures.actions
+    ]
+    return json_response(document)

@@ -17,6 +17,7 @@ from receiver.alertmanager.webhook import Webhook
 from receiver.changes.manual import ManualChange
 from receiver.domain.review import HumanFields
 from receiver.usecases.record_event import ManualEvent
+from receiver.web.api.openapi_actions import action_schemas
 from receiver.web.api.openapi_changes import change_paths, change_schemas
 from receiver.web.api.openapi_kpi import kpi_schemas
 from receiver.web.api.openapi_paths import paths
@@ -31,7 +32,7 @@ from receiver.web.api.openapi_schemas import (
 def build() -> Schema:
     """A fresh copy of the document."""
     schemas = model_schemas(Webhook, GrafanaWebhook, ManualEvent, HumanFields, ManualChange)
-    written = {**response_schemas(), **kpi_schemas(), **change_schemas()}
+    written = {**response_schemas(), **kpi_schemas(), **change_schemas(), **action_schemas()}
     assert not schemas.keys() & written.keys(), "a response schema shadows a model's"
     schemas.update(written)
     schemas["FieldsPatch"] = fields_patch(schemas["HumanFields"])

@@ -106,5 +106,19 @@ def kpi_schemas() -> dict[str, Schema]:
                     due={**STRING, "format": "date"},
                 ),
             },
+            # issue 21: the action items' follow-through, all services ("") then each
+            action_items={
+                "type": "array",
+                "items": obj(
+                    service=STRING,
+                    open=INTEGER,
+                    overdue=INTEGER,
+                    done=INTEGER,
+                    median_days_to_done=nullable({"type": "number"}),
+                    done_with_due=INTEGER,
+                    done_by_due=INTEGER,
+                    share_done_by_due=nullable({"type": "number"}),
+                ),
+            },
         ),
     }

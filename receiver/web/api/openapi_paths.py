@@ -6,6 +6,7 @@ from typing import Final
 
 from receiver.domain.incident import PRIORITY_ORDER, IncidentStatus
 from receiver.web import params
+from receiver.web.api.openapi_actions import action_paths
 from receiver.web.api.openapi_kpi import kpi_path
 from receiver.web.api.openapi_schemas import (
     PUBLIC,
@@ -310,6 +311,7 @@ def paths() -> dict[str, Schema]:
             },
         },
         "/api/v1/kpi": kpi_path(),
+        **action_paths(),
         "/api/v1/openapi.json": {
             "get": {
                 "operationId": "getOpenAPI",

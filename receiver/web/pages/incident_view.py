@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 from markupsafe import Markup
 
+from receiver.domain.action_items import is_overdue
 from receiver.domain.completeness import completeness, missing_for_approval
 from receiver.domain.ending import known_end
 from receiver.domain.incident import IncidentStatus, Phase
@@ -14,8 +15,9 @@ from receiver.domain.ordering import in_display_order
 from receiver.domain.review import TRANSITIONS, ActionHorizon, ImprovementArea
 from receiver.domain.suggestions import suggest
 from receiver.evidence.view import MAX_CHARTS, chart_file
+from receiver.notify.platforms.wording import span
 from receiver.usecases.queries import IncidentPage
-from receiver.web.keys import EVIDENCE, SETTINGS
+from receiver.web.keys import EVIDENCE, SERVICE, SETTINGS
 from receiver.web.pages.activity import activity_text
 from receiver.web.pages.markdown import to_html
 from receiver.web.pages.prefill import prefill
@@ -137,6 +139,34 @@ def incident_context(
             PART_LABELS[settings.language][name] for name in required_missing
         ),
         "part_labels": PART_LABELS[settings.language],
+        "similar": _similar(request, page),
+    }
+
+
+def _similar(request: web.Request, page: IncidentPage) -> dict[str, Any] | None:
+    """The similar past incidents (issue 21) and the items they left open."""
+    found = page.similar
+    if not found.linked:
+        return None
+    today = request.app[SERVICE].actions.today()
+    language = request.app[SETTINGS].language
+    return {
+        "incidents": [
+            {
+                "id": m.past.id,
+                "title": page.similar_titles.get(m.past.id, ""),
+                "start": local_time(request, m.past.started_at),
+                "status": m.past.status,
+                "reason": m.reason.value,
+                "open_actions": m.past.open_actions,
+            }
+            for m in found.linked
+        ],
+        "mtbf": None if found.mtbf is None else span(found.mtbf, language),
+        "open_items": [
+            {"item": item, "overdue": is_overdue(item.due, item.status, today)}
+            for item in found.open_items
+        ],
     }
 
 

@@ -122,6 +122,10 @@ def _items(form: Any, prefix: str, kind_field: str) -> list[dict[str, Any]]:
                 "due": form.get(f"{prefix}-{index}-due") or None,
                 "done": form.get(f"{prefix}-{index}-done") == "on",
                 kind_field: form.get(f"{prefix}-{index}-{kind_field}"),
+                # the item's stable id and what only the actions page sets (issue 21)
+                "id": form.get(f"{prefix}-{index}-id", ""),
+                "ticket": form.get(f"{prefix}-{index}-ticket", ""),
+                "dropped": form.get(f"{prefix}-{index}-dropped", ""),
             }
         )
     return rows

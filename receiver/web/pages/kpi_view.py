@@ -168,5 +168,17 @@ def kpi_context(text: dict[str, str], filters: KpiFilters, figures: KpiFigures) 
             for row in figures.change_failures
         ],
         change_window=duration_text(text, figures.change_window),
+        action_figures=[
+            {
+                "row": row,
+                "median": "—"
+                if row.median_days_to_done is None
+                else f"{row.median_days_to_done:g}",
+                "share": "—"
+                if row.share_done_by_due is None
+                else f"{row.share_done_by_due:.0%}（{row.done_by_due}/{row.done_with_due}）",
+            }
+            for row in figures.actions
+        ],
     )
     return context
