@@ -49,6 +49,7 @@ from receiver.cli.texts import LANGUAGES, PROG, language_of, os_reason, say
 from receiver.config import ConfigError, Settings, load_settings, unknown_variables
 from receiver.domain.incident import PRIORITY_ORDER, IncidentStatus
 from receiver.drafts import write_atomically
+from receiver.evidence.slo_check import prometheus_problems, query_problems
 from receiver.logconfig import configure_logging
 from receiver.notify.compose import sample_message
 from receiver.notify.delivery import deliver
@@ -163,6 +164,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in problems:
             print(say(language, "check_problem", problem=problem), file=sys.stderr)
         return USAGE
+    unreadable = [config_line(language, problem) for problem in query_problems(settings)]
+    if unreadable and args.command in ("serve", "check-config"):
+        # an SLO query that is not PromQL would fail every incident: refuse to start
+        for problem in unreadable:
+            print(say(language, "check_problem", problem=problem), file=sys.stderr)
+        return USAGE
     configure_logging(settings.log_format, settings.log_level)
     try:
         code = _run(settings, args)
@@ -245,6 +252,12 @@ async def _check_config(settings: Settings, *, offline: bool) -> int:
     problems += [drafts] if drafts else []
     database, exists = (None, True) if offline else await database_problem(settings)
     problems += [database] if database else []
+    if not offline and settings.slos:
+        async with aiohttp.ClientSession() as session:
+            refused, unreachable = await prometheus_problems(session, settings, utcnow())
+        problems += [config_line(language, problem) for problem in refused]
+        if unreachable:  # not a problem of the settings: Prometheus may be down right now
+            print(say(language, "check_slo_unreachable", reason=unreachable), file=sys.stderr)
     for problem in problems:
         print(say(language, "check_problem", problem=problem), file=sys.stderr)
     if problems:

@@ -25,6 +25,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, Settin
 
 from receiver.config.links import LinksSettings
 from receiver.config.notify import NotifySettings
+from receiver.config.slo import PolicySettings, SloMap, check_slo_names
 from receiver.domain.completeness import CHECKS, DEFAULT_REQUIRED
 from receiver.units import parse_duration, parse_size
 
@@ -179,6 +180,10 @@ class Settings(BaseSettings):
     evidence_max_expressions: int = Field(default=5, ge=1, le=20)
     # service → {"availability" | "latency_p95" | "error_rate": PromQL}; a TOML table
     business_queries: dict[str, dict[BusinessFigureName, str]] = Field(default_factory=dict)
+    # service → its SLOs, `[[slos.checkout]]` tables in the file: the impact, the
+    # budget burned and the postmortem policy's figures come from them
+    slos: SloMap = Field(default_factory=dict)
+    postmortem_policy: PolicySettings = Field(default_factory=PolicySettings)
     # chat channels and routes; a [notify] table in the config file (or JSON here)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     # the appendix's documents, scripts, tools and contacts; a [links] table in the file
@@ -188,6 +193,11 @@ class Settings(BaseSettings):
     target_mtbf: timedelta = timedelta(hours=720)
     target_incidents_per_month: int = Field(default=1, ge=1, le=1000)  # fewer than this
     target_severe_per_quarter: int = Field(default=1, ge=1, le=1000)  # P0/P1, fewer than this
+
+    @field_validator("slos")
+    @classmethod
+    def _check_slos(cls, value: SloMap) -> SloMap:
+        return check_slo_names(value)
 
     @field_validator("listen")
     @classmethod
@@ -325,6 +335,13 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_key_labels(cls, value: Any) -> Any:
         return _parse_list(value)
+
+    @model_validator(mode="after")
+    def _check_slos_have_prometheus(self) -> Settings:
+        # an SLO is measured from its queries: the alerts' own Prometheus is not enough
+        if self.slos and self.prometheus_url is None:
+            raise ValueError("SLOs ([slos.<service>]) need RECEIVER_PROMETHEUS_URL to ask")
+        return self
 
     @model_validator(mode="after")
     def _check_basic_auth_pair(self) -> Settings:

@@ -1,0 +1,226 @@
+"""Ask Prometheus what an incident cost each SLO of its service: the impact window from
+the SLI (the evidence's threshold logic: `breaches` against the objective), the events
+in it, and the error budget burned. Every failure becomes a reason, never an exception.
+
+The measuring functions are pure; `measure` does the asking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from receiver.config.slo import SloSettings
+from receiver.domain.slo import (
+    ImpactWindow,
+    Point,
+    budget_burned,
+    budget_burned_by_time,
+    error_ratios,
+    events_in,
+    impact_window,
+    increases,
+    summed,
+)
+from receiver.evidence.prometheus import EvidenceUnavailable, QueryResult
+from receiver.evidence.promql import Threshold
+from receiver.evidence.record import SloFigure
+from receiver.evidence.series import Series
+from receiver.evidence.summary import breaches, infer_step
+
+# breaches of the objective this close together are one impact that flickered
+MERGE_GAP = timedelta(minutes=5)
+
+# (query, start, end) → the series; raises EvidenceUnavailable
+Ask = Callable[[str, datetime, datetime], Awaitable[QueryResult]]
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """The SLI during the incident window: per step, bad and all events (counted SLOs)
+    or just the error ratio, and the impact found among its breaches."""
+
+    ratios: list[Point]
+    impact: ImpactWindow | None
+    until: datetime
+    bad: dict[datetime, float]
+    total: dict[datetime, float]
+
+
+def growth(series: Sequence[Series]) -> dict[datetime, float]:
+    """The counters' growth per step, each series read for resets on its own, then added
+    up: summing first would read one pod's restart as everyone's."""
+    return summed(increases(one.points) for one in series)
+
+
+def bad_events(
+    good_or_bad: Sequence[Series], total: dict[datetime, float], counts_good: bool
+) -> dict[datetime, float]:
+    """Bad events per step: the `bad` counters' growth, or total less the `good` ones'."""
+    counted = growth(good_or_bad)
+    if not counts_good:
+        return counted
+    return {moment: max(events - counted.get(moment, 0.0), 0.0) for moment, events in total.items()}
+
+
+def impact_of(
+    ratios: Sequence[Point], objective: float, incident: tuple[datetime, datetime]
+) -> ImpactWindow | None:
+    """The impact among the steps whose error ratio exceeded what the objective allows."""
+    allowed = Threshold(">", round(1.0 - objective, 12))
+    found = breaches(Series({}, list(ratios)), allowed, keep=0)
+    return impact_window(found, incident[0], incident[1], MERGE_GAP)
+
+
+def measure_counted(
+    good_or_bad: Sequence[Series],
+    total: Sequence[Series],
+    counts_good: bool,
+    objective: float,
+    incident: tuple[datetime, datetime],
+) -> Measured:
+    all_events = growth(total)
+    bad = bad_events(good_or_bad, all_events, counts_good)
+    ratios = error_ratios(bad, all_events)
+    until = max(all_events, default=incident[1])
+    return Measured(ratios, impact_of(ratios, objective, incident), until, bad, all_events)
+
+
+def measure_ratio(
+    series: Sequence[Series], objective: float, incident: tuple[datetime, datetime]
+) -> Measured:
+    """An error-ratio SLI: the worst series per step (one bad shard is users' pain)."""
+    worst: dict[datetime, float] = {}
+    for one in series:
+        for moment, value in one.points:
+            worst[moment] = max(worst.get(moment, value), value)
+    ratios = sorted(worst.items())
+    until = ratios[-1][0] if ratios else incident[1]
+    return Measured(ratios, impact_of(ratios, objective, incident), until, {}, {})
+
+
+def in_impact(ratios: Sequence[Point], impact: ImpactWindow, until: datetime) -> list[Point]:
+    end = impact.end or until
+    return [
+        (moment, ratio)
+        for moment, ratio in ratios
+        if impact.start <= moment < end or (impact.end is None and moment == until)
+    ]
+
+
+async def measure(
+    ask: Ask,
+    slo: SloSettings,
+    window: tuple[datetime, datetime],
+    incident: tuple[datetime, datetime],
+) -> SloFigure:
+    """The SLO's figures for the incident; what Prometheus could not answer is a reason."""
+    figure = SloFigure(
+        name=slo.name,
+        kind=slo.kind,
+        objective=slo.target,
+        window_seconds=slo.window.total_seconds(),
+        queries=_queries(slo),
+        latency_threshold_seconds=(
+            slo.latency_threshold.total_seconds() if slo.latency_threshold else None
+        ),
+        users_query=slo.users,
+    )
+    try:
+        return await _measured(ask, slo, figure, window, incident)
+    except EvidenceUnavailable as exc:
+        return replace(figure, reason=exc.reason)
+
+
+async def _measured(
+    ask: Ask,
+    slo: SloSettings,
+    figure: SloFigure,
+    window: tuple[datetime, datetime],
+    incident: tuple[datetime, datetime],
+) -> SloFigure:
+    counters = slo.counters()
+    if counters is None:
+        assert slo.error_ratio is not None  # the settings' validator: one or the other
+        answer = await ask(slo.error_ratio, *window)
+        measured = measure_ratio(answer.series, slo.target, incident)
+    else:
+        totals = await ask(counters[1], *window)
+        counted = await ask(counters[0], *window)
+        measured = measure_counted(
+            counted.series, totals.series, slo.good is not None, slo.target, incident
+        )
+    if not measured.ratios:
+        raise EvidenceUnavailable("Prometheus has no samples in the window")
+    impact = measured.impact
+    if impact is None:  # the SLI met its objective throughout: nothing burned
+        return replace(figure, until=measured.until, burned=0.0, bad=0.0, total=0.0)
+    inside = in_impact(measured.ratios, impact, measured.until)
+    budget_end = impact.end or measured.until
+    budget_start = budget_end - slo.window
+    if counters is None:
+        assert slo.error_ratio is not None
+        step = infer_step([Series({}, measured.ratios)]) or timedelta(seconds=60)
+        burned = budget_burned_by_time(inside, step, slo.window, slo.target)
+        history = await ask(slo.error_ratio, budget_start, budget_end)
+        over_window = measure_ratio(history.series, slo.target, incident).ratios
+        spent = budget_burned_by_time(
+            over_window, infer_step(history.series) or step, slo.window, slo.target
+        )
+        bad = total = None
+        estimated = True
+    else:
+        bad = events_in(measured.bad, impact, measured.until)
+        total = events_in(measured.total, impact, measured.until)
+        window_totals = growth((await ask(counters[1], budget_start, budget_end)).series)
+        window_counted = await ask(counters[0], budget_start, budget_end)
+        window_bad = bad_events(window_counted.series, window_totals, slo.good is not None)
+        all_events = sum(window_totals.values())
+        burned = budget_burned(bad, all_events, slo.target)
+        spent = budget_burned(sum(window_bad.values()), all_events, slo.target)
+        estimated = False
+    users, users_reason = await _users(ask, slo, impact, measured.until)
+    return replace(
+        figure,
+        impact_start=impact.start,
+        impact_end=impact.end,
+        until=measured.until,
+        bad=bad,
+        total=total,
+        worst_ratio=max((ratio for _, ratio in inside), default=None),
+        burned=burned,
+        remaining=None if spent is None else 1.0 - spent,
+        estimated=estimated,
+        users=users,
+        users_reason=users_reason,
+    )
+
+
+async def _users(
+    ask: Ask, slo: SloSettings, impact: ImpactWindow, until: datetime
+) -> tuple[float | None, str | None]:
+    """The user-count query's highest value during the impact."""
+    if slo.users is None:
+        return None, None
+    end = impact.end or until
+    if end <= impact.start:
+        return None, "the impact window is empty"
+    try:
+        answer = await ask(slo.users, impact.start, end)
+    except EvidenceUnavailable as exc:
+        return None, exc.reason
+    values = [value for one in answer.series for _, value in one.points]
+    if not values:
+        return None, "Prometheus has no samples in the window"
+    return max(values), None
+
+
+def _queries(slo: SloSettings) -> list[str]:
+    named = [
+        ("good", slo.good),
+        ("bad", slo.bad),
+        ("total", slo.total),
+        ("error_ratio", slo.error_ratio),
+    ]
+    return [f"{name}: {query}" for name, query in named if query is not None]

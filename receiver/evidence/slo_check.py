@@ -1,0 +1,67 @@
+"""Whether the SLOs' queries are PromQL (at start) and whether Prometheus accepts them
+(`check-config`, when it is reachable). Problems are named as the config file has them:
+`slos.checkout[0].good`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import aiohttp
+
+from receiver.config import ConfigProblem, Settings
+from receiver.evidence.prometheus import EvidenceUnavailable, query_range
+from receiver.evidence.promql import PromQLSyntaxError, tokenize
+
+_FIELDS = ("good", "bad", "total", "error_ratio", "users")
+# what a check asks for: the last few minutes, enough for Prometheus to parse and run it
+_RECENT = timedelta(minutes=5)
+
+
+def slo_queries(settings: Settings) -> Iterator[tuple[str, str]]:
+    """(name in the config file, query) of every SLO query."""
+    for service, slos in settings.slos.items():
+        for index, slo in enumerate(slos):
+            for field in _FIELDS:
+                query = getattr(slo, field)
+                if query is not None:
+                    yield f"slos.{service}[{index}].{field}", query
+
+
+def query_problems(settings: Settings) -> list[ConfigProblem]:
+    """The queries this receiver cannot even read as PromQL."""
+    problems: list[ConfigProblem] = []
+    for name, query in slo_queries(settings):
+        try:
+            tokenize(query)
+        except PromQLSyntaxError as exc:
+            problems.append(ConfigProblem(name, "file", "value_error", f"not PromQL: {exc}"))
+    return problems
+
+
+async def prometheus_problems(
+    session: aiohttp.ClientSession, settings: Settings, now: datetime
+) -> tuple[list[ConfigProblem], str | None]:
+    """The queries Prometheus refuses, and why none could be checked (it did not answer)."""
+    base = settings.prometheus_url
+    if base is None or not settings.slos:
+        return [], None
+    token = settings.prometheus_token
+    problems: list[ConfigProblem] = []
+    for name, query in slo_queries(settings):
+        try:
+            await query_range(
+                session,
+                base,
+                query,
+                now - _RECENT,
+                now,
+                timeout=settings.evidence_timeout.total_seconds(),
+                max_points=11,
+                bearer_token=token.get_secret_value() if token else None,
+            )
+        except EvidenceUnavailable as exc:
+            if not exc.reason.startswith("query error"):
+                return problems, exc.reason  # down, slow or not Prometheus: say so once
+            problems.append(ConfigProblem(name, "file", "value_error", exc.reason))
+    return problems, None
