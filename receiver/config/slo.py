@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from receiver.domain.slo import Triggers
 from receiver.units import parse_duration
 
 _Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -93,6 +94,16 @@ class PolicySettings(_Strict):
     impact_minutes: float = Field(default=30.0, gt=0)
     detect_minutes: float = Field(default=15.0, gt=0)
     priorities: list[Priority] = Field(default_factory=lambda: list(SEVERE))
+
+    def triggers_on(self) -> Triggers:
+        """The triggers switched on, for the domain to evaluate."""
+        on = set(self.triggers)
+        return Triggers(
+            budget_burned_percent=self.budget_burned_percent if "budget" in on else None,
+            impact_minutes=self.impact_minutes if "impact" in on else None,
+            detect_minutes=self.detect_minutes if "detect" in on else None,
+            priorities=tuple(self.priorities) if "priority" in on else (),
+        )
 
 
 SloMap = dict[Annotated[str, Field(min_length=1, max_length=200)], list[SloSettings]]

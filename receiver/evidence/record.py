@@ -96,8 +96,9 @@ class SloFigure:
 
     @property
     def error_rate(self) -> float | None:
+        """Bad ÷ all events in the impact; None without counts (an error-ratio SLI)."""
         if self.bad is None or not self.total:
-            return self.worst_ratio if self.estimated else None
+            return None
         return self.bad / self.total
 
     @property

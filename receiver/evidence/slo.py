@@ -15,6 +15,7 @@ from receiver.config.slo import SloSettings
 from receiver.domain.slo import (
     ImpactWindow,
     Point,
+    SloFacts,
     budget_burned,
     budget_burned_by_time,
     error_ratios,
@@ -224,3 +225,14 @@ def _queries(slo: SloSettings) -> list[str]:
         ("error_ratio", slo.error_ratio),
     ]
     return [f"{name}: {query}" for name, query in named if query is not None]
+
+
+def facts(figure: SloFigure, first_alert: datetime) -> SloFacts:
+    """What the postmortem policy weighs of one SLO's figures (None: not known)."""
+    start = figure.impact_start
+    if figure.reason is not None and start is None:
+        return SloFacts(figure.name, None, None, None)
+    if start is None:  # the SLI met its objective: no impact, nothing burned
+        return SloFacts(figure.name, figure.burned, timedelta(0), None)
+    end = figure.impact_end or figure.until or start
+    return SloFacts(figure.name, figure.burned, end - start, first_alert - start)

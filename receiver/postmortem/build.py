@@ -30,6 +30,7 @@ from receiver.domain.moments import in_zone
 from receiver.domain.ordering import in_display_order, natural_key
 from receiver.domain.suggestions import suggest
 from receiver.postmortem.filters import md_url
+from receiver.postmortem.impact import policy_line, slo_lines
 from receiver.postmortem.view import (
     AlertLine,
     DraftInput,
@@ -226,6 +227,9 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
         else "",
         completeness=completeness(data.human),
         approval_override=incident.approval_override or "",
+        slos=slo_lines(data.slos, clock, start),
+        slo_names=data.slo_names,
+        policy=policy_line(data.verdict, options.triggers),
     )
 
 

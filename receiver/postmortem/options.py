@@ -25,5 +25,6 @@ def render_options(settings: Settings, rules: Rules, language: str | None = None
             severe_per_quarter=settings.target_severe_per_quarter,
         ),
         links=settings.links,
+        triggers=settings.postmortem_policy.triggers_on(),
     )
     return options if language is None else replace(options, language=language)

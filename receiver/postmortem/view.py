@@ -13,8 +13,11 @@ from receiver.domain.ending import EndSource, MetricEvidence
 from receiver.domain.history import History
 from receiver.domain.incident import Episode, Incident, PriorityReason, Rules, TimelineEntry
 from receiver.domain.review import HumanFields
+from receiver.domain.slo import Triggers, Verdict
 from receiver.domain.suggestions import Suggestions
+from receiver.evidence.record import SloFigure
 from receiver.evidence.view import EvidenceView
+from receiver.postmortem.impact import PolicyLine, SloLine
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +147,10 @@ class DraftView:
     completeness: Completeness  # how much of what only people know is filled
     approval_override: str  # why it was approved with required parts empty; "" if not
     evidence: EvidenceView | None = None  # None: no Prometheus configured
+    # the service's SLOs over the incident (empty until measured, or with none configured)
+    slos: list[SloLine] = field(default_factory=list)
+    slo_names: tuple[str, ...] = ()  # the SLOs configured for the service
+    policy: PolicyLine | None = None  # whether a postmortem is required, and why
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +166,9 @@ class DraftInput:
     evidence: EvidenceView | None = None
     # the same evidence as the end needs it: when the alerts' metric was back
     metric_evidence: MetricEvidence | None = None
+    slos: Sequence[SloFigure] = ()  # the SLOs' figures, from the same evidence
+    slo_names: tuple[str, ...] = ()
+    verdict: Verdict | None = None  # the postmortem policy's, as stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,3 +192,4 @@ class RenderOptions:
     alertmanager_url: str | None = None
     targets: Targets = field(default_factory=Targets)
     links: LinksSettings = field(default_factory=LinksSettings)
+    triggers: Triggers = field(default_factory=Triggers)  # the postmortem policy's

@@ -14,6 +14,7 @@ from receiver.store.inbox import InboxStore
 from receiver.store.incident_rows import IncidentRows
 from receiver.store.kpi_rows import KpiStore
 from receiver.store.outbox import OutboxStore
+from receiver.store.policy import PolicyStore
 from receiver.store.records import InboxRecord
 from receiver.store.schema import inbox
 from receiver.store.sessions import SessionStore
@@ -28,6 +29,7 @@ class Repository(IncidentRows, DraftRows):
         self.conn = conn
         self.outbox = OutboxStore(conn)  # same connection: messages commit with the change
         self.evidence = EvidenceStore(conn)
+        self.policy = PolicyStore(conn)  # whether a postmortem is required (SLO services)
         self.kpi = KpiStore(conn)  # what the KPI page reads
         self.inbox = InboxStore(conn)
         self.sessions = SessionStore(conn)

@@ -25,6 +25,7 @@ from receiver.postmortem.view import DraftInput, RenderOptions
 from receiver.store import Database, Repository, StoredDraft
 from receiver.usecases.export_marks import ExportMarks
 from receiver.usecases.unit_of_work import UnitOfWork
+from receiver.usecases.verdict import judge
 
 log = structlog.get_logger(__name__)
 
@@ -73,6 +74,7 @@ class Drafts:
         )
         stored = await repo.evidence.of(incident.id) if evidence_wanted(self.settings) else None
         evidence = evidence_view(stored, file_name, zone)  # None when not wanted
+        figures = stored.record.slos if stored is not None and stored.record is not None else []
         data = DraftInput(
             incident=incident,
             episodes=episodes,
@@ -84,6 +86,9 @@ class Drafts:
             human=context.human,
             evidence=evidence,
             metric_evidence=metric_evidence(stored, episodes),
+            slos=figures,
+            slo_names=tuple(slo.name for slo in self.settings.slos.get(incident.service, [])),
+            verdict=await judge(repo, self.settings, incident, figures, now),
         )
         started = time.perf_counter()
         try:

@@ -13,6 +13,7 @@ from receiver.usecases.apply_inbox import Accept, ApplyInbox
 from receiver.usecases.drafts import Drafts
 from receiver.usecases.evidence import Evidence
 from receiver.usecases.ingest import IngestWebhook
+from receiver.usecases.policy import Policy
 from receiver.usecases.quarantine import Quarantine
 from receiver.usecases.queries import Queries
 from receiver.usecases.reconcile import Reconcile
@@ -77,6 +78,7 @@ class IncidentService:
         self.record_event = RecordEvent(recorder, rules, settings.event_window)
         self.review = Review(uow, recorder, settings.approval_required)
         self.evidence = Evidence(uow, recorder, self.queries, settings)
+        self.policy = Policy(recorder)
         self.reconcile = Reconcile(uow, recorder, settings.stale_after)
         self.accept = Accept(
             uow,
