@@ -30,6 +30,8 @@ class Message:
     duration: timedelta | None  # first alert to recovery; None while firing
     acknowledged_by: str | None
     link: str | None  # the review page; None when RECEIVER_PUBLIC_URL is unset
+    # whether a postmortem is required and why (services with SLOs), in the language
+    postmortem: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -55,4 +57,5 @@ class Message:
             duration=None if duration is None else timedelta(seconds=float(duration)),
             acknowledged_by=data.get("acknowledged_by"),
             link=data.get("link"),
+            postmortem=data.get("postmortem"),
         )

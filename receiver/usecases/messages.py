@@ -25,6 +25,7 @@ async def queue_messages(
     assert incident.id is not None
     labels = route_labels(incident)
     queued: list[NewMessage] = []
+    saved = await repo.policy.of(incident.id)  # written with the draft, just before
     for event in events_of(change, now, new_draft_revision):
         channels = channels_for(settings.notify, labels, event)
         if not channels:
@@ -36,6 +37,7 @@ async def queue_messages(
             zone=settings.timezone,
             public_url=settings.public_url,
             acknowledged_by=await repo.first_acknowledger(incident.id),
+            verdict=saved.verdict if saved is not None else None,
         ).to_json()
         queued.extend(NewMessage(incident.id, name, event.value, message) for name in channels)
     await repo.outbox.enqueue(queued, now)

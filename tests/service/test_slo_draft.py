@@ -10,12 +10,14 @@ from datetime import timedelta
 
 import aiohttp
 import pytest
+import sqlalchemy as sa
 
 from receiver.alertmanager.webhook import Webhook
 from receiver.config import Settings
 from receiver.evidence.record import EvidenceRecord, SloFigure
 from receiver.postmortem.render import DraftRenderer
 from receiver.store import open_configured_database
+from receiver.store.schema import outbox
 from receiver.usecases.errors import NotPromotable
 from receiver.usecases.service import IncidentService
 from tests.conftest import Clock, capture_text
@@ -185,5 +187,38 @@ async def test_only_an_incident_the_policy_judged_can_be_promoted(
         assert await state_of(service, incident_id) is None
         with pytest.raises(NotPromotable):
             await service.policy.promote(incident_id, "zhangsan")
+    finally:
+        await database.close()
+
+
+async def test_the_draft_ready_message_says_which_trigger_was_met(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(
+        prometheus_url=f"http://127.0.0.1:{free_port()}",
+        slos={"payments": [AVAILABILITY]},
+        severity_map={"warning": "P1"},  # the alerts are P1: required at recovery
+        notify={
+            # queued only: nothing is sent in this test
+            "channels": [{"name": "sre", "type": "slack", "url": "https://hooks.example/x"}],
+            "default_channels": ["sre"],
+        },
+    )
+    database = open_configured_database(settings)
+    await database.migrate()
+    try:
+        service = IncidentService(database, settings, DraftRenderer())
+        incident_id = await recovered(service)
+        async with database.read() as repo:
+            rows = await repo.conn.execute(
+                sa.select(outbox.c.event, outbox.c.message).where(
+                    outbox.c.incident_id == incident_id
+                )
+            )
+            messages = {row.event: row.message for row in rows}
+        assert messages["draft_written"]["postmortem"] == "需要（事故级别 P1）"
+        assert messages["opened"]["postmortem"] is None  # judged only with a draft
+        draft = (await service.queries.current_draft(incident_id)).markdown
+        assert "**需要事后分析**：事故级别 P1，达到触发条件“P0/P1 事故”" in draft
     finally:
         await database.close()

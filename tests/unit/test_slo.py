@@ -22,6 +22,7 @@ from receiver.domain.slo import (
 )
 from receiver.evidence.series import Series
 from receiver.evidence.slo import measure_counted, measure_ratio
+from receiver.notify.compose import postmortem_text
 
 T0 = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
 GAP = timedelta(minutes=5)
@@ -196,3 +197,13 @@ def test_a_tiny_incident_needs_no_postmortem_unless_figures_were_missing() -> No
 def test_triggers_switched_off_are_not_met() -> None:
     quiet = Triggers(budget_burned_percent=None, impact_minutes=None, detect_minutes=None)
     assert not evaluate(quiet, "P2", [facts(0.9, 600, 60)]).required
+
+
+def test_the_chat_messages_say_the_verdict_in_the_language() -> None:
+    required = evaluate(TRIGGERS, "P2", [facts(0.37, 29, 5)])
+    assert postmortem_text(required, "zh") == "需要（错误预算消耗 37.0%，SLO availability）"
+    assert (
+        postmortem_text(required, "en") == "required (error budget burned 37.0%, SLO availability)"
+    )
+    tiny = evaluate(TRIGGERS, "P2", [facts(0.004, 2, 1)])
+    assert postmortem_text(tiny, "zh") == "无需（no_postmortem_needed：未达到任何触发条件）"
