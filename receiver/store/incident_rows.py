@@ -20,6 +20,7 @@ from receiver.domain.incident import (
 from receiver.domain.placement import SeriesMatch
 from receiver.store.connection import Connection
 from receiver.store.mapping import from_row, to_values
+from receiver.store.policy import policy_condition
 from receiver.store.schema import episodes, incidents, timeline
 from receiver.store.statements import (
     ENTRY_KEYS,
@@ -213,8 +214,11 @@ class IncidentRows:
         service: str | None = None,
         priority: str | None = None,
         since: datetime | None = None,
+        postmortem: str | None = None,
     ) -> tuple[list[Incident], int]:
         conditions: list[sa.ColumnElement[bool]] = []
+        if postmortem is not None:
+            conditions.append(policy_condition(postmortem))
         if since is not None:
             conditions.append(incidents.c.started_at >= since)
         if status is not None:

@@ -10,10 +10,24 @@ import sqlalchemy as sa
 
 from receiver.domain.slo import Verdict
 from receiver.store.connection import Connection
-from receiver.store.schema import postmortem_policy
+from receiver.store.schema import incidents, postmortem_policy
 
 REQUIRED, NOT_NEEDED, PENDING = "required", "not_needed", "pending"
 STATES = (REQUIRED, NOT_NEEDED, PENDING)
+# the incident list's filter: one of the states, or every incident but the not-needed
+# ones (those the policy let go are listed apart)
+WANTED = "wanted"
+FILTERS = (*STATES, WANTED)
+
+
+def policy_condition(wanted: str) -> sa.ColumnElement[bool]:
+    """Incidents whose verdict is `wanted` (a state), or, for WANTED, all but not_needed."""
+    if wanted not in FILTERS:
+        raise ValueError(f"not a postmortem filter: {wanted!r}")
+    state = NOT_NEEDED if wanted == WANTED else wanted
+    judged = sa.select(postmortem_policy.c.incident_id).where(postmortem_policy.c.state == state)
+    found = incidents.c.id.in_(judged)
+    return sa.not_(found) if wanted == WANTED else found
 
 
 @dataclass(frozen=True, slots=True)

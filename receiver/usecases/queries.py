@@ -22,6 +22,7 @@ from receiver.store import (
     Repository,
     StoredDraft,
 )
+from receiver.store.policy import StoredVerdict
 from receiver.usecases.errors import DraftNotReady, IncidentNotFound
 from receiver.usecases.unit_of_work import Clock
 
@@ -45,6 +46,8 @@ class IncidentPage:
     audit: list[AuditRecord]
     # Prometheus' evidence as the end needs it (None without a usable record)
     metric_evidence: MetricEvidence | None = None
+    # the postmortem policy's verdict (None: the service has no SLOs)
+    verdict: StoredVerdict | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +73,10 @@ class Queries:
         service: str | None = None,
         priority: str | None = None,
         since: datetime | None = None,
+        postmortem: str | None = None,
     ) -> tuple[list[Incident], int]:
-        """Newest first; `since`: only incidents started then or later."""
+        """Newest first; `since`: only incidents started then or later; `postmortem`: by
+        the postmortem policy's verdict (receiver.store.policy.FILTERS)."""
         async with self.db.read() as repo:
             return await repo.list_incidents(
                 limit=limit,
@@ -80,6 +85,7 @@ class Queries:
                 service=service,
                 priority=priority,
                 since=since,
+                postmortem=postmortem,
             )
 
     async def incident_detail(self, incident_id: int) -> IncidentDetail:
@@ -97,6 +103,7 @@ class Queries:
                 metric_evidence=metric_evidence(
                     await repo.evidence.of(incident_id), detail.episodes
                 ),
+                verdict=await repo.policy.of(incident_id),
             )
 
     async def kpi(

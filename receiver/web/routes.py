@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from receiver.web.api import alerts, events, health, inbox, incidents, kpi, openapi, review
+from receiver.web.api import alerts, events, health, inbox, incidents, kpi, openapi, policy, review
 from receiver.web.keys import WEBHOOK_ROUTE
 from receiver.web.pages import incidents as incident_pages
 from receiver.web.pages import kpi as kpi_pages
@@ -25,6 +25,7 @@ ROUTES: list[web.RouteDef] = [
     web.post(_INCIDENT_API + "/status", review.post_status),
     web.get(_INCIDENT_API + "/revisions", review.list_revisions),
     web.post(_INCIDENT_API + "/evidence", review.refresh_evidence),
+    web.post(_INCIDENT_API + "/promote", policy.promote),
     web.get("/api/v1/kpi", kpi.get_kpi),
     web.get("/api/v1/openapi.json", openapi.document),
     web.get("/", incident_pages.list_page),
@@ -35,6 +36,7 @@ ROUTES: list[web.RouteDef] = [
     web.get(_INCIDENT_PAGE + "/postmortem.md", incident_pages.download),
     web.get(_INCIDENT_PAGE + r"/evidence/{number:\d+}.svg", incident_pages.evidence_chart),
     web.post(_INCIDENT_PAGE + "/evidence", incident_pages.refresh_evidence),
+    web.post(_INCIDENT_PAGE + "/promote", incident_pages.promote),
     web.get("/kpi", kpi_pages.kpi_page),
     web.get("/kpi.csv", kpi_pages.kpi_csv_file),
     web.get("/login", login.login_page),

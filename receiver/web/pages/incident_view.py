@@ -14,6 +14,8 @@ from receiver.domain.ordering import in_display_order
 from receiver.domain.review import TRANSITIONS, ActionHorizon, ImprovementArea
 from receiver.domain.suggestions import suggest
 from receiver.evidence.view import MAX_CHARTS, chart_file
+from receiver.notify.compose import postmortem_text
+from receiver.store.policy import REQUIRED, StoredVerdict
 from receiver.usecases.queries import IncidentPage
 from receiver.web.keys import EVIDENCE, SETTINGS
 from receiver.web.pages.activity import activity_text
@@ -137,6 +139,17 @@ def incident_context(
             PART_LABELS[settings.language][name] for name in required_missing
         ),
         "part_labels": PART_LABELS[settings.language],
+        **policy_context(page.verdict, settings.language, locked),
+    }
+
+
+def policy_context(verdict: StoredVerdict | None, language: str, locked: bool) -> dict[str, Any]:
+    """The postmortem policy's verdict in words, and whether people may still promote it."""
+    if verdict is None:
+        return {"policy_text": "", "promotable": False}
+    return {
+        "policy_text": postmortem_text(verdict.verdict, language),
+        "promotable": verdict.state != REQUIRED and not locked,
     }
 
 
