@@ -19,12 +19,16 @@ Point = tuple[datetime, float]
 
 
 def increases(points: Sequence[Point]) -> list[Point]:
-    """Per sample after the first, how much the counter grew since the sample before it
-    (a missing sample, a gap, puts the whole growth on the next one). A drop is a
-    reset: the counter started again from zero, so the new value is all growth."""
+    """How much the counter grew between each sample and the next, at the time of the
+    earlier one: the step it stands for begins there (a missing sample, a gap, makes the
+    step longer). A drop is a reset: the counter started again from zero, so the new
+    value is all growth.
+
+    Dated by their start, the steps out of objective run from the first one's start to
+    the first good one's: a window that holds every bad event, early by at most a step."""
     return [
-        (later, value - before if value >= before else value)
-        for (_, before), (later, value) in pairwise(points)
+        (earlier, value - before if value >= before else value)
+        for (earlier, before), (_, value) in pairwise(points)
     ]
 
 
@@ -102,8 +106,9 @@ def impact_window(
 
 
 def events_in(per_step: dict[datetime, float], window: ImpactWindow, until: datetime) -> float:
-    """The events of the steps inside the window: a step's events happened up to its
-    sample, so the first sample in breach counts and the first one back does not."""
+    """The events of the steps inside the window (steps dated by their start, as
+    `increases` dates them): the first one out of objective counts, the first good one
+    after it does not."""
     if window.end is None:  # not over: every step up to the last sample
         return sum(value for moment, value in per_step.items() if window.start <= moment <= until)
     return sum(value for moment, value in per_step.items() if window.start <= moment < window.end)

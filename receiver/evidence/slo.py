@@ -84,7 +84,7 @@ def measure_counted(
     all_events = growth(total)
     bad = bad_events(good_or_bad, all_events, counts_good)
     ratios = error_ratios(bad, all_events)
-    until = max(all_events, default=incident[1])
+    until = max((moment for one in total for moment, _ in one.points), default=incident[1])
     return Measured(ratios, impact_of(ratios, objective, incident), until, bad, all_events)
 
 
@@ -174,12 +174,13 @@ async def _measured(
     else:
         bad = events_in(measured.bad, impact, measured.until)
         total = events_in(measured.total, impact, measured.until)
-        window_totals = growth((await ask(counters[1], budget_start, budget_end)).series)
-        window_counted = await ask(counters[0], budget_start, budget_end)
-        window_bad = bad_events(window_counted.series, window_totals, slo.good is not None)
-        all_events = sum(window_totals.values())
+        # the SLO window's events as Prometheus' `increase` counts them: resets and
+        # series born within the window included, which steps a month long would miss
+        all_events = await window_increase(ask, counters[1], slo.window, budget_end)
+        counted_events = await window_increase(ask, counters[0], slo.window, budget_end)
+        window_bad = all_events - counted_events if slo.good is not None else counted_events
         burned = budget_burned(bad, all_events, slo.target)
-        spent = budget_burned(sum(window_bad.values()), all_events, slo.target)
+        spent = budget_burned(max(window_bad, 0.0), all_events, slo.target)
         estimated = False
     users, users_reason = await _users(ask, slo, impact, measured.until)
     return replace(
@@ -196,6 +197,14 @@ async def _measured(
         users=users,
         users_reason=users_reason,
     )
+
+
+async def window_increase(ask: Ask, selector: str, window: timedelta, end: datetime) -> float:
+    """`sum(increase(selector[window]))` at `end`: 0 when the counters have no samples."""
+    seconds = int(window.total_seconds())
+    answer = await ask(f"sum(increase({selector}[{seconds}s]))", end - timedelta(seconds=1), end)
+    latest = [one.points[-1] for one in answer.series if one.points]
+    return max(latest)[1] if latest else 0.0
 
 
 async def _users(

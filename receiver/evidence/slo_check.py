@@ -11,9 +11,10 @@ import aiohttp
 
 from receiver.config import ConfigProblem, Settings
 from receiver.evidence.prometheus import EvidenceUnavailable, query_range
-from receiver.evidence.promql import PromQLSyntaxError, tokenize
+from receiver.evidence.promql import PromQLSyntaxError, is_selector, tokenize
 
 _FIELDS = ("good", "bad", "total", "error_ratio", "users")
+_COUNTERS = ("good", "bad", "total")
 # what a check asks for: the last few minutes, enough for Prometheus to parse and run it
 _RECENT = timedelta(minutes=5)
 
@@ -29,13 +30,21 @@ def slo_queries(settings: Settings) -> Iterator[tuple[str, str]]:
 
 
 def query_problems(settings: Settings) -> list[ConfigProblem]:
-    """The queries this receiver cannot even read as PromQL."""
+    """The queries this receiver cannot even read as PromQL, and event counters that are
+    not plain selectors (their growth is read per series, resets and all)."""
     problems: list[ConfigProblem] = []
     for name, query in slo_queries(settings):
         try:
             tokenize(query)
         except PromQLSyntaxError as exc:
             problems.append(ConfigProblem(name, "file", "value_error", f"not PromQL: {exc}"))
+            continue
+        if name.rpartition(".")[2] in _COUNTERS and not is_selector(query):
+            detail = (
+                "an event counter as it is, a selector such as "
+                'http_requests_total{job="checkout"} (no rate, no sum)'
+            )
+            problems.append(ConfigProblem(name, "file", "value_error", detail))
     return problems
 
 

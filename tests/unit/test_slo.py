@@ -20,6 +20,7 @@ from receiver.domain.slo import (
     increases,
     summed,
 )
+from receiver.evidence.promql import is_selector
 from receiver.evidence.series import Series
 from receiver.evidence.slo import measure_counted, measure_ratio
 from receiver.notify.compose import postmortem_text
@@ -40,26 +41,26 @@ def points(*values: float | None, every: float = 1.0) -> list[tuple[datetime, fl
 # --- counters ---------------------------------------------------------------------
 
 
-def test_growth_between_samples_and_a_reset_counts_the_new_value() -> None:
+def test_growth_per_step_dated_by_its_start_and_a_reset_counts_the_new_value() -> None:
     # 100 → 130 → 160 → (restart) 20 → 50: growth 30, 30, 20 (from zero), 30
     assert increases(points(100, 130, 160, 20, 50)) == [
+        (at(0), 30),
         (at(1), 30),
-        (at(2), 30),
-        (at(3), 20),
-        (at(4), 30),
+        (at(2), 20),
+        (at(3), 30),
     ]
 
 
-def test_a_gap_puts_the_growth_on_the_next_sample() -> None:
-    # minute 2 missing: 10 → 50 over two minutes is 40, on minute 3
-    assert increases(points(0, 10, None, 50)) == [(at(1), 10), (at(3), 40)]
+def test_a_gap_makes_one_longer_step() -> None:
+    # minute 2 missing: 10 → 50 from minute 1 to 3 is one step of 40
+    assert increases(points(0, 10, None, 50)) == [(at(0), 10), (at(1), 40)]
 
 
 def test_series_are_added_after_each_is_read_for_resets() -> None:
     a = increases(points(100, 110, 5))  # growth 10, then reset: 5
     b = increases(points(40, 50, 60))  # growth 10, 10
     # summing first would read 140 → 160 → 65 as a reset of everything: growth 20, 65
-    assert summed([a, b]) == {at(1): 20, at(2): 15}
+    assert summed([a, b]) == {at(0): 20, at(1): 15}
 
 
 def test_error_ratio_per_step_leaves_out_steps_without_traffic() -> None:
@@ -109,7 +110,7 @@ def test_no_impact_when_the_sli_met_its_objective() -> None:
 
 
 def test_impact_from_counters_with_a_gap_and_a_reset() -> None:
-    """Two pods, 1000 requests a minute in all; from minute 3 to 6 one in ten fails.
+    """Two pods, 1000 requests a minute in all; from minute 2 to 6 one in ten fails.
     Pod b restarts at minute 5; minute 8 is missing (a failed scrape). Objective 99.9%."""
     # cumulative counters, hand-written: good = total − bad
     total_a = points(0, 500, 1000, 1500, 2000, 2500, 3000, 3500, None, 4500, 5000)
@@ -123,20 +124,20 @@ def test_impact_from_counters_with_a_gap_and_a_reset() -> None:
         objective=0.999,
         incident=(at(4), at(9)),
     )
-    # minute 3: 100 bad of 1000; 4: 100; 5: a 50 bad + b (reset, 500 total, 50 bad); 6: 100
-    # minute 7: 0 bad; minute 9: 2000 events over two minutes, 0 bad
+    # steps by their start: 2–3 and 3–4 100 bad of 1000 each; 4–5 a 50 bad, b reset (500
+    # events, 50 bad); 5–6 100; 6–7 none; 7–9 (the gap) 2000 events, none bad
     assert measured.ratios[:8] == [
+        (at(0), 0.0),
         (at(1), 0.0),
-        (at(2), 0.0),
+        (at(2), 0.1),
         (at(3), 0.1),
         (at(4), 0.1),
         (at(5), 0.1),
-        (at(6), 0.1),
+        (at(6), 0.0),
         (at(7), 0.0),
-        (at(9), 0.0),
     ]
     impact = measured.impact
-    assert impact == ImpactWindow(at(3), at(7))
+    assert impact == ImpactWindow(at(2), at(6))  # exactly when the failures were
     assert events_in(measured.bad, impact, measured.until) == 400
     assert events_in(measured.total, impact, measured.until) == 4000
 
@@ -207,3 +208,14 @@ def test_the_chat_messages_say_the_verdict_in_the_language() -> None:
     )
     tiny = evaluate(TRIGGERS, "P2", [facts(0.004, 2, 1)])
     assert postmortem_text(tiny, "zh") == "无需（no_postmortem_needed：未达到任何触发条件）"
+
+
+def test_event_counters_must_be_plain_selectors() -> None:
+    assert is_selector('http_requests_total{job="checkout",code!~"5.."}')
+    assert is_selector("http_requests_total")
+    assert is_selector('{__name__="http_requests_total"}')
+    assert not is_selector("sum(rate(http_requests_total[5m]))")
+    assert not is_selector("http_requests_total[5m]")
+    assert not is_selector('a{x="1"} / b')
+    assert not is_selector("offset")
+    assert not is_selector("")
