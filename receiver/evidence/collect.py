@@ -68,7 +68,11 @@ async def collect(
     incident: Incident,
     episodes: Sequence[Episode],
     now: datetime,
+    *,
+    not_before: datetime | None = None,
 ) -> EvidenceRecord:
+    """`not_before`: when the service's previous incident ended; the SLI's breaches
+    before then were that one's impact, not this one's."""
     start, end = window_of(incident, settings, now)
     incident_window = (incident.started_at, incident.ended_at or now)
     charts = [
@@ -82,7 +86,9 @@ async def collect(
     for name, query in settings.business_queries.get(incident.service, {}).items():
         business.append(await _business(session, settings, name, query, base, incident_window))
     slos = [
-        await measure(_asker(session, settings, base), slo, (start, end), incident_window)
+        await measure(
+            _asker(session, settings, base), slo, (start, end), incident_window, not_before
+        )
         for slo in settings.slos.get(incident.service, [])
     ]
     source = settings.prometheus_url or ", ".join(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from receiver.config.slo import SloSettings
+from receiver.domain.ending import Breach
 from receiver.domain.slo import (
     ImpactWindow,
     Point,
@@ -66,12 +67,25 @@ def bad_events(
 
 
 def impact_of(
-    ratios: Sequence[Point], objective: float, incident: tuple[datetime, datetime]
+    ratios: Sequence[Point],
+    objective: float,
+    incident: tuple[datetime, datetime],
+    not_before: datetime | None = None,
 ) -> ImpactWindow | None:
-    """The impact among the steps whose error ratio exceeded what the objective allows."""
+    """The impact among the steps whose error ratio exceeded what the objective allows;
+    none of it before `not_before` (when the service's previous incident ended)."""
     allowed = Threshold(">", round(1.0 - objective, 12))
     found = breaches(Series({}, list(ratios)), allowed, keep=0)
-    return impact_window(found, incident[0], incident[1], MERGE_GAP)
+    return impact_window(since(found, not_before), incident[0], incident[1], MERGE_GAP)
+
+
+def since(found: Sequence[Breach], not_before: datetime | None) -> list[Breach]:
+    """The breaches after a moment: those over by then dropped, one going on cut there."""
+    if not_before is None:
+        return list(found)
+    return [
+        (max(start, not_before), back) for start, back in found if back is None or back > not_before
+    ]
 
 
 def measure_counted(
@@ -80,16 +94,21 @@ def measure_counted(
     counts_good: bool,
     objective: float,
     incident: tuple[datetime, datetime],
+    not_before: datetime | None = None,
 ) -> Measured:
     all_events = growth(total)
     bad = bad_events(good_or_bad, all_events, counts_good)
     ratios = error_ratios(bad, all_events)
     until = max((moment for one in total for moment, _ in one.points), default=incident[1])
-    return Measured(ratios, impact_of(ratios, objective, incident), until, bad, all_events)
+    impact = impact_of(ratios, objective, incident, not_before)
+    return Measured(ratios, impact, until, bad, all_events)
 
 
 def measure_ratio(
-    series: Sequence[Series], objective: float, incident: tuple[datetime, datetime]
+    series: Sequence[Series],
+    objective: float,
+    incident: tuple[datetime, datetime],
+    not_before: datetime | None = None,
 ) -> Measured:
     """An error-ratio SLI: the worst series per step (one bad shard is users' pain)."""
     worst: dict[datetime, float] = {}
@@ -98,7 +117,7 @@ def measure_ratio(
             worst[moment] = max(worst.get(moment, value), value)
     ratios = sorted(worst.items())
     until = ratios[-1][0] if ratios else incident[1]
-    return Measured(ratios, impact_of(ratios, objective, incident), until, {}, {})
+    return Measured(ratios, impact_of(ratios, objective, incident, not_before), until, {}, {})
 
 
 def in_impact(ratios: Sequence[Point], impact: ImpactWindow, until: datetime) -> list[Point]:
@@ -115,8 +134,10 @@ async def measure(
     slo: SloSettings,
     window: tuple[datetime, datetime],
     incident: tuple[datetime, datetime],
+    not_before: datetime | None = None,
 ) -> SloFigure:
-    """The SLO's figures for the incident; what Prometheus could not answer is a reason."""
+    """The SLO's figures for the incident; what Prometheus could not answer is a reason.
+    `not_before`: when the service's previous incident ended."""
     figure = SloFigure(
         name=slo.name,
         kind=slo.kind,
@@ -129,7 +150,7 @@ async def measure(
         users_query=slo.users,
     )
     try:
-        return await _measured(ask, slo, figure, window, incident)
+        return await _measured(ask, slo, figure, window, incident, not_before)
     except EvidenceUnavailable as exc:
         return replace(figure, reason=exc.reason)
 
@@ -140,17 +161,18 @@ async def _measured(
     figure: SloFigure,
     window: tuple[datetime, datetime],
     incident: tuple[datetime, datetime],
+    not_before: datetime | None,
 ) -> SloFigure:
     counters = slo.counters()
     if counters is None:
         assert slo.error_ratio is not None  # the settings' validator: one or the other
         answer = await ask(slo.error_ratio, *window)
-        measured = measure_ratio(answer.series, slo.target, incident)
+        measured = measure_ratio(answer.series, slo.target, incident, not_before)
     else:
         totals = await ask(counters[1], *window)
         counted = await ask(counters[0], *window)
         measured = measure_counted(
-            counted.series, totals.series, slo.good is not None, slo.target, incident
+            counted.series, totals.series, slo.good is not None, slo.target, incident, not_before
         )
     if not measured.ratios:
         raise EvidenceUnavailable("Prometheus has no samples in the window")

@@ -88,6 +88,18 @@ class IncidentRows:
 
     # -- loading and storing ------------------------------------------------------
 
+    async def previous_end_of_service(self, incident: Incident) -> datetime | None:
+        """When the service's latest earlier incident ended, if it had ended by this one's
+        start: the SLI's trouble before then was that incident's."""
+        ended: datetime | None = await self.conn.scalar(
+            sa.select(sa.func.max(incidents.c.ended_at)).where(
+                incidents.c.service == incident.service,
+                incidents.c.id != incident.id,
+                incidents.c.ended_at <= incident.started_at,
+            )
+        )
+        return ended
+
     async def get_incident(self, incident_id: int, *, lock: bool = False) -> Incident | None:
         query = INCIDENT_LOCKED if lock else INCIDENT
         row = (await self.conn.execute(query, {"incident_id": incident_id})).first()

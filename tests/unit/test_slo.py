@@ -22,7 +22,7 @@ from receiver.domain.slo import (
 )
 from receiver.evidence.promql import is_selector
 from receiver.evidence.series import Series
-from receiver.evidence.slo import measure_counted, measure_ratio
+from receiver.evidence.slo import measure_counted, measure_ratio, since
 from receiver.notify.compose import postmortem_text
 
 T0 = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
@@ -219,3 +219,12 @@ def test_event_counters_must_be_plain_selectors() -> None:
     assert not is_selector('a{x="1"} / b')
     assert not is_selector("offset")
     assert not is_selector("")
+
+
+def test_the_previous_incidents_impact_is_not_this_ones() -> None:
+    # the service's previous incident ended at minute 10; its impact ended at 8, and a
+    # breach going on since 9 is this incident's only from 10 on
+    found = since([(at(0), at(8)), (at(9), at(16)), (at(18), at(20))], at(10))
+    assert found == [(at(10), at(16)), (at(18), at(20))]
+    assert impact_window(found, at(12), at(25), GAP) == ImpactWindow(at(10), at(20))
+    assert since([(at(0), at(8))], None) == [(at(0), at(8))]
