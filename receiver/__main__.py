@@ -164,7 +164,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in problems:
             print(say(language, "check_problem", problem=problem), file=sys.stderr)
         return USAGE
-    unreadable = [config_line(language, problem) for problem in query_problems(settings)]
+    unreadable = [
+        config_line(language, problem) for problem in query_problems(settings, args.config)
+    ]
     if unreadable and args.command in ("serve", "check-config"):
         # an SLO query that is not PromQL would fail every incident: refuse to start
         for problem in unreadable:
@@ -195,7 +197,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
     if args.command == "check-config":
-        return asyncio.run(_check_config(settings, offline=args.offline))
+        return asyncio.run(_check_config(settings, offline=args.offline, config_file=args.config))
     if args.command == "replay":
         return asyncio.run(_replay(settings, args))
     if args.command == "drafts":
@@ -243,7 +245,9 @@ async def _freeze_startup_objects(app: web.Application) -> None:
     gc.freeze()
 
 
-async def _check_config(settings: Settings, *, offline: bool) -> int:
+async def _check_config(
+    settings: Settings, *, offline: bool, config_file: Path | None = None
+) -> int:
     """One line per problem, all of them; exit 1 when there is any. Creates nothing."""
     language = settings.language
     problems = environment_problems(settings, os.environ)
@@ -254,7 +258,9 @@ async def _check_config(settings: Settings, *, offline: bool) -> int:
     problems += [database] if database else []
     if not offline and settings.slos:
         async with aiohttp.ClientSession() as session:
-            refused, unreachable = await prometheus_problems(session, settings, utcnow())
+            refused, unreachable = await prometheus_problems(
+                session, settings, utcnow(), config_file
+            )
         problems += [config_line(language, problem) for problem in refused]
         if unreachable:  # not a problem of the settings: Prometheus may be down right now
             print(say(language, "check_slo_unreachable", reason=unreachable), file=sys.stderr)

@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import aiohttp
 
@@ -29,7 +31,16 @@ def slo_queries(settings: Settings) -> Iterator[tuple[str, str]]:
                     yield f"slos.{service}[{index}].{field}", query
 
 
-def query_problems(settings: Settings) -> list[ConfigProblem]:
+def _problem(name: str, detail: str, config_file: Path | None) -> ConfigProblem:
+    """Named where it was set: the config file, or RECEIVER_SLOS (JSON)."""
+    if config_file is not None and "RECEIVER_SLOS" not in os.environ:
+        return ConfigProblem(name, "file", "value_error", detail, file=str(config_file))
+    return ConfigProblem(
+        "RECEIVER_SLOS" + name.removeprefix("slos"), "environment", "value_error", detail
+    )
+
+
+def query_problems(settings: Settings, config_file: Path | None = None) -> list[ConfigProblem]:
     """The queries this receiver cannot even read as PromQL, and event counters that are
     not plain selectors (their growth is read per series, resets and all)."""
     problems: list[ConfigProblem] = []
@@ -37,19 +48,22 @@ def query_problems(settings: Settings) -> list[ConfigProblem]:
         try:
             tokenize(query)
         except PromQLSyntaxError as exc:
-            problems.append(ConfigProblem(name, "file", "value_error", f"not PromQL: {exc}"))
+            problems.append(_problem(name, f"not PromQL: {exc}", config_file))
             continue
         if name.rpartition(".")[2] in _COUNTERS and not is_selector(query):
             detail = (
                 "an event counter as it is, a selector such as "
                 'http_requests_total{job="checkout"} (no rate, no sum)'
             )
-            problems.append(ConfigProblem(name, "file", "value_error", detail))
+            problems.append(_problem(name, detail, config_file))
     return problems
 
 
 async def prometheus_problems(
-    session: aiohttp.ClientSession, settings: Settings, now: datetime
+    session: aiohttp.ClientSession,
+    settings: Settings,
+    now: datetime,
+    config_file: Path | None = None,
 ) -> tuple[list[ConfigProblem], str | None]:
     """The queries Prometheus refuses, and why none could be checked (it did not answer)."""
     base = settings.prometheus_url
@@ -72,5 +86,5 @@ async def prometheus_problems(
         except EvidenceUnavailable as exc:
             if not exc.reason.startswith("query error"):
                 return problems, exc.reason  # down, slow or not Prometheus: say so once
-            problems.append(ConfigProblem(name, "file", "value_error", exc.reason))
+            problems.append(_problem(name, exc.reason, config_file))
     return problems, None
