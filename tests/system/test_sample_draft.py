@@ -12,14 +12,15 @@ from tests.conftest import REPO
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
-@pytest.mark.parametrize("scenario", ["sample", "silenced"])
+@pytest.mark.parametrize("scenario", ["sample", "silenced", "slo"])
 def test_example_draft_is_what_the_code_renders(
     tmp_path: Path, scenario: str, language: str
 ) -> None:
     """Golden test: fixed clock and zone, real captures; regenerate with the script.
 
     `sample`: Alertmanager sends the resolve. `silenced`: the alerts are silenced, people
-    report what they did, and reconciliation finds the alerts gone.
+    report what they did, and reconciliation finds the alerts gone. `slo`: the same for
+    a service with an SLO, its impact window and budget burned measured.
     """
     out = tmp_path / "draft.md"
     subprocess.run(
