@@ -4,13 +4,17 @@ note; each problem named where it was set."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 from prometheus_client import Counter
 
+from receiver.config import load_settings
+from receiver.evidence.slo_check import query_problems
 from tests.cli_processes import run
-from tests.processes import free_port
+from tests.conftest import REPO
+from tests.processes import debian_command, free_port
 from tests.prometheus_process import start_exporter, start_prometheus
 
 GOOD = 'checkout_requests_total{code="200"}'
@@ -97,3 +101,29 @@ def test_slos_without_a_prometheus_are_refused(tmp_path: Path) -> None:
     assert problems(done.stderr) == [
         "问题：设置有误：值无效（SLOs ([slos.<service>]) need RECEIVER_PROMETHEUS_URL to ask）"
     ]
+
+
+def test_the_deploy_example_is_valid_settings_and_valid_rules() -> None:
+    """deploy/slo: the receiver reads its settings without a problem, and promtool
+    accepts the Sloth recording rules the error-ratio SLO reads."""
+    example = REPO / "deploy" / "slo"
+    settings = load_settings(example / "receiver-slos.toml")
+    assert [slo.name for slo in settings.slos["payments"]] == [
+        "availability",
+        "requests-availability",
+        "latency",
+    ]
+    assert query_problems(settings) == []
+    promtool = debian_command("promtool", "prometheus")
+    done = subprocess.run(
+        [promtool, "check", "rules", str(example / "sloth-payments-rules.yml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    recorded = settings.slos["payments"][1].error_ratio or ""
+    assert recorded.startswith("slo:sli_error:ratio_rate5m{")
+    assert "record: slo:sli_error:ratio_rate5m" in (example / "sloth-payments-rules.yml").read_text(
+        encoding="utf-8"
+    )
