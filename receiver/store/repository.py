@@ -18,6 +18,7 @@ from receiver.store.policy import PolicyStore
 from receiver.store.records import InboxRecord
 from receiver.store.schema import inbox
 from receiver.store.sessions import SessionStore
+from receiver.store.slo_kpi_rows import SloKpiStore
 from receiver.store.statements import INSERT_INBOX
 from receiver.store.throttle import ThrottleStore
 
@@ -31,6 +32,7 @@ class Repository(IncidentRows, DraftRows):
         self.evidence = EvidenceStore(conn)
         self.policy = PolicyStore(conn)  # whether a postmortem is required (SLO services)
         self.kpi = KpiStore(conn)  # what the KPI page reads
+        self.slo_kpi = SloKpiStore(conn)  # and of the SLOs
         self.inbox = InboxStore(conn)
         self.sessions = SessionStore(conn)
         self.throttle = ThrottleStore(conn)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from receiver.config import Settings
@@ -12,6 +12,7 @@ from receiver.domain.kpi import KpiIncident, KpiReport, Targets, kpi_report, mon
 from receiver.domain.moments import in_zone
 from receiver.domain.periods import quarter_bounds
 from receiver.domain.review import HumanFields
+from receiver.domain.slo_kpi import BudgetMonth, DetectMonth, budget_by_month, detect_by_month
 from receiver.evidence.recovery import metric_evidence
 from receiver.store import (
     AuditRecord,
@@ -56,6 +57,9 @@ class KpiFigures:
 
     report: KpiReport
     services: list[str]
+    # the SLOs' budget burned per service and month, and the time-to-detect trend
+    budget: list[BudgetMonth] = field(default_factory=list)
+    detect: list[DetectMonth] = field(default_factory=list)
 
 
 class Queries:
@@ -123,13 +127,19 @@ class Queries:
             found = await repo.kpi.incidents(quarters_start, quarters_end, service)
             found = [await _with_evidence(repo, item) for item in found]
             services = await repo.kpi.services()
+            slo_figures = await repo.slo_kpi.figures(periods[0].start, periods[-1].end, service)
         targets = Targets(
             mttr=settings.target_mttr,
             mtbf=settings.target_mtbf,
             incidents_per_month=settings.target_incidents_per_month,
             severe_per_quarter=settings.target_severe_per_quarter,
         )
-        return KpiFigures(kpi_report(found, periods, zone, targets, today.date()), services)
+        return KpiFigures(
+            kpi_report(found, periods, zone, targets, today.date()),
+            services,
+            budget_by_month(slo_figures, periods),
+            detect_by_month(slo_figures, periods),
+        )
 
     async def unapproved_counts(self) -> dict[tuple[str, str], int]:
         """(severity, status) → number of incidents not yet approved."""

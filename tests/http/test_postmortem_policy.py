@@ -117,3 +117,24 @@ async def test_the_api_promotes_and_says_the_revision(
     assert body["draft_revision"] >= 2
     required = await client.get("/api/v1/incidents?postmortem=required", headers=AUTH)
     assert [i["id"] for i in (await required.json())["incidents"]] == [incident_id]
+
+
+async def test_the_kpi_page_shows_the_budget_burned_and_the_detect_trend(
+    client: TestClient[Any, Any], clock: Clock
+) -> None:
+    incident_id = await drafted_incident(client, clock)
+    await tried_once(client, incident_id)
+    burned = figure(-5, 4, bad=444, total=4000, burned=0.37, remaining=0.55, worst_ratio=0.2)
+    await client.app[SERVICE].evidence.store(incident_id, record(burned), 1)
+    await log_in(client)
+    page = await (await client.get("/kpi?months=1&until=2026-11")).text()
+    budget = page[page.index('id="kpi-budget"') :]
+    assert re.search(
+        r"<td>payments</td><td>availability</td><td[^>]*>2026-11</td><td>37%</td><td>1", budget
+    )
+    # the trend's chart, its description saying the month's mean: the impact began five
+    # minutes before the alert
+    assert 'id="kpi-detect-title"' in page
+    assert "每月平均发现用时（自 SLI 低于目标至首条告警）：2026-11 5 分钟。" in page
+    empty = await (await client.get("/kpi?months=1&until=2026-10")).text()
+    assert "所选范围内没有 SLO 数据" in empty

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from receiver.domain.kpi import Period
 from receiver.domain.slo import (
     ImpactWindow,
     SloFacts,
@@ -20,6 +21,7 @@ from receiver.domain.slo import (
     increases,
     summed,
 )
+from receiver.domain.slo_kpi import SloIncident, budget_by_month, detect_by_month
 from receiver.evidence.promql import is_selector
 from receiver.evidence.series import Series
 from receiver.evidence.slo import measure_counted, measure_ratio, since
@@ -228,3 +230,42 @@ def test_the_previous_incidents_impact_is_not_this_ones() -> None:
     assert found == [(at(10), at(16)), (at(18), at(20))]
     assert impact_window(found, at(12), at(25), GAP) == ImpactWindow(at(10), at(20))
     assert since([(at(0), at(8))], None) == [(at(0), at(8))]
+
+
+# --- the KPI page -------------------------------------------------------------------
+
+
+def test_budget_per_service_slo_and_month_and_the_detect_trend() -> None:
+    november = Period("2026-11", at(0), at(60 * 24 * 30))
+    december = Period("2026-12", at(60 * 24 * 30), at(60 * 24 * 61))
+    later = 60 * 24 * 35  # minutes: in December
+
+    def one(
+        incident: int,
+        service: str,
+        minutes: float,
+        burned: float | None,
+        impact: float | None,
+        slo: str = "availability",
+    ) -> SloIncident:
+        start = None if impact is None else at(minutes - impact)
+        return SloIncident(incident, service, slo, at(minutes), burned, start)
+
+    items = [
+        one(1, "checkout", 10, 0.37, 5),  # detected 5 min after the impact began
+        one(1, "checkout", 10, 0.02, 8, slo="latency"),  # its earliest impact: 8 min
+        one(2, "checkout", 100, 0.05, None),  # the SLI met its objective: no detect
+        one(3, "payments", 200, None, None),  # not measured
+        one(4, "checkout", later, 0.5, 2),
+    ]
+    budget = budget_by_month(items, [november, december])
+    assert [(b.service, b.slo, b.month, round(b.burned, 4), b.incidents) for b in budget] == [
+        ("checkout", "availability", "2026-11", 0.42, 2),
+        ("checkout", "availability", "2026-12", 0.5, 1),
+        ("checkout", "latency", "2026-11", 0.02, 1),
+    ]
+    detect = detect_by_month(items, [november, december])
+    assert [(d.month, d.detect.value, d.detect.count) for d in detect] == [
+        ("2026-11", timedelta(minutes=8), 1),
+        ("2026-12", timedelta(minutes=2), 1),
+    ]
