@@ -49,6 +49,7 @@ from receiver.cli.texts import LANGUAGES, PROG, language_of, os_reason, say
 from receiver.config import ConfigError, Settings, load_settings, unknown_variables
 from receiver.domain.incident import PRIORITY_ORDER, IncidentStatus
 from receiver.drafts import write_atomically
+from receiver.evidence.slo_check import prometheus_problems, query_problems
 from receiver.logconfig import configure_logging
 from receiver.notify.compose import sample_message
 from receiver.notify.delivery import deliver
@@ -163,6 +164,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in problems:
             print(say(language, "check_problem", problem=problem), file=sys.stderr)
         return USAGE
+    unreadable = [
+        config_line(language, problem) for problem in query_problems(settings, args.config)
+    ]
+    if unreadable and args.command in ("serve", "check-config"):
+        # an SLO query that is not PromQL would fail every incident: refuse to start
+        for problem in unreadable:
+            print(say(language, "check_problem", problem=problem), file=sys.stderr)
+        return USAGE
     configure_logging(settings.log_format, settings.log_level)
     try:
         code = _run(settings, args)
@@ -188,7 +197,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
     if args.command == "check-config":
-        return asyncio.run(_check_config(settings, offline=args.offline))
+        return asyncio.run(_check_config(settings, offline=args.offline, config_file=args.config))
     if args.command == "replay":
         return asyncio.run(_replay(settings, args))
     if args.command == "drafts":
@@ -236,7 +245,9 @@ async def _freeze_startup_objects(app: web.Application) -> None:
     gc.freeze()
 
 
-async def _check_config(settings: Settings, *, offline: bool) -> int:
+async def _check_config(
+    settings: Settings, *, offline: bool, config_file: Path | None = None
+) -> int:
     """One line per problem, all of them; exit 1 when there is any. Creates nothing."""
     language = settings.language
     problems = environment_problems(settings, os.environ)
@@ -245,6 +256,14 @@ async def _check_config(settings: Settings, *, offline: bool) -> int:
     problems += [drafts] if drafts else []
     database, exists = (None, True) if offline else await database_problem(settings)
     problems += [database] if database else []
+    if not offline and settings.slos:
+        async with aiohttp.ClientSession() as session:
+            refused, unreachable = await prometheus_problems(
+                session, settings, utcnow(), config_file
+            )
+        problems += [config_line(language, problem) for problem in refused]
+        if unreachable:  # not a problem of the settings: Prometheus may be down right now
+            print(say(language, "check_slo_unreachable", reason=unreachable), file=sys.stderr)
     for problem in problems:
         print(say(language, "check_problem", problem=problem), file=sys.stderr)
     if problems:

@@ -3,7 +3,7 @@
 
     python scripts/make_example.py [--scenario NAME] [--language zh|en] [--out FILE]
 
-Each scenario (sample, silenced, changes) feeds tests/fixtures/firing_group_3.json
+Each scenario (sample, silenced, changes, recurring, slo) feeds tests/fixtures/firing_group_3.json
 through the real service into a throwaway SQLite database, with a fixed clock and
 times in Asia/Shanghai:
 
@@ -22,6 +22,11 @@ times in Asia/Shanghai:
   writes two action items (one done); twelve days later the same group fires and
   resolves again. The second incident's draft links the first under 历史同类事故, with
   the MTBF and the item still open (issue 21).
+- `slo` (examples/slo-draft.*.md): the `silenced` story for a service with an
+  availability SLO. Its figures are measured by the receiver's own code from request
+  counters written out below (Prometheus' answers, as it would give them): the SLI
+  missed its 99.9% objective four minutes before the alert fired, and the incident
+  burned a good third of the 30-day error budget.
 """
 
 from __future__ import annotations
@@ -38,7 +43,12 @@ from typing import Any
 from receiver.alertmanager.silences import Silence
 from receiver.alertmanager.webhook import Webhook
 from receiver.config import load_settings
+from receiver.config.slo import SloSettings
 from receiver.domain.changes import ChangeSource, ChangeType, ServiceChange
+from receiver.evidence.prometheus import QueryResult
+from receiver.evidence.record import EvidenceRecord
+from receiver.evidence.series import Series
+from receiver.evidence.slo import measure
 from receiver.postmortem.render import DraftRenderer
 from receiver.store import open_configured_database
 from receiver.usecases.reconcile import AlertmanagerView
@@ -280,11 +290,71 @@ async def recurring(service: IncidentService, clock: Clock) -> int:
     return again
 
 
+# the `slo` scenario's SLO and what Prometheus answers for it: 2000 requests a minute,
+# 0.8% of them failing from four minutes before the alert until the rollback took hold;
+# over the 30-day window 1.2 million requests, 540 of them failed (this incident's too)
+SLO = {
+    "name": "availability",
+    "objective": 99.9,
+    "good": 'http_requests_total{service="payments",code!~"5.."}',
+    "total": 'http_requests_total{service="payments"}',
+    "users": "count(sum by (user) (rate(payments_failed_requests_by_user_total[5m])) > 0)",
+}
+IMPACT = (timedelta(minutes=-4), timedelta(minutes=24, seconds=30))
+PER_MINUTE, FAILING = 2000, 0.008
+WINDOW_TOTAL, WINDOW_FAILED = 1_200_000, 540
+
+
+def answers(start: datetime) -> Callable[[str, datetime, datetime], Awaitable[QueryResult]]:
+    """Prometheus' answers to the SLO's queries around an incident that began at start."""
+
+    def counter(good: bool, since: datetime, until: datetime) -> list[tuple[datetime, float]]:
+        points, value, moment = [], 0.0, since.replace(second=0, microsecond=0)
+        while moment <= until:
+            points.append((moment, value))
+            failing = IMPACT[0] <= moment - start < IMPACT[1]
+            value += PER_MINUTE * (1 - FAILING if failing and good else 1)
+            moment += timedelta(minutes=1)
+        return points
+
+    async def ask(query: str, since: datetime, until: datetime) -> QueryResult:
+        if query.startswith("sum(increase("):  # the SLO window's totals
+            counted = WINDOW_TOTAL - WINDOW_FAILED if "5.." in query else WINDOW_TOTAL
+            series = [Series({}, [(until, float(counted))])]
+        elif query == SLO["users"]:
+            series = [Series({}, [(since, 1234.0), (until, 1234.0)])]
+        else:
+            series = [Series({}, counter(query == SLO["good"], since, until))]
+        return QueryResult(series, timedelta(minutes=1))
+
+    return ask
+
+
+async def slo(service: IncidentService, clock: Clock) -> int:
+    """The `silenced` story; then the receiver measures the SLO and freezes its figures."""
+    incident_id = await silenced(service, clock)
+    firing, _ = capture("firing_group_3")
+    start = min(a.starts_at for a in firing.alerts)
+    settings = SloSettings.model_validate(SLO)
+    window = (start - timedelta(minutes=30), start + timedelta(minutes=45))
+    incident = (start, start + GONE_SEEN_AT)
+    figure = await measure(answers(start), settings, window, incident)
+    clock.now = start + timedelta(minutes=27, seconds=20)  # fetched after the recovery
+    record = EvidenceRecord(clock.now, *window, "http://prometheus:9090", slos=[figure])
+    await service.evidence.store(incident_id, record, 0)
+    return incident_id
+
+
 SCENARIOS: dict[str, Callable[[IncidentService, Clock], Awaitable[int]]] = {
     "sample": sample,
     "silenced": silenced,
     "changes": changes,
     "recurring": recurring,
+    "slo": slo,
+}
+# settings a scenario needs beyond the common ones
+SCENARIO_SETTINGS: dict[str, dict[str, Any]] = {
+    "slo": {"prometheus_url": "http://prometheus:9090", "slos": {"payments": [SLO]}},
 }
 
 
@@ -296,6 +366,7 @@ async def render(language: str, scenario: str = "sample") -> str:
             timezone="Asia/Shanghai",
             language=language,
             public_url="https://postmortem.example.com",
+            **SCENARIO_SETTINGS.get(scenario, {}),
         )
         database = open_configured_database(settings)
         await database.migrate()

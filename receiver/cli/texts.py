@@ -138,6 +138,8 @@ CLI: Final[dict[str, dict[str, str]]] = {
         "check_drafts": "、草稿目录",
         "check_database": "、数据库",
         "check_database_new": "、数据库（首次启动时创建）",
+        "check_slo_unreachable": "注意：无法连接 Prometheus，"
+        "SLO 查询未经 Prometheus 检查（{reason}）",
         "template_not_dir": "RECEIVER_TEMPLATE_DIR {path} 不是目录",
         "template_failed": "模板 {template}{where}：{error}",
         "template_line": "（第 {line} 行）",
@@ -280,6 +282,8 @@ CLI: Final[dict[str, dict[str, str]]] = {
         "check_ok": "ok: settings, templates ({languages}){extra}",
         "check_drafts": ", drafts directory",
         "check_database": ", database",
+        "check_slo_unreachable": "note: Prometheus did not answer, the SLO queries were not "
+        "checked against it ({reason})",
         "check_database_new": ", database (created at the first start)",
         "template_not_dir": "RECEIVER_TEMPLATE_DIR {path} is not a directory",
         "template_failed": "template {template}{where}: {error}",

@@ -25,6 +25,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, Settin
 
 from receiver.config.links import LinksSettings
 from receiver.config.notify import NotifySettings
+from receiver.config.slo import PolicySettings, SloMap, check_slo_names
 from receiver.domain.completeness import CHECKS, DEFAULT_REQUIRED
 from receiver.domain.suspects import DEFAULT_LABEL_MAP, DEFAULT_WINDOW, RankingRules
 from receiver.units import parse_duration, parse_size
@@ -186,6 +187,10 @@ class Settings(BaseSettings):
     evidence_max_expressions: int = Field(default=5, ge=1, le=20)
     # service → {"availability" | "latency_p95" | "error_rate": PromQL}; a TOML table
     business_queries: dict[str, dict[BusinessFigureName, str]] = Field(default_factory=dict)
+    # service → its SLOs, `[[slos.checkout]]` tables in the file: the impact, the
+    # budget burned and the postmortem policy's figures come from them
+    slos: SloMap = Field(default_factory=dict)
+    postmortem_policy: PolicySettings = Field(default_factory=PolicySettings)
     # chat channels and routes; a [notify] table in the config file (or JSON here)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     # the appendix's documents, scripts, tools and contacts; a [links] table in the file
@@ -209,6 +214,11 @@ class Settings(BaseSettings):
     action_reminder_interval: timedelta = timedelta(minutes=15)
     # the weekly digest's day, 1 = Monday … 7 = Sunday; 0: no digest
     action_digest_weekday: int = Field(default=1, ge=0, le=7)
+
+    @field_validator("slos")
+    @classmethod
+    def _check_slos(cls, value: SloMap) -> SloMap:
+        return check_slo_names(value)
 
     @field_validator("listen")
     @classmethod
@@ -379,6 +389,13 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_key_labels(cls, value: Any) -> Any:
         return _parse_list(value)
+
+    @model_validator(mode="after")
+    def _check_slos_have_prometheus(self) -> Settings:
+        # an SLO is measured from its queries: the alerts' own Prometheus is not enough
+        if self.slos and self.prometheus_url is None:
+            raise ValueError("SLOs ([slos.<service>]) need RECEIVER_PROMETHEUS_URL to ask")
+        return self
 
     @model_validator(mode="after")
     def _check_basic_auth_pair(self) -> Settings:

@@ -18,10 +18,13 @@ from receiver.domain.moments import shifted
 from receiver.evidence.prometheus import EvidenceUnavailable, QueryResult, query_range, redacted
 from receiver.evidence.promql import expression_from_generator_url, split_comparison
 from receiver.evidence.record import Breach, BusinessFigure, ChartEvidence, EvidenceRecord
+from receiver.evidence.slo import Ask, measure
 from receiver.evidence.summary import breaches, summarize
 
 # the business figures' worst value: the lowest availability, the highest of the others
 _WORST_IS_LOWEST = {"availability"}
+# the series an SLO's counter query may answer with: each is read for its own resets
+_SLO_SERIES = 2000
 
 
 def evidence_wanted(settings: Settings) -> bool:
@@ -65,7 +68,11 @@ async def collect(
     incident: Incident,
     episodes: Sequence[Episode],
     now: datetime,
+    *,
+    not_before: datetime | None = None,
 ) -> EvidenceRecord:
+    """`not_before`: when the service's previous incident ended; the SLI's breaches
+    before then were that one's impact, not this one's."""
     start, end = window_of(incident, settings, now)
     incident_window = (incident.started_at, incident.ended_at or now)
     charts = [
@@ -78,10 +85,31 @@ async def collect(
     base = settings.prometheus_url
     for name, query in settings.business_queries.get(incident.service, {}).items():
         business.append(await _business(session, settings, name, query, base, incident_window))
+    slos = [
+        await measure(
+            _asker(session, settings, base), slo, (start, end), incident_window, not_before
+        )
+        for slo in settings.slos.get(incident.service, [])
+    ]
     source = settings.prometheus_url or ", ".join(
         sorted({prometheus_for(settings, url) or "" for _, url in expressions(episodes, 20)})
     )
-    return EvidenceRecord(now, start, end, redacted(source), charts, business)
+    return EvidenceRecord(now, start, end, redacted(source), charts, business, slos)
+
+
+def _asker(session: aiohttp.ClientSession, settings: Settings, base: str | None) -> Ask:
+    """Range queries for the SLOs' counters: every series counts, so a cut answer is a
+    failure, not a smaller figure."""
+
+    async def ask(query: str, start: datetime, end: datetime) -> QueryResult:
+        result = await _query(session, settings, base, query, (start, end), max_series=_SLO_SERIES)
+        if result.truncated_series:
+            raise EvidenceUnavailable(
+                f"more than {_SLO_SERIES} series: aggregate the query (e.g. sum by (code))"
+            )
+        return result
+
+    return ask
 
 
 async def _query(
@@ -90,6 +118,7 @@ async def _query(
     base: str | None,
     query: str,
     window: tuple[datetime, datetime],
+    max_series: int = 200,
 ) -> QueryResult:
     if base is None:
         raise EvidenceUnavailable("no Prometheus to ask (set RECEIVER_PROMETHEUS_URL)")
@@ -104,7 +133,7 @@ async def _query(
         window[1],
         timeout=settings.evidence_timeout.total_seconds(),
         max_points=2000,  # a step of seconds over an hour: short spikes stay visible
-        max_series=200,
+        max_series=max_series,
         bearer_token=token.get_secret_value() if token else None,
     )
 

@@ -21,6 +21,7 @@ __all__ = [
     "Threshold",
     "Token",
     "expression_from_generator_url",
+    "is_selector",
     "metric_names",
     "split_comparison",
     "tokenize",
@@ -179,6 +180,25 @@ def metric_names(expr: str) -> set[str]:
         ):
             names.add(token.text)
     return names
+
+
+def is_selector(expr: str) -> bool:
+    """Whether the text is one instant-vector selector and nothing else: `name`,
+    `name{matchers}` or `{matchers}` (what `increase(…[30d])` can take)."""
+    try:
+        tokens = tokenize(expr)
+    except PromQLSyntaxError:
+        return False
+    rest = tokens
+    if rest and rest[0].kind == "ident":
+        if rest[0].text.lower() in _KEYWORDS or rest[0].text.lower() in ("inf", "nan"):
+            return False
+        rest = rest[1:]
+    if not rest:
+        return bool(tokens)
+    if rest[0].text != "{" or rest[-1].text != "}":
+        return False
+    return all(token.kind != "open" and token.kind != "close" for token in rest[1:-1])
 
 
 def tokenize(expr: str) -> list[Token]:

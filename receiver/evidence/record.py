@@ -68,6 +68,45 @@ class BusinessFigure:
 
 
 @dataclass(frozen=True, slots=True)
+class SloFigure:
+    """What one SLO of the service measured of the incident, or why it could not."""
+
+    name: str
+    kind: str  # availability | latency
+    objective: float  # the fraction of good events, 0.999
+    window_seconds: float  # the SLO window the budget is counted over
+    queries: list[str]  # what was asked, as "good: …", "total: …" or "error_ratio: …"
+    reason: str | None = None  # None when everything answered
+    latency_threshold_seconds: float | None = None
+    # the first step whose SLI missed the objective, the first back within it; no start:
+    # the SLI never missed it during the incident; no end: not back by `until`
+    impact_start: datetime | None = None
+    impact_end: datetime | None = None
+    until: datetime | None = None  # the last sample asked for
+    bad: float | None = None  # bad and all events during the impact (counted SLOs)
+    total: float | None = None
+    worst_ratio: float | None = None  # the highest error ratio of a step in the impact
+    burned: float | None = None  # of the window's budget, 0.37 = 37%
+    remaining: float | None = None  # of the window's budget after the incident
+    # the burn comes from error ratios alone (no counts): exact only for even traffic
+    estimated: bool = False
+    users_query: str | None = None
+    users: float | None = None
+    users_reason: str | None = None
+
+    @property
+    def error_rate(self) -> float | None:
+        """Bad ÷ all events in the impact; None without counts (an error-ratio SLI)."""
+        if self.bad is None or not self.total:
+            return None
+        return self.bad / self.total
+
+    @property
+    def ok(self) -> bool:
+        return self.reason is None and self.users_reason is None
+
+
+@dataclass(frozen=True, slots=True)
 class EvidenceRecord:
     fetched_at: datetime
     window_start: datetime
@@ -75,10 +114,16 @@ class EvidenceRecord:
     source: str  # the Prometheus asked (no credentials in it)
     charts: list[ChartEvidence] = field(default_factory=list)
     business: list[BusinessFigure] = field(default_factory=list)
+    # the service's SLOs over the incident (records stored before them have none)
+    slos: list[SloFigure] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
-        return all(c.ok for c in self.charts) and all(b.reason is None for b in self.business)
+        return (
+            all(c.ok for c in self.charts)
+            and all(b.reason is None for b in self.business)
+            and all(s.ok for s in self.slos)
+        )
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = _jsonable(asdict(self))
@@ -107,6 +152,17 @@ class EvidenceRecord:
                 for c in data.get("charts", [])
             ],
             business=[BusinessFigure(**b) for b in data.get("business", [])],
+            slos=[
+                SloFigure(
+                    **{
+                        **f,
+                        "impact_start": _opt_time(f.get("impact_start")),
+                        "impact_end": _opt_time(f.get("impact_end")),
+                        "until": _opt_time(f.get("until")),
+                    }
+                )
+                for f in data.get("slos", [])
+            ],
         )
 
 

@@ -10,6 +10,7 @@ from receiver.config.notify import NotifyEvent
 from receiver.domain.incident import Incident
 from receiver.domain.moments import in_zone
 from receiver.domain.recurrence import Similar
+from receiver.domain.slo import Verdict
 from receiver.notify.message import Message
 from receiver.notify.platforms import wording
 
@@ -79,6 +80,7 @@ def compose(
     acknowledged_by: str | None,
     suspect: str = "",
     notes: tuple[str, ...] = (),
+    verdict: Verdict | None = None,
 ) -> Message:
     assert incident.id is not None
     ended = incident.ended_at
@@ -98,7 +100,41 @@ def compose(
         link=review_link(public_url, incident.id),
         suspect=suspect,
         notes=notes,
+        postmortem=None if verdict is None else postmortem_text(verdict, language),
     )
+
+
+POLICY_WORDS: dict[str, dict[str, str]] = {
+    "zh": {
+        "budget": "需要（错误预算消耗 {detail}{slo}）",
+        "impact": "需要（用户受影响 {detail} 分钟{slo}）",
+        "detect": "需要（发现用时 {detail} 分钟{slo}）",
+        "priority": "需要（事故级别 {detail}）",
+        "person": "需要（由 {detail} 标记）",
+        "pending": "待定（SLO 数据尚未获取完整）",
+        "none": "无需（no_postmortem_needed：未达到任何触发条件）",
+        "slo": "，SLO {name}",
+    },
+    "en": {
+        "budget": "required (error budget burned {detail}{slo})",
+        "impact": "required (users affected {detail} min{slo})",
+        "detect": "required (time to detect {detail} min{slo})",
+        "priority": "required (priority {detail})",
+        "person": "required (marked by {detail})",
+        "pending": "not settled (the SLO figures are not all in yet)",
+        "none": "not needed (no_postmortem_needed: no trigger met)",
+        "slo": ", SLO {name}",
+    },
+}
+
+
+def postmortem_text(verdict: Verdict, language: str) -> str:
+    """The policy's verdict in one line: which trigger was met, or why none was."""
+    words = POLICY_WORDS[language]
+    if not verdict.required:
+        return words["pending" if verdict.unknown else "none"]
+    slo = words["slo"].format(name=verdict.slo) if verdict.slo else ""
+    return words[verdict.trigger].format(detail=verdict.detail, slo=slo)
 
 
 def sample_message(settings: Settings, now: datetime) -> Message:

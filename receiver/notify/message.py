@@ -38,6 +38,8 @@ class Message:
     # chat user ids to @mention (from the config's owner mapping), never from data
     mentions: tuple[str, ...] = ()
     link_label: str = ""  # the link's words when it is not the review page
+    # whether a postmortem is required and why (services with SLOs), in the language
+    postmortem: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -68,4 +70,5 @@ class Message:
             notes=tuple(str(n) for n in data.get("notes") or ()),
             mentions=tuple(str(m) for m in data.get("mentions") or ()),
             link_label=str(data.get("link_label") or ""),
+            postmortem=data.get("postmortem"),
         )

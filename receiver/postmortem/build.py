@@ -33,6 +33,7 @@ from receiver.domain.ordering import in_display_order, natural_key
 from receiver.domain.suggestions import suggest
 from receiver.domain.suspects import IncidentFacts, Suspect, candidates, rank
 from receiver.postmortem.filters import md_url
+from receiver.postmortem.impact import policy_line, slo_lines
 from receiver.postmortem.view import (
     AlertLine,
     ChangeLine,
@@ -259,6 +260,9 @@ def build_view(data: DraftInput, options: RenderOptions) -> DraftView:
             ]
         ),
         similar=_similar(data, zone),
+        slos=slo_lines(data.slos, clock, start),
+        slo_names=data.slo_names,
+        policy=policy_line(data.verdict, options.triggers),
     )
 
 

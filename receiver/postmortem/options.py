@@ -26,5 +26,6 @@ def render_options(settings: Settings, rules: Rules, language: str | None = None
         ),
         links=settings.links,
         ranking=settings.ranking_rules,
+        triggers=settings.postmortem_policy.triggers_on(),
     )
     return options if language is None else replace(options, language=language)

@@ -18,6 +18,7 @@ from receiver.domain.review import ActionItem, HumanFields, Improvement, as_mark
 from receiver.evidence.view import BusinessLine, ChartLine, EvidenceView
 from receiver.postmortem.build import build_view
 from receiver.postmortem.filters import md_block_line, md_code, md_inline, md_url
+from receiver.postmortem.impact import PolicyLine, SloLine
 from receiver.postmortem.templates import SHIPPED_TEMPLATES
 from receiver.postmortem.view import (
     AlertLine,
@@ -48,6 +49,8 @@ _VIEW_DATACLASSES = (
     EvidenceView,
     ChartLine,
     BusinessLine,
+    SloLine,
+    PolicyLine,
 )
 _PLAIN_ATTRIBUTES: Mapping[type, frozenset[str]] = {
     **{cls: frozenset(f.name for f in dataclasses.fields(cls)) for cls in _VIEW_DATACLASSES},

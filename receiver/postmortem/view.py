@@ -15,9 +15,12 @@ from receiver.domain.history import History
 from receiver.domain.incident import Episode, Incident, PriorityReason, Rules, TimelineEntry
 from receiver.domain.recurrence import Similar
 from receiver.domain.review import HumanFields
+from receiver.domain.slo import Triggers, Verdict
 from receiver.domain.suggestions import Suggestions
 from receiver.domain.suspects import RankingRules, VerdictMark
+from receiver.evidence.record import SloFigure
 from receiver.evidence.view import EvidenceView
+from receiver.postmortem.impact import PolicyLine, SloLine
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +209,10 @@ class DraftView:
     change_window: timedelta = timedelta(0)  # how long before the first alert changes count
     change_fields: list[str] = field(default_factory=list)  # what they are matched on
     similar: SimilarView | None = None  # None: no similar past incident (issue 21)
+    # the service's SLOs over the incident (empty until measured, or with none configured)
+    slos: list[SloLine] = field(default_factory=list)
+    slo_names: tuple[str, ...] = ()  # the SLOs configured for the service
+    policy: PolicyLine | None = None  # whether a postmortem is required, and why
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +235,9 @@ class DraftInput:
     similar: Similar = field(default_factory=Similar)
     # their titles, which the matching does not read
     similar_titles: Mapping[int, str] = field(default_factory=dict)
+    slos: Sequence[SloFigure] = ()  # the SLOs' figures, from the same evidence
+    slo_names: tuple[str, ...] = ()
+    verdict: Verdict | None = None  # the postmortem policy's, as stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,3 +262,4 @@ class RenderOptions:
     targets: Targets = field(default_factory=Targets)
     links: LinksSettings = field(default_factory=LinksSettings)
     ranking: RankingRules = field(default_factory=RankingRules)
+    triggers: Triggers = field(default_factory=Triggers)  # the postmortem policy's

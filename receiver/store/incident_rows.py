@@ -20,6 +20,7 @@ from receiver.domain.incident import (
 from receiver.domain.placement import SeriesMatch
 from receiver.store.connection import Connection
 from receiver.store.mapping import from_row, to_values
+from receiver.store.policy import policy_condition
 from receiver.store.schema import episodes, incidents, timeline
 from receiver.store.statements import (
     ENTRY_KEYS,
@@ -86,6 +87,18 @@ class IncidentRows:
         return None if row is None else from_row(Incident, row)
 
     # -- loading and storing ------------------------------------------------------
+
+    async def previous_end_of_service(self, incident: Incident) -> datetime | None:
+        """When the service's latest earlier incident ended, if it had ended by this one's
+        start: the SLI's trouble before then was that incident's."""
+        ended: datetime | None = await self.conn.scalar(
+            sa.select(sa.func.max(incidents.c.ended_at)).where(
+                incidents.c.service == incident.service,
+                incidents.c.id != incident.id,
+                incidents.c.ended_at <= incident.started_at,
+            )
+        )
+        return ended
 
     async def get_incident(self, incident_id: int, *, lock: bool = False) -> Incident | None:
         query = INCIDENT_LOCKED if lock else INCIDENT
@@ -213,8 +226,11 @@ class IncidentRows:
         service: str | None = None,
         priority: str | None = None,
         since: datetime | None = None,
+        postmortem: str | None = None,
     ) -> tuple[list[Incident], int]:
         conditions: list[sa.ColumnElement[bool]] = []
+        if postmortem is not None:
+            conditions.append(policy_condition(postmortem))
         if since is not None:
             conditions.append(incidents.c.started_at >= since)
         if status is not None:

@@ -17,10 +17,12 @@ from receiver.store.inbox_append import inbox_row
 from receiver.store.incident_rows import IncidentRows
 from receiver.store.kpi_rows import KpiStore
 from receiver.store.outbox import OutboxStore
+from receiver.store.policy import PolicyStore
 from receiver.store.records import InboxRecord
 from receiver.store.recurrence_rows import RecurrenceStore
 from receiver.store.schema import inbox
 from receiver.store.sessions import SessionStore
+from receiver.store.slo_kpi_rows import SloKpiStore
 from receiver.store.statements import INSERT_INBOX
 from receiver.store.throttle import ThrottleStore
 
@@ -32,7 +34,9 @@ class Repository(IncidentRows, DraftRows):
         self.conn = conn
         self.outbox = OutboxStore(conn)  # same connection: messages commit with the change
         self.evidence = EvidenceStore(conn)
+        self.policy = PolicyStore(conn)  # whether a postmortem is required (SLO services)
         self.kpi = KpiStore(conn)  # what the KPI page reads
+        self.slo_kpi = SloKpiStore(conn)  # and of the SLOs
         self.inbox = InboxStore(conn)
         self.sessions = SessionStore(conn)
         self.throttle = ThrottleStore(conn)

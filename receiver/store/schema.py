@@ -325,3 +325,20 @@ action_reminders = sa.Table(
     sa.Column("key", sa.String(200), primary_key=True),
     sa.Column("queued_at", UTCDateTime, nullable=False),
 )
+
+# The postmortem policy's verdict per incident (issue 22), for services with SLOs:
+# evaluated with every draft written (at recovery, again when the SLI figures arrive).
+# A person's promotion sticks: it is the verdict from then on.
+postmortem_policy = sa.Table(
+    "postmortem_policy",
+    metadata,
+    sa.Column("incident_id", sa.Integer, primary_key=True, autoincrement=False),
+    # required | not_needed | pending (no trigger met yet, SLI figures still missing)
+    sa.Column("state", sa.String(16), nullable=False, index=True),
+    sa.Column("trigger", sa.String(16), nullable=False),  # budget | impact | … | none
+    sa.Column("detail", sa.Text, nullable=False),  # the figure that met it
+    sa.Column("slo", sa.Text, nullable=False),  # the SLO whose figure it was
+    sa.Column("promoted_by", sa.Text, nullable=True),
+    sa.Column("promoted_at", UTCDateTime, nullable=True),
+    sa.Column("evaluated_at", UTCDateTime, nullable=False),
+)

@@ -27,6 +27,7 @@ from receiver.store import Database, Repository, StoredDraft
 from receiver.usecases.export_marks import ExportMarks
 from receiver.usecases.recurrence import similar_of
 from receiver.usecases.unit_of_work import UnitOfWork
+from receiver.usecases.verdict import judge
 
 log = structlog.get_logger(__name__)
 
@@ -80,6 +81,7 @@ class Drafts:
         changes = await repo.changes.between(
             shifted(incident.started_at, -window), incident.ended_at or now
         )
+        figures = stored.record.slos if stored is not None and stored.record is not None else []
         data = DraftInput(
             incident=incident,
             episodes=episodes,
@@ -95,6 +97,9 @@ class Drafts:
             verdicts=await repo.change_verdicts.of(incident.id) if changes else [],
             similar=(similar := await similar_of(repo, incident)),
             similar_titles=await repo.recurrence.titles([m.past.id for m in similar.linked]),
+            slos=figures,
+            slo_names=tuple(slo.name for slo in self.settings.slos.get(incident.service, [])),
+            verdict=await judge(repo, self.settings, incident, figures, now),
         )
         started = time.perf_counter()
         try:

@@ -25,3 +25,8 @@ class InboxFull(Exception):
 
 class EvidenceNotReady(Exception):
     """Evidence was asked for an incident that has not recovered yet."""
+
+
+class NotPromotable(Exception):
+    """Only an incident the postmortem policy judged (its service has SLOs) can be
+    marked as requiring a postmortem."""

@@ -66,10 +66,13 @@ class Evidence:
                 raise IncidentNotFound(f"no incident with id {incident_id}")
             stored = await repo.evidence.of(incident_id)
             episodes = await repo.episodes_of(incident_id)
+            previous_end = await repo.previous_end_of_service(incident)
         if incident.is_open:
             raise EvidenceNotReady("the incident is still firing: evidence comes at recovery")
         attempts = stored.attempts if stored else 0
-        record = await collect(session, self.settings, incident, episodes, self.uow.clock())
+        record = await collect(
+            session, self.settings, incident, episodes, self.uow.clock(), not_before=previous_end
+        )
         return await self.store(incident_id, record, attempts, force=force)
 
     async def store(

@@ -44,6 +44,7 @@ async def queue_messages(
     assert incident.id is not None
     labels = route_labels(incident)
     queued: list[NewMessage] = []
+    saved = await repo.policy.of(incident.id)  # written with the draft, just before
     for event in events_of(change, now, new_draft_revision):
         channels = channels_for(settings.notify, labels, event)
         if not channels:
@@ -64,6 +65,7 @@ async def queue_messages(
             acknowledged_by=await repo.first_acknowledger(incident.id),
             suspect=suspect,
             notes=notes,
+            verdict=saved.verdict if saved is not None else None,
         ).to_json()
         queued.extend(NewMessage(incident.id, name, event.value, message) for name in channels)
     await repo.outbox.enqueue(queued, now)

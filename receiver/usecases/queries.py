@@ -23,6 +23,7 @@ from receiver.domain.moments import in_zone
 from receiver.domain.periods import quarter_bounds
 from receiver.domain.recurrence import Similar
 from receiver.domain.review import HumanFields
+from receiver.domain.slo_kpi import BudgetMonth, DetectMonth, budget_by_month, detect_by_month
 from receiver.evidence.recovery import metric_evidence
 from receiver.store import (
     AuditRecord,
@@ -34,6 +35,7 @@ from receiver.store import (
     StoredDraft,
 )
 from receiver.store.action_items import ItemFilter
+from receiver.store.policy import StoredVerdict
 from receiver.usecases.errors import DraftNotReady, IncidentNotFound
 from receiver.usecases.recurrence import similar_of
 from receiver.usecases.unit_of_work import Clock
@@ -63,6 +65,8 @@ class IncidentPage:
     # the similar past incidents and the items they left open (issue 21)
     similar: Similar = field(default_factory=Similar)
     similar_titles: dict[int, str] = field(default_factory=dict)
+    # the postmortem policy's verdict (None: the service has no SLOs)
+    verdict: StoredVerdict | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +80,9 @@ class KpiFigures:
     change_window: timedelta = ZERO  # how soon after a change an incident counts
     # action item figures (issue 21): all services, then each
     actions: tuple[ActionFigures, ...] = ()
+    # the SLOs' budget burned per service and month, and the time-to-detect trend
+    budget: list[BudgetMonth] = field(default_factory=list)
+    detect: list[DetectMonth] = field(default_factory=list)
 
 
 class Queries:
@@ -93,8 +100,10 @@ class Queries:
         service: str | None = None,
         priority: str | None = None,
         since: datetime | None = None,
+        postmortem: str | None = None,
     ) -> tuple[list[Incident], int]:
-        """Newest first; `since`: only incidents started then or later."""
+        """Newest first; `since`: only incidents started then or later; `postmortem`: by
+        the postmortem policy's verdict (receiver.store.policy.FILTERS)."""
         async with self.db.read() as repo:
             return await repo.list_incidents(
                 limit=limit,
@@ -103,6 +112,7 @@ class Queries:
                 service=service,
                 priority=priority,
                 since=since,
+                postmortem=postmortem,
             )
 
     async def incident_detail(self, incident_id: int) -> IncidentDetail:
@@ -123,6 +133,7 @@ class Queries:
                 ),
                 similar=found,
                 similar_titles=await repo.recurrence.titles([m.past.id for m in found.linked]),
+                verdict=await repo.policy.of(incident_id),
             )
 
     async def kpi(
@@ -156,6 +167,7 @@ class Queries:
                 and periods[0].start <= item.incident.started_at < periods[-1].end
             )
             items = await repo.actions.find(ItemFilter(incident_ids=shown), limit=100_000)
+            slo_figures = await repo.slo_kpi.figures(periods[0].start, periods[-1].end, service)
         targets = Targets(
             mttr=settings.target_mttr,
             mtbf=settings.target_mtbf,
@@ -173,9 +185,11 @@ class Queries:
         return KpiFigures(
             kpi_report(found, periods, zone, targets, today.date()),
             services,
-            failures,
-            settings.change_window,
-            action_figures(records, today.date(), zone),
+            change_failures=failures,
+            change_window=settings.change_window,
+            actions=action_figures(records, today.date(), zone),
+            budget=budget_by_month(slo_figures, periods),
+            detect=detect_by_month(slo_figures, periods),
         )
 
     async def unapproved_counts(self) -> dict[tuple[str, str], int]:

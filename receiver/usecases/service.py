@@ -15,6 +15,7 @@ from receiver.usecases.change_drafts import ChangeDrafts
 from receiver.usecases.drafts import Drafts
 from receiver.usecases.evidence import Evidence
 from receiver.usecases.ingest import IngestWebhook
+from receiver.usecases.policy import Policy
 from receiver.usecases.quarantine import Quarantine
 from receiver.usecases.queries import Queries
 from receiver.usecases.reconcile import Reconcile
@@ -83,6 +84,7 @@ class IncidentService:
         self.actions = ActionItems(db, recorder, clock, settings.zone)
         self.reminders = Reminders(uow, settings, messages_queued)
         self.evidence = Evidence(uow, recorder, self.queries, settings)
+        self.policy = Policy(recorder)
         self.reconcile = Reconcile(uow, recorder, settings.stale_after)
         # changes to services: stored, and re-rendering the drafts they concern (issue 20)
         self.change_drafts = ChangeDrafts(recorder, settings)

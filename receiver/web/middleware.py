@@ -18,6 +18,7 @@ from receiver.usecases.errors import (
     InboxFull,
     IncidentNotFound,
     NoOpenIncident,
+    NotPromotable,
 )
 from receiver.web.errors import ApiError, Overloaded, wants_html
 from receiver.web.keys import METRICS
@@ -91,7 +92,7 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return await handler(request)
     except ApiError as exc:
         return exc.response()
-    except (InvalidTransition, ReviewLocked, EvidenceNotReady) as exc:
+    except (InvalidTransition, ReviewLocked, EvidenceNotReady, NotPromotable) as exc:
         return ApiError(409, "conflict", str(exc)).response()
     except InboxFull as exc:
         return Overloaded(str(exc), exc.retry_after).response()

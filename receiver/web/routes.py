@@ -14,6 +14,7 @@ from receiver.web.api import (
     incidents,
     kpi,
     openapi,
+    policy,
     review,
 )
 from receiver.web.keys import WEBHOOK_ROUTE
@@ -41,6 +42,7 @@ ROUTES: list[web.RouteDef] = [
     web.post(_INCIDENT_API + "/status", review.post_status),
     web.get(_INCIDENT_API + "/revisions", review.list_revisions),
     web.post(_INCIDENT_API + "/evidence", review.refresh_evidence),
+    web.post(_INCIDENT_API + "/promote", policy.promote),
     web.get("/api/v1/kpi", kpi.get_kpi),
     web.get("/api/v1/actions", actions.list_actions),
     web.post(_ACTION_API + "/status", actions.post_item_status),
@@ -54,6 +56,7 @@ ROUTES: list[web.RouteDef] = [
     web.get(_INCIDENT_PAGE + r"/evidence/{number:\d+}.svg", incident_pages.evidence_chart),
     web.post(_INCIDENT_PAGE + "/evidence", incident_pages.refresh_evidence),
     web.post(_INCIDENT_PAGE + r"/changes/{change_id:\d+}/verdict", incident_pages.mark_change),
+    web.post(_INCIDENT_PAGE + "/promote", incident_pages.promote),
     web.get("/kpi", kpi_pages.kpi_page),
     web.get("/kpi.csv", kpi_pages.kpi_csv_file),
     web.get("/actions", action_pages.actions_page),

@@ -12,7 +12,7 @@ from tests.conftest import REPO
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
-@pytest.mark.parametrize("scenario", ["sample", "silenced", "changes", "recurring"])
+@pytest.mark.parametrize("scenario", ["sample", "silenced", "changes", "recurring", "slo"])
 def test_example_draft_is_what_the_code_renders(
     tmp_path: Path, scenario: str, language: str
 ) -> None:
@@ -21,7 +21,9 @@ def test_example_draft_is_what_the_code_renders(
     `sample`: Alertmanager sends the resolve. `silenced`: the alerts are silenced, people
     report what they did, and reconciliation finds the alerts gone. `changes`: change
     feeds tell of deploys before the alerts and a rollback during them. `recurring`: the
-    same group again twelve days later, linking the first (历史同类事故).
+    same group again twelve days later, linking the first (历史同类事故). `slo`: the
+    `silenced` story for a service with an SLO, its impact window and budget burned
+    measured.
     """
     out = tmp_path / "draft.md"
     subprocess.run(

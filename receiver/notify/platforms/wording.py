@@ -49,6 +49,7 @@ class Labels:
     started: str
     duration: str
     acknowledged_by: str
+    postmortem: str
     open_review: str
     ongoing: str
     not_yet: str
@@ -66,6 +67,7 @@ LABELS: Mapping[str, Labels] = {
         started="开始时间",
         duration="持续时间",
         acknowledged_by="确认人",
+        postmortem="事后分析",
         open_review="查看复盘",
         ongoing="进行中",
         not_yet="未确认",
@@ -88,6 +90,7 @@ LABELS: Mapping[str, Labels] = {
         started="Started",
         duration="Duration",
         acknowledged_by="Acknowledged by",
+        postmortem="Postmortem",
         open_review="Open the review page",
         ongoing="ongoing",
         not_yet="not yet",
@@ -194,7 +197,7 @@ def status(message: Message) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Field:
-    key: str  # severity, service, status, started, duration, acknowledged_by
+    key: str  # severity, service, status, started, duration, acknowledged_by, postmortem
     label: str
     value: str  # not yet escaped: each platform escapes for its markup
 
@@ -211,6 +214,12 @@ def fields(message: Message) -> list[Field]:
         Field("started", words.started, started(message)),
         Field("duration", words.duration, duration(message)),
         Field("acknowledged_by", words.acknowledged_by, acknowledged(message)),
+        # the postmortem policy's verdict, for services with SLOs
+        *(
+            [Field("postmortem", words.postmortem, message.postmortem)]
+            if message.postmortem
+            else []
+        ),
     ]
     if clean(message.suspect):
         shown.append(Field("suspect", words.suspect, clean(message.suspect)))

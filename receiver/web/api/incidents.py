@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from receiver.domain.incident import PRIORITY_ORDER, IncidentStatus
+from receiver.store.policy import FILTERS as POSTMORTEM_FILTERS
 from receiver.web.errors import ApiError
 from receiver.web.keys import SERVICE
 from receiver.web.params import LIMIT, OFFSET, REVISION, incident_id_of
@@ -37,7 +38,7 @@ async def list_incidents(request: web.Request) -> web.Response:
 
 
 def _filters(request: web.Request) -> dict[str, Any]:
-    """?status=, ?service= and ?priority=, checked; else a 422."""
+    """?status=, ?service=, ?priority= and ?postmortem=, checked; else a 422."""
     raw_status = request.query.get("status")
     status = None
     if raw_status:
@@ -51,7 +52,16 @@ def _filters(request: web.Request) -> dict[str, Any]:
     priority = request.query.get("priority") or None
     if priority is not None and priority not in PRIORITY_ORDER:
         raise ApiError(422, "invalid_query", f"priority must be one of {', '.join(PRIORITY_ORDER)}")
-    return {"status": status, "service": request.query.get("service") or None, "priority": priority}
+    postmortem = request.query.get("postmortem") or None
+    if postmortem is not None and postmortem not in POSTMORTEM_FILTERS:
+        valid = ", ".join(POSTMORTEM_FILTERS)
+        raise ApiError(422, "invalid_query", f"postmortem must be one of {valid}")
+    return {
+        "status": status,
+        "service": request.query.get("service") or None,
+        "priority": priority,
+        "postmortem": postmortem,
+    }
 
 
 async def get_incident(request: web.Request) -> web.Response:

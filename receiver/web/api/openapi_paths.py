@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from receiver.domain.incident import PRIORITY_ORDER, IncidentStatus
+from receiver.store.policy import FILTERS as POSTMORTEM_FILTERS
 from receiver.web import params
 from receiver.web.api.openapi_actions import action_paths
 from receiver.web.api.openapi_kpi import kpi_path
@@ -166,6 +167,13 @@ def paths() -> dict[str, Schema]:
                     query("status", enum(IncidentStatus), "only incidents in this status"),
                     query("service", STRING, "only incidents of this service"),
                     query("priority", enum(PRIORITY_ORDER), "only incidents of this priority"),
+                    query(
+                        "postmortem",
+                        enum(POSTMORTEM_FILTERS),
+                        "by the postmortem policy's verdict (services with SLOs): required, "
+                        "not_needed (no_postmortem_needed), pending, or wanted (all but "
+                        "not_needed)",
+                    ),
                     query("limit", params.LIMIT.schema(default=50), ""),
                     query("offset", params.OFFSET.schema(default=0), ""),
                 ],
@@ -265,6 +273,26 @@ def paths() -> dict[str, Schema]:
                         notes={
                             409: "No Prometheus configured (`not_configured`), the incident "
                             "is still firing or approved (`conflict`).",
+                        },
+                    ),
+                },
+            },
+        },
+        incident + "/promote": {
+            "parameters": [INCIDENT_ID],
+            "post": {
+                "operationId": "promoteIncident",
+                "tags": ["review"],
+                "summary": "Mark an incident the postmortem policy let go "
+                "(no_postmortem_needed) as requiring a postmortem; a new draft revision by "
+                "the caller, kept over later evaluations",
+                "responses": {
+                    "200": json_body(ref("Promoted"), "Marked (or already required)."),
+                    **errors(
+                        (401, 404, 409, 503),
+                        notes={
+                            409: "The incident's service has no SLOs, so the policy did not "
+                            "judge it, or it is approved (`conflict`).",
                         },
                     ),
                 },

@@ -288,6 +288,9 @@ def response_schemas() -> dict[str, Schema]:
             incident_id=INTEGER, status=enum(IncidentStatus), draft_revision=nullable(INTEGER)
         ),
         "EvidenceRefreshed": obj(incident_id=INTEGER, draft_revision=INTEGER),
+        "Promoted": obj(
+            incident_id=INTEGER, postmortem=enum(("required",)), draft_revision=INTEGER
+        ),
         "Health": obj(status=enum(("ok",))),
         "Readiness": obj(
             "status",

@@ -26,4 +26,6 @@ def activity_text(record: AuditRecord, language: str, local_time: Callable[[date
         if target == "in_review":
             move = "did_move_back" if before == "approved" else "did_send_to_review"
             return text[move].format(**words)
+    if record.action == "promote":
+        return text["did_promote"].format(**words)
     return text["did_other"].format(**words, action=record.action)

@@ -15,7 +15,9 @@ from receiver.domain.ordering import in_display_order
 from receiver.domain.review import TRANSITIONS, ActionHorizon, ImprovementArea
 from receiver.domain.suggestions import suggest
 from receiver.evidence.view import MAX_CHARTS, chart_file
+from receiver.notify.compose import postmortem_text
 from receiver.notify.platforms.wording import span
+from receiver.store.policy import REQUIRED, StoredVerdict
 from receiver.usecases.queries import IncidentPage
 from receiver.web.keys import EVIDENCE, SERVICE, SETTINGS
 from receiver.web.pages.activity import activity_text
@@ -140,6 +142,7 @@ def incident_context(
         ),
         "part_labels": PART_LABELS[settings.language],
         "similar": _similar(request, page),
+        **policy_context(page.verdict, settings.language, locked),
     }
 
 
@@ -167,6 +170,16 @@ def _similar(request: web.Request, page: IncidentPage) -> dict[str, Any] | None:
             {"item": item, "overdue": is_overdue(item.due, item.status, today)}
             for item in found.open_items
         ],
+    }
+
+
+def policy_context(verdict: StoredVerdict | None, language: str, locked: bool) -> dict[str, Any]:
+    """The postmortem policy's verdict in words, and whether people may still promote it."""
+    if verdict is None:
+        return {"policy_text": "", "promotable": False}
+    return {
+        "policy_text": postmortem_text(verdict.verdict, language),
+        "promotable": verdict.state != REQUIRED and not locked,
     }
 
 

@@ -15,7 +15,8 @@ from receiver.domain.review import (
     InvalidTransition,
     ReviewLocked,
 )
-from receiver.usecases.errors import EvidenceNotReady
+from receiver.store.policy import NOT_NEEDED, WANTED
+from receiver.usecases.errors import EvidenceNotReady, NotPromotable
 from receiver.web.errors import ApiError
 from receiver.web.identity import IDENTITY
 from receiver.web.keys import SERVICE, SETTINGS, require_evidence
@@ -55,14 +56,21 @@ from receiver.web.params import (
 async def list_page(request: web.Request) -> web.Response:
     wanted = ListFilters.of(request)
     page = PAGE.query(request, default=1)
-    incidents, total = await request.app[SERVICE].queries.list_incidents(
+    queries = request.app[SERVICE].queries
+    incidents, total = await queries.list_incidents(
         limit=LIST_PAGE_SIZE,
         offset=(page - 1) * LIST_PAGE_SIZE,
         status=wanted.status,
         service=wanted.service or None,
         priority=wanted.priority or None,
+        # the incidents the postmortem policy let go are listed apart
+        postmortem=NOT_NEEDED if wanted.not_needed else WANTED,
     )
     context = list_context(request, wanted, page, incidents, total)
+    if not wanted.not_needed:
+        _, context["not_needed"] = await queries.list_incidents(
+            limit=1, offset=0, postmortem=NOT_NEEDED
+        )
     recent = await request.app[SERVICE].change_drafts.recent(wanted.service or None, RECENT_CHANGES)
     return render_page(
         request,
@@ -209,6 +217,18 @@ async def set_status(request: web.Request) -> web.Response:
             request, error=UI[language]["incomplete"].format(missing=missing), status=409
         )
     except InvalidTransition as exc:
+        return await incident_page(request, error=str(exc), status=409)
+    raise web.HTTPSeeOther(f"/incidents/{incident_id}")
+
+
+async def promote(request: web.Request) -> web.Response:
+    """A person says this incident requires a postmortem after all."""
+    form = await request.post()
+    check_csrf(request, form)
+    incident_id = incident_id_of(request)
+    try:
+        await request.app[SERVICE].policy.promote(incident_id, request[IDENTITY].user)
+    except (ReviewLocked, NotPromotable) as exc:
         return await incident_page(request, error=str(exc), status=409)
     raise web.HTTPSeeOther(f"/incidents/{incident_id}")
 

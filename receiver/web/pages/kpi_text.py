@@ -100,6 +100,17 @@ KPI_TEXT: Final[dict[str, dict[str, str]]] = {
         "csv_severe": "P0/P1 次数",
         "csv_severe_met": "P0/P1 达标",
         "csv_all": "全部",
+        # the SLOs (services with SLOs configured)
+        "slo_budget": "错误预算消耗（SLO）",
+        "slo_budget_hint": "每月各服务各 SLO 的事故消耗了其窗口错误预算的多少（相加）；"
+        "“估算”为只有错误率查询的 SLO。",
+        "slo": "SLO",
+        "burned": "消耗",
+        "slo_estimated": "其中估算 {n} 起",
+        "slo_none": "所选范围内没有 SLO 数据（未配置 SLO，或事故尚无 SLI 数据）。",
+        "detect": "发现用时（SLI 低于目标至首条告警）",
+        "chart_detect": "每月平均发现用时（分钟）",
+        "chart_detect_desc": "{months} 每月平均发现用时（自 SLI 低于目标至首条告警）：{values}。",
     },
     "en": {
         "kpi": "KPIs",
@@ -203,5 +214,18 @@ KPI_TEXT: Final[dict[str, dict[str, str]]] = {
         "csv_severe": "P0/P1",
         "csv_severe_met": "P0/P1 target met",
         "csv_all": "all",
+        # the SLOs (services with SLOs configured)
+        "slo_budget": "Error budget burned (SLOs)",
+        "slo_budget_hint": "Per month, service and SLO, how much of its window's error budget "
+        "the incidents burned (added up); estimated: an SLO with an error-ratio query only.",
+        "slo": "SLO",
+        "burned": "Burned",
+        "slo_estimated": "{n} estimated",
+        "slo_none": "No SLO figures in the selected range (no SLOs configured, or no SLI "
+        "figures yet).",
+        "detect": "Time to detect (SLI out of objective to the first alert)",
+        "chart_detect": "Mean time to detect per month (minutes)",
+        "chart_detect_desc": "Mean time to detect per month (from the SLI missing its "
+        "objective to the first alert), {months}: {values}.",
     },
 }

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from receiver.domain.kpi import KpiReport, Mean, MonthFigures, QuarterFigures
+from receiver.domain.slo_kpi import BudgetMonth, DetectMonth
 from receiver.usecases.queries import KpiFigures
 from receiver.web.kpi_filters import KpiFilters
 from receiver.web.pages.kpi_chart import Bar, Chart, render
@@ -127,6 +128,40 @@ def charts(text: dict[str, str], report: KpiReport) -> list[Any]:
     return [(chart.title, render(chart)) for chart in (incidents, mttr, severe)]
 
 
+def budget_row(text: dict[str, str], row: BudgetMonth) -> dict[str, Any]:
+    burned = f"{row.burned * 100:.1f}".rstrip("0").rstrip(".") + "%"
+    return {
+        "service": row.service or text["no_service"],
+        "slo": row.slo,
+        "month": row.month,
+        "burned": f"{text['estimated_mark']} {burned}" if row.estimated else burned,
+        "incidents": row.incidents,
+        "estimated": text["slo_estimated"].format(n=row.estimated) if row.estimated else "",
+    }
+
+
+def detect_chart(text: dict[str, str], detect: list[DetectMonth]) -> Any:
+    """The time-to-detect trend: one bar a month, none where nothing was measured."""
+    span = f"{detect[0].month}–{detect[-1].month}" if detect else ""
+
+    def minutes(row: DetectMonth) -> float | None:
+        value = row.detect.value
+        return None if value is None else value.total_seconds() / 60
+
+    chart = Chart(
+        "kpi-detect",
+        text["chart_detect"],
+        text["chart_detect_desc"].format(
+            months=span,
+            values=text["sep"].join(
+                f"{row.month} {duration_text(text, row.detect.value)}" for row in detect
+            ),
+        ),
+        [Bar(row.month, minutes(row), duration_text(text, row.detect.value)) for row in detect],
+    )
+    return render(chart)
+
+
 def kpi_context(text: dict[str, str], filters: KpiFilters, figures: KpiFigures) -> dict[str, Any]:
     shown = filters.shown()
     context: dict[str, Any] = {
@@ -180,5 +215,10 @@ def kpi_context(text: dict[str, str], filters: KpiFilters, figures: KpiFigures) 
             }
             for row in figures.actions
         ],
+        # the SLOs: budget burned per service and month, and the time-to-detect trend
+        budget=[budget_row(text, row) for row in figures.budget],
+        detect_chart=detect_chart(text, figures.detect)
+        if any(row.detect.count for row in figures.detect)
+        else None,
     )
     return context

@@ -21,6 +21,7 @@ class ListFilters:
     status: IncidentStatus | None
     service: str
     priority: str
+    not_needed: bool = False  # the incidents the postmortem policy let go, listed apart
 
     @classmethod
     def of(cls, request: web.Request) -> ListFilters:
@@ -31,12 +32,18 @@ class ListFilters:
             status=IncidentStatus(status) if status in STATUS_VALUES else None,
             service=query.get("service", "").replace("\x00", "").strip()[:200],
             priority=priority if priority in PRIORITY_ORDER else "",
+            not_needed=query.get("postmortem") == "not_needed",
         )
 
     def shown(self) -> dict[str, str]:
         """As the form's values and the page links' query."""
         status = self.status.value if self.status else ""
-        return {"status": status, "service": self.service, "priority": self.priority}
+        return {
+            "status": status,
+            "service": self.service,
+            "priority": self.priority,
+            "postmortem": "not_needed" if self.not_needed else "",
+        }
 
 
 def list_context(
@@ -65,4 +72,5 @@ def list_context(
         "pages": pages,
         "previous": page_link(page - 1) if page > 1 else "",
         "next": page_link(page + 1) if page < pages else "",
+        "not_needed": 0,  # how many are listed apart (counted by the handler)
     }

@@ -55,6 +55,12 @@ UI: Final[dict[str, dict[str, str]]] = {
         "did_send_to_review": "{actor} 于 {time} 提交审阅",
         "did_move_back": "{actor} 于 {time} 退回审阅",
         "did_other": "{actor} 于 {time} {action}",
+        # the postmortem policy (services with SLOs)
+        "did_promote": "{actor} 于 {time} 标记为需要事后分析",
+        "postmortem": "事后分析",
+        "promote": "标记为需要事后分析",
+        "not_needed_list": "无需事后分析的事故",
+        "show_not_needed": "无需事后分析的事故（{n}）",
         "diff": "修订对比",
         # error pages (the API answers JSON)
         "error_title_404": "404 · 找不到页面",
@@ -236,6 +242,12 @@ UI: Final[dict[str, dict[str, str]]] = {
         "did_send_to_review": "{actor} sent it to review at {time}",
         "did_move_back": "{actor} moved it back to review at {time}",
         "did_other": "{actor}: {action} at {time}",
+        # the postmortem policy (services with SLOs)
+        "did_promote": "{actor} marked it as requiring a postmortem at {time}",
+        "postmortem": "Postmortem",
+        "promote": "Mark as requiring a postmortem",
+        "not_needed_list": "Incidents needing no postmortem",
+        "show_not_needed": "Incidents needing no postmortem ({n})",
         "diff": "Revision diff",
         "error_title_404": "404 · Page not found",
         "error_title_403": "403 · Refused",
