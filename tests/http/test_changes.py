@@ -161,7 +161,7 @@ async def test_a_feed_left_off_says_which_setting_turns_it_on(
     client = await aiohttp_client(create_app(make_settings(auth_token="t0ken"), clock=clock))
     body = fixture("flux/kustomization-reconciled.json")
     status, answer = await post(client, "flux", body, signed("flux", body))
-    assert (status, answer["error"]) == (409, "not_configured")
+    assert (status, answer["error"]) == (401, "not_configured")
     assert "RECEIVER_CHANGES_FLUX_SECRET" in answer["message"]
 
 
