@@ -206,25 +206,24 @@ class ApplyInbox:
         at = record.received_at  # applied as of its receipt, whenever that is
         try:
             async with repo.inbox.savepoint():
+                stored: Stored | None = None
                 if source_of_kind(record.kind) is not None:
                     # a change to a service belongs to no incident: stored on its own
                     outcome = await self.record_change.apply_entry(repo, record, at)
                     await repo.inbox.mark_applied(
                         record.id, incident_id=None, outcome=outcome, draft_revision=None, now=now
                     )
-                    batch.report.applied += 1
-                    batch.report.done_bytes += len(record.body.encode())
-                    return True
-                step = parse_entry(record, self.ingest, self.record_event)
-                change = await step(repo, at)
-                stored = await self.recorder.store(repo, change, at)
-                await repo.inbox.mark_applied(
-                    record.id,
-                    incident_id=stored.incident_id,
-                    outcome=_outcome(stored),
-                    draft_revision=stored.draft.revision if stored.draft else None,
-                    now=now,
-                )
+                else:
+                    step = parse_entry(record, self.ingest, self.record_event)
+                    change = await step(repo, at)
+                    stored = await self.recorder.store(repo, change, at)
+                    await repo.inbox.mark_applied(
+                        record.id,
+                        incident_id=stored.incident_id,
+                        outcome=_outcome(stored),
+                        draft_revision=stored.draft.revision if stored.draft else None,
+                        now=now,
+                    )
         except NoOpenIncident as exc:
             await repo.inbox.mark_refused(record.id, "no_open_incident", str(exc), now)
         except IncidentNotFound as exc:
@@ -241,7 +240,8 @@ class ApplyInbox:
             log.exception("inbox.apply_error", inbox_id=record.id)
             return await self._failed(repo, entry, exc, now, batch)
         else:
-            batch.stored.append(("event" if record.kind == "event" else "webhook", stored))
+            if stored is not None:  # an incident's change: finished after the commit
+                batch.stored.append(("event" if record.kind == "event" else "webhook", stored))
         batch.report.applied += 1
         batch.report.done_bytes += len(record.body.encode())
         return True

@@ -4,6 +4,7 @@ the draft), the incident list's recent changes, and the KPI page's change-failur
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -130,3 +131,32 @@ async def test_the_kpi_page_shows_the_change_failure_rate(
     table = html.split('id="kpi-change-failure"', 1)[1].split("</table>", 1)[0]
     assert "<td>payments</td><td>1</td><td>1</td><td>100%</td>" in table
     assert "之后 2 小时 00 分内该服务发生事故的比例" in html
+
+
+async def test_hostile_change_text_is_inert_on_the_pages(
+    client: TestClient[Any, Any], clock: Clock
+) -> None:
+    hostile = "<script>alert(1)</script>{{ 7*7 }}**bold** [x](javascript:alert(2))"
+    change = ServiceChange(
+        source=ChangeSource.MANUAL,
+        source_id="hostile-1",
+        type=ChangeType.DEPLOY,
+        service="payments",
+        summary=hostile * 40,
+        started_at=FIRST_ALERT - timedelta(minutes=5),
+        to_version=hostile,
+        actor=hostile,
+        link="javascript:alert(3)",
+    )
+    await client.app[SERVICE].record_change(change)
+    incident_id = await drafted_incident(client, clock)
+    await log_in(client)
+    for path in (f"/incidents/{incident_id}", "/"):
+        html = await (await client.get(path)).text()
+        assert "<script>alert" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+        assert 'href="javascript:' not in html
+        assert "{{ 7*7 }}" in html  # shown as written, never evaluated
+    text = await markdown(client, incident_id)
+    assert "\\<script\\>" in text
+    assert not re.search(r"(?<!\\)\]\(javascript:", text)  # escaped: never a link

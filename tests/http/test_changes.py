@@ -161,7 +161,7 @@ async def test_a_feed_left_off_says_which_setting_turns_it_on(
     client = await aiohttp_client(create_app(make_settings(auth_token="t0ken"), clock=clock))
     body = fixture("flux/kustomization-reconciled.json")
     status, answer = await post(client, "flux", body, signed("flux", body))
-    assert (status, answer["error"]) == (409, "not_configured")
+    assert (status, answer["error"]) == (401, "not_configured")
     assert "RECEIVER_CHANGES_FLUX_SECRET" in answer["message"]
 
 
@@ -324,3 +324,18 @@ async def test_deliveries_are_counted_by_feed_and_result(client: Client) -> None
     assert f'{metric}{{reason="",result="accepted",source="gitlab"}} 1.0' in text
     assert f'{metric}{{reason="",result="ignored",source="gitlab"}} 1.0' in text
     assert f'{metric}{{reason="invalid_signature",result="rejected",source="gitlab"}} 1.0' in text
+
+
+async def test_nul_and_lone_surrogates_in_a_feeds_names_are_stored_on_both_stores(
+    client: Client,
+) -> None:
+    data = json.loads(fixture("kubernetes/deployment-rollout.json"))
+    data["involvedObject"]["name"] = "payments\u0000api"
+    data["involvedObject"]["labels"] = {"app.kubernetes.io/name": "pay\ud800ments"}
+    body = json.dumps(data).encode()  # ASCII: the escapes stay escapes
+    status, answer = await post(client, "kubernetes", body, signed("kubernetes", body))
+    assert status == 202
+    await wait_applied(client, answer, headers=API, state="applied")
+    [change] = await changes(client)
+    assert change["service"] == "pay\ufffdments"
+    assert change["object_name"] == "payments\ufffdapi"

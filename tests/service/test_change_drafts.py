@@ -19,8 +19,9 @@ from receiver.domain.review import ReviewLocked
 from receiver.domain.suspects import Verdict
 from receiver.postmortem.render import DraftRenderer
 from receiver.store import open_configured_database
+from receiver.usecases.record_change import inbox_kind
 from receiver.usecases.service import IncidentService
-from tests.conftest import Clock, capture
+from tests.conftest import REPO, Clock, capture
 
 FIRST_ALERT = datetime(2026, 11, 26, 19, 11, 48, 595000, tzinfo=UTC)  # firing_group_3
 
@@ -134,3 +135,23 @@ async def test_an_approved_postmortem_is_not_moved_by_a_verdict(
     await service.review.change_status(incident_id, IncidentStatus.APPROVED, "李四", "演练")
     with pytest.raises(ReviewLocked):
         await service.change_drafts.mark(incident_id, stored.id, Verdict.CAUSE, "李四")
+
+
+async def test_a_change_through_the_inbox_after_the_draft_writes_a_new_revision(
+    service: IncidentService, clock: Clock
+) -> None:
+    """As POST /api/v1/changes/manual stores it: accepted into the inbox, applied behind."""
+    incident_id = await fire_and_resolve(service, clock)
+    first = await service.queries.current_draft(incident_id)
+    clock.advance(minutes=10)
+    body = (REPO / "tests" / "fixtures" / "changes" / "manual" / "deploy.json").read_text()
+    await service.accept(inbox_kind(ChangeSource.MANUAL), body, None)
+    report = await service.apply_inbox.batch(10)
+    assert (report.applied, report.failed) == (1, None)
+    second = await service.queries.current_draft(incident_id)
+    assert second.revision == first.revision + 1
+    assert second.created_by == CHANGES_AUTHOR
+    assert "- 候选（待确认）：02:55:00 payments 发布：发布 payments-api v2.32.0" in second.markdown
+    again = await service.apply_inbox.batch(10)  # nothing left: no further revision
+    assert again.applied == 0
+    assert (await service.queries.current_draft(incident_id)).revision == second.revision

@@ -21,9 +21,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -390,6 +391,33 @@ def fields_with(receiver: Receiver, due: date) -> None:
     assert due.isoformat() in draft
 
 
+def changes_with(receiver: Receiver, at: Sent) -> None:
+    """A person records a change made at `at` (issue 20); the list shows that moment."""
+    service = f"c{next(tags)}"
+    change = {"service": service, "type": "deploy", "what": "发布 v2", "at": at.text}
+    answer = receiver.post_json("/api/v1/changes/manual", change)
+    assert_json_error(answer, "POST", f"change at {at.text}")
+    assert (answer.status == 202) == at.in_span, f"at {at}: {answer}"
+    if answer.status != 202:
+        return
+    accepted = answer.json()
+    assert isinstance(accepted, dict)
+    deadline = time.monotonic() + 15
+    while True:
+        entry = receiver.get(f"/api/v1/inbox/{accepted['inbox_id']}").json()
+        assert isinstance(entry, dict)
+        if entry["state"] != "pending":
+            break
+        assert time.monotonic() < deadline, f"inbox entry {accepted['inbox_id']} not applied"
+        time.sleep(0.02)
+    assert entry["state"] == "applied", entry
+    found = receiver.get(f"/api/v1/changes?service={service}").json()
+    assert isinstance(found, dict)
+    [listed] = found["changes"]
+    sent = datetime.fromisoformat(at.text.replace("Z", "+00:00")).astimezone(UTC)
+    assert listed["started_at"] == sent.isoformat().replace("+00:00", "Z"), at
+
+
 # Each operation whose body carries a time, and the body fields the test fills.
 TIME_BODIES: dict[tuple[str, str], tuple[set[str], Callable[..., None]]] = {
     ("POST", "/api/v1/alerts"): (
@@ -397,6 +425,7 @@ TIME_BODIES: dict[tuple[str, str], tuple[set[str], Callable[..., None]]] = {
         alerts_with,
     ),
     ("POST", "/api/v1/events"): ({"ManualEvent.at"}, events_with),
+    ("POST", "/api/v1/changes/{source}"): ({"ManualChange.at"}, changes_with),
     ("PATCH", "/api/v1/incidents/{incident_id}"): (
         {"ActionItem.due", "Improvement.due"},
         fields_with,
@@ -468,6 +497,15 @@ def test_event_times_across_the_calendar(receiver: Receiver) -> None:
     @given(times, times)
     def check(opened: Sent, closed: Sent) -> None:
         events_with(receiver, opened, closed)
+
+    check()
+
+
+def test_change_times_across_the_calendar(receiver: Receiver) -> None:
+    @DATE_EXAMPLES
+    @given(times)
+    def check(at: Sent) -> None:
+        changes_with(receiver, at)
 
     check()
 

@@ -162,8 +162,10 @@ async def _verify(
     setting, header, check = _FEEDS[source]
     secret = getattr(settings, setting)
     if secret is None:
+        # no request can prove a secret that is not set: unauthenticated, as every /api/
+        # request without valid credentials is, and the message says what turns it on
         raise ApiError(
-            409,
+            401,
             "not_configured",
             f"the {source.value} change feed is off: set RECEIVER_{setting.upper()} "
             "to the secret its requests are signed with",

@@ -69,14 +69,13 @@ def change_paths() -> dict[str, Schema]:
                     ),
                     "200": json_body(ref("ChangeIgnored"), "Verified, but no change to keep."),
                     **errors(
-                        (400, 401, 404, 408, 409, 413, 415, 422, 503),
+                        (400, 401, 404, 408, 413, 415, 422, 503),
                         notes={
                             401: "The feed's signature or token is missing or wrong "
-                            "(`invalid_signature`); for `manual`, the API's credentials "
-                            "(`unauthenticated`).",
+                            "(`invalid_signature`), or the feed is off: its secret is not "
+                            "set, and the message names the setting (`not_configured`); for "
+                            "`manual`, the API's credentials (`unauthenticated`).",
                             404: "No such feed (`not_found`).",
-                            409: "The feed is off: its secret is not set; the message names "
-                            "the setting (`not_configured`).",
                             422: "The body is not what the feed sends (`invalid_change`); "
                             "`details` names each field.",
                         },
