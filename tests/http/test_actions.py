@@ -62,6 +62,7 @@ TWO_ITEMS = {
             "due": TOMORROW,
             "horizon": "immediate",
             "ticket": "https://jira.example.com/browse/OPS-1",
+            "priority": "high",
         },
         {"text": "补充压测", "owner": "wangwu", "due": YESTERDAY, "horizon": "short"},
         {"text": "没有负责人的想法"},
@@ -144,9 +145,9 @@ async def test_status_changes_from_the_api_page_and_form_are_one_change(
     assert (await done.json())["status"] == "done"
     assert (await done.json())["done_at"]
     assert (
-        "- [x] **扩大连接池**（负责人：lisi，截止：2026-11-27） · 工单：<https://jira.example.com/browse/OPS-1>"
-        in (await markdown(client, incident_id))
-    )
+        "- [x] **扩大连接池**（负责人：lisi，截止：2026-11-27）（优先级：高）"
+        " · 工单：<https://jira.example.com/browse/OPS-1>"
+    ) in await markdown(client, incident_id)
     fields = await (
         await client.get(f"/api/v1/incidents/{incident_id}/fields", headers=AUTH)
     ).json()
@@ -209,6 +210,8 @@ async def test_status_changes_from_the_api_page_and_form_are_one_change(
             f"act-{index}-owner": item["owner"],
             f"act-{index}-due": item["due"] or "",
             f"act-{index}-horizon": item["horizon"],
+            f"act-{index}-priority": item["priority"] or "",
+            f"act-{index}-ticket": item["ticket"],
         }
         if item["done"] and item["id"] == pool["id"]:
             form[f"act-{index}-done"] = "on"
@@ -216,7 +219,8 @@ async def test_status_changes_from_the_api_page_and_form_are_one_change(
     assert saved.status == 303, await saved.text()
     reopened = await items(client, "?owner=wangwu")
     assert [(i["id"], i["status"]) for i in reopened] == [(load_test["id"], "open")]
-    assert next(i["status"] for i in await items(client, "?owner=lisi")) == "done"
+    pool_after = next(i for i in await items(client, "?owner=lisi") if i["id"] == pool["id"])
+    assert (pool_after["status"], pool_after["priority"]) == ("done", "high")
 
 
 async def test_csv_export_opens_in_excel_with_chinese(
