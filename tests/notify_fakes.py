@@ -17,6 +17,7 @@ The app (`fake.app`) can also be served by any other means, e.g. pytest-aiohttp'
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -320,6 +321,7 @@ class FakePlatform:
         self.received: list[Received] = []
         self.refused: list[str] = []  # why each refused request was refused
         self.requests = 0
+        self._arrived = asyncio.Event()  # set by each accepted message
         self._script: deque[Canned] = deque()
         self._server: TestServer | None = None
         self.base: URL | None = None
@@ -340,6 +342,15 @@ class FakePlatform:
         """Answer the next requests with these (by name or as given), then normally."""
         for answer in answers:
             self._script.append(answer if isinstance(answer, Canned) else self.spec.canned[answer])
+
+    async def wait_until(self, done: Callable[[], bool]) -> None:
+        """Until `done()` holds, checked after each accepted message: for messages a
+        background pass sends (the caller bounds the wait with asyncio.timeout)."""
+        while True:
+            self._arrived.clear()
+            if done():
+                return
+            await self._arrived.wait()
 
     async def start(self) -> FakePlatform:
         self._server = TestServer(self.app, host="127.0.0.1")
@@ -395,6 +406,7 @@ class FakePlatform:
             if refused is not None:
                 return self._refuse("signature", refused)
         self.received.append(Received(data, dict(request.headers), dict(request.query), body))
+        self._arrived.set()
         return spec.ok.response()
 
 

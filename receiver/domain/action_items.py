@@ -45,6 +45,7 @@ class TrackedItem:
     status: ItemStatus
     reason: str  # why it was dropped
     ticket: str
+    priority: str = ""  # an ItemPriority value, or "" when unset
 
 
 def status_of(item: Any) -> ItemStatus:
@@ -78,6 +79,7 @@ def tracked(incident_id: int, fields: HumanFields) -> list[TrackedItem]:
                     status=status_of(item),
                     reason=item.dropped,
                     ticket=item.ticket,
+                    priority=item.priority.value if item.priority else "",
                 )
             )
     return found

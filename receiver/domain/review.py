@@ -33,6 +33,14 @@ class ActionHorizon(StrEnum):
     LONG = "long"  # 长期行动 (3 个月内)
 
 
+class ItemPriority(StrEnum):
+    """An action item's priority, as people set it (issue 21)."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
 # An item's stable id: given when it is first saved, kept through renames and reorders
 ItemId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{0,32}$")]
 # A ticket link: http(s) only, since pages and drafts make it a link
@@ -50,6 +58,7 @@ class _Item(BaseModel):
     due: date | None = None
     done: bool = False
     dropped: Line = ""  # why it was dropped; an item with a reason here is not open
+    priority: ItemPriority | None = None
     ticket: TicketUrl = ""
 
 

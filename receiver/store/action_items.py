@@ -78,6 +78,7 @@ class ActionItemStore:
                 "status": item.status.value,
                 "reason": item.reason,
                 "ticket": item.ticket,
+                "priority": item.priority or None,
             }
             old = before.get(item.id)
             if old is None:
@@ -181,6 +182,7 @@ def _row(row: sa.Row[Any]) -> ItemRow:
             status=ItemStatus(row.status),
             reason=row.reason,
             ticket=row.ticket,
+            priority=row.priority or "",
         ),
         service=row.service,
         incident_title=row.title,

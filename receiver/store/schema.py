@@ -309,6 +309,7 @@ action_items = sa.Table(
     sa.Column("status", sa.String(16), nullable=False, index=True),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("ticket", sa.Text, nullable=False),
+    sa.Column("priority", sa.String(8), nullable=True),  # high, medium, low; NULL unset
     # the draft revision the edit that created it drew (NULL: saved while still firing)
     sa.Column("created_revision", sa.Integer, nullable=True),
     sa.Column("created_by", sa.Text, nullable=False),

@@ -7,12 +7,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from receiver.domain.action_items import ItemNotFound, ItemStatus, tracked, with_status
+from receiver.domain.action_items import ItemNotFound, ItemStatus, with_status
 from receiver.domain.incident import Change
 from receiver.domain.moments import in_zone
 from receiver.store import Database, Repository
 from receiver.store.action_items import ItemFilter, ItemRow
 from receiver.usecases.recording import Recorder
+from receiver.usecases.review import store_fields
 from receiver.usecases.unit_of_work import Clock, load
 
 
@@ -49,30 +50,15 @@ class ActionItems:
                 raise ItemNotFound(f"no action item {item_id!r}")
             incident_id = row.item.incident_id
             found.append(incident_id)
-            state = await load(repo, incident_id)
+            state = await load(repo, incident_id)  # locked, as the form's saves are
             before = await repo.human_fields_of(incident_id)
             after = with_status(before, item_id, status, reason)
-            change = Change(state=state)
-            if after == before:
-                return change
             latest = await repo.latest_draft(incident_id)
-            revision = None if state.incident.is_open else (latest.revision if latest else 0) + 1
-            await repo.save_human_fields(incident_id, after, actor, now)
-            await repo.actions.sync(
-                incident_id, tracked(incident_id, after), actor=actor, revision=None, now=now
+            extra: dict[str, object] = {"item": item_id, "status": status.value}
+            latest_revision = latest.revision if latest else 0
+            return await store_fields(
+                repo, state, before, after, actor, now, latest_revision, extra
             )
-            old = before.model_dump(mode="json")
-            detail: dict[str, object] = {
-                "fields": before.changed_fields(after),
-                "before": {name: old[name] for name in before.changed_fields(after)},
-                "item": item_id,
-                "status": status.value,
-            }
-            if revision is not None:
-                detail["revision"] = revision
-            await repo.record_audit(incident_id, actor, "edit", detail, now)
-            change.revise(actor, now)
-            return change
 
         await self.recorder.record("action_status", step)
         return found[0]

@@ -10,7 +10,7 @@ from datetime import datetime
 from receiver.domain.action_items import tracked, with_ids
 from receiver.domain.completeness import DEFAULT_REQUIRED, missing_for_approval
 from receiver.domain.concurrent_edits import Edit, rebased
-from receiver.domain.incident import Change, IncidentStatus
+from receiver.domain.incident import Change, IncidentState, IncidentStatus
 from receiver.domain.review import HumanFields, check_editable, move
 from receiver.store import AuditRecord, Repository
 from receiver.usecases.errors import IncidentNotFound
@@ -51,27 +51,7 @@ class Review:
                 wanted = rebased(patch, before, base_revision, edits, latest_revision)
             # raises ValidationError on bad input; items keep their ids (issue 21)
             after = with_ids(before, before.merged(wanted), new_item_id)
-            changed = before.changed_fields(after)
-            change = Change(state=state)
-            if changed:
-                old = before.model_dump(mode="json")
-                detail: dict[str, object] = {
-                    "fields": changed,
-                    "before": {name: old[name] for name in changed},
-                }
-                if not state.incident.is_open:  # else no revision is drawn until recovery
-                    detail["revision"] = latest_revision + 1
-                await repo.save_human_fields(incident_id, after, actor, now)
-                await repo.actions.sync(
-                    incident_id,
-                    tracked(incident_id, after),
-                    actor=actor,
-                    revision=_revision(detail),
-                    now=now,
-                )
-                await repo.record_audit(incident_id, actor, "edit", detail, now)
-                change.revise(actor, now)
-            return change
+            return await store_fields(repo, state, before, after, actor, now, latest_revision)
 
         return await self.recorder.record("edit", step)
 
@@ -111,6 +91,39 @@ class Review:
     async def audit_log(self, incident_id: int) -> list[AuditRecord]:
         async with self.uow.db.read() as repo:
             return await repo.audit_of(incident_id)
+
+
+async def store_fields(
+    repo: Repository,
+    state: IncidentState,
+    before: HumanFields,
+    after: HumanFields,
+    actor: str,
+    now: datetime,
+    latest_revision: int,
+    extra: dict[str, object] | None = None,
+) -> Change:
+    """Store people's changed fields, audited with what they were, their tracked action
+    items rewritten, and a new draft revision by `actor` once the alerts have recovered.
+    The form's saves and the actions page's status changes both end here."""
+    assert state.incident.id is not None
+    incident_id = state.incident.id
+    changed = before.changed_fields(after)
+    change = Change(state=state)
+    if not changed:
+        return change
+    old = before.model_dump(mode="json")
+    detail: dict[str, object] = {"fields": changed, "before": {n: old[n] for n in changed}}
+    detail.update(extra or {})
+    if not state.incident.is_open:  # else no revision is drawn until recovery
+        detail["revision"] = latest_revision + 1
+    await repo.save_human_fields(incident_id, after, actor, now)
+    await repo.actions.sync(
+        incident_id, tracked(incident_id, after), actor=actor, revision=_revision(detail), now=now
+    )
+    await repo.record_audit(incident_id, actor, "edit", detail, now)
+    change.revise(actor, now)
+    return change
 
 
 def new_item_id() -> str:

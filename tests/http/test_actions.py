@@ -56,7 +56,14 @@ async def items(client: TestClient[Any, Any], query: str = "") -> list[dict[str,
 
 TWO_ITEMS = {
     "actions": [
-        {"text": "扩大连接池", "owner": "lisi", "due": TOMORROW, "horizon": "immediate"},
+        {
+            "text": "扩大连接池",
+            "owner": "lisi",
+            "due": TOMORROW,
+            "horizon": "immediate",
+            "ticket": "https://jira.example.com/browse/OPS-1",
+            "priority": "high",
+        },
         {"text": "补充压测", "owner": "wangwu", "due": YESTERDAY, "horizon": "short"},
         {"text": "没有负责人的想法"},
     ],
@@ -86,6 +93,14 @@ async def test_items_are_tracked_with_stable_ids_and_filtered(
     assert len(await items(client, f"?service={service}")) == 3
     assert await items(client, "?service=nothing-here") == []
     assert await items(client, "?status=done") == []
+
+    # a ticket is a link: anything else is refused, and nothing changes
+    bad = {"actions": [{"text": "x", "owner": "y", "ticket": "javascript:alert(1)"}]}
+    refused = await client.patch(
+        f"/api/v1/incidents/{incident_id}", json=bad, headers={**AUTH, **JSON}
+    )
+    assert refused.status == 422
+    assert len(await items(client)) == 3
 
     # renamed and reordered in the form: the same items, no duplicates
     fields = await (
@@ -129,7 +144,10 @@ async def test_status_changes_from_the_api_page_and_form_are_one_change(
     assert done.status == 200, await done.text()
     assert (await done.json())["status"] == "done"
     assert (await done.json())["done_at"]
-    assert "- [x] **扩大连接池**" in await markdown(client, incident_id)
+    assert (
+        "- [x] **扩大连接池**（负责人：lisi，截止：2026-11-27）（优先级：高）"
+        " · 工单：<https://jira.example.com/browse/OPS-1>"
+    ) in await markdown(client, incident_id)
     fields = await (
         await client.get(f"/api/v1/incidents/{incident_id}/fields", headers=AUTH)
     ).json()
@@ -142,6 +160,22 @@ async def test_status_changes_from_the_api_page_and_form_are_one_change(
         headers={**AUTH, **JSON},
     )
     assert no_reason.status == 422
+    # dropped with a reason: the draft says so rather than showing it open
+    dropped = await client.post(
+        f"/api/v1/actions/{load_test['id']}/status",
+        json={"status": "dropped", "reason": "改用线上压测"},
+        headers={**AUTH, **JSON},
+    )
+    assert dropped.status == 200
+    assert "- [ ] **补充压测**（负责人：wangwu，截止：2026-11-25）（已放弃：改用线上压测）" in (
+        await markdown(client, incident_id)
+    )
+    reopened_by_api = await client.post(
+        f"/api/v1/actions/{load_test['id']}/status",
+        json={"status": "open"},
+        headers={**AUTH, **JSON},
+    )
+    assert (await reopened_by_api.json())["status"] == "open"
     missing = await client.post(
         "/api/v1/actions/ffffffff/status", json={"status": "done"}, headers={**AUTH, **JSON}
     )
@@ -176,6 +210,8 @@ async def test_status_changes_from_the_api_page_and_form_are_one_change(
             f"act-{index}-owner": item["owner"],
             f"act-{index}-due": item["due"] or "",
             f"act-{index}-horizon": item["horizon"],
+            f"act-{index}-priority": item["priority"] or "",
+            f"act-{index}-ticket": item["ticket"],
         }
         if item["done"] and item["id"] == pool["id"]:
             form[f"act-{index}-done"] = "on"
@@ -183,7 +219,8 @@ async def test_status_changes_from_the_api_page_and_form_are_one_change(
     assert saved.status == 303, await saved.text()
     reopened = await items(client, "?owner=wangwu")
     assert [(i["id"], i["status"]) for i in reopened] == [(load_test["id"], "open")]
-    assert next(i["status"] for i in await items(client, "?owner=lisi")) == "done"
+    pool_after = next(i for i in await items(client, "?owner=lisi") if i["id"] == pool["id"])
+    assert (pool_after["status"], pool_after["priority"]) == ("done", "high")
 
 
 async def test_csv_export_opens_in_excel_with_chinese(

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
 
 from receiver.alertmanager.webhook import Webhook
+from receiver.app import create_app
 from receiver.config import Settings
 from receiver.domain.action_items import ItemStatus
 from receiver.metrics import Metrics
@@ -21,6 +24,7 @@ from receiver.postmortem.render import DraftRenderer
 from receiver.store import Database, open_configured_database
 from receiver.store.action_items import ItemFilter
 from receiver.usecases.service import IncidentService
+from receiver.web.keys import SERVICE
 from receiver.workers.outbox import Sender
 from tests.conftest import Clock, capture
 from tests.notify_fakes import FakePlatform
@@ -171,3 +175,24 @@ async def test_the_weekly_digest_goes_once_a_week_per_channel(
     await service.reminders.run()
     await sender.run_once()
     assert sum(r.json["event"] == "action_digest" for r in chat.received) == 2
+
+
+async def test_the_app_runs_the_reminder_pass(
+    aiohttp_client: Callable[[web.Application], Awaitable[TestClient[Any, Any]]],
+    make_settings: Callable[..., Settings],
+    clock: Clock,
+    chat: FakePlatform,
+) -> None:
+    settings = make_settings(
+        notify={"channels": [{"name": "sre", "type": "webhook", "url": chat.url}],
+                "default_channels": ["sre"]},
+        action_reminder_interval="1s",
+        action_digest_weekday=0,
+    )  # fmt: skip
+    client = await aiohttp_client(create_app(settings, clock=clock))
+    service = client.app[SERVICE]
+    await incident_with_two_items(service, clock)
+    async with asyncio.timeout(15):  # the pass runs every second
+        await chat.wait_until(lambda: len(reminders(chat)) >= 2)
+    headlines = {m["headline"] for m in reminders(chat)}
+    assert headlines == {"行动项已逾期", "行动项将在 1 天内到期"}

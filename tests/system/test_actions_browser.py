@@ -8,13 +8,15 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from tests.conftest import capture_text
+from tests.conftest import capture, capture_text, shifted
 from tests.processes import AUTH
 from tests.system.test_browser import (
     TIMEOUT_MS,
@@ -89,6 +91,26 @@ async def test_actions_page_filters_marks_done_and_exports(
                 box = page.locator('input[name="act-1-done"]')
                 await expect(box).to_be_checked()
                 await expect(page.locator('input[name="act-0-done"]')).not_to_be_checked()
+
+                # the same group fires again hours later: a new incident that links #1
+                later = json.dumps(shifted(capture("firing_group_3"), timedelta(hours=3)))
+                assert await post_webhook(http, receiver, later) == 2
+                await page.goto("/incidents/2")
+                similar = page.locator("section.similar")
+                await expect(similar.get_by_role("heading", name="历史同类事故")).to_be_visible()
+                await expect(
+                    similar.locator("ul.similar-list").get_by_role("link", name="#1")
+                ).to_be_visible()
+                note = similar.get_by_role("note")
+                await expect(note).to_contain_text(
+                    "上次的改进措施尚未完成，可能与本次相关（待确认）"
+                )
+                await expect(note).to_contain_text("扩大连接池")
+                await expect(note).not_to_contain_text("补充压测")  # done already
+                await similar.screenshot(path=str(artifacts / "incident-similar.png"))
+                await note.get_by_role("button", name="标记完成").click()
+                await expect(page).to_have_url(re.compile(r"/incidents/2#similar$"))
+                await expect(page.locator("section.similar").get_by_role("note")).to_have_count(0)
             finally:
                 await browser.close()
     assert problems == []

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("ticket", sa.Text(), nullable=False),
+        sa.Column("priority", sa.String(length=8), nullable=True),
         sa.Column("created_revision", sa.Integer(), nullable=True),
         sa.Column("created_by", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),

@@ -6,7 +6,10 @@ Request: ``POST`` with ``Content-Type: application/json`` and the body::
 
 where ``incident`` holds the message's fields (``incident_id``, ``headline``, ``title``,
 ``severity``, ``service``, ``status``, ``started_at`` (ISO 8601, UTC), ``zone``,
-``duration`` (seconds or null), ``acknowledged_by``, ``link``, ``language``, ``event``).
+``duration`` (seconds or null), ``acknowledged_by``, ``link``, ``language``, ``event``,
+and ``notes`` (more lines: similar past incidents, an action item), ``mentions`` (chat
+user ids from ``[notify].mentions``) and ``link_label``). A digest of action items
+(``action_digest``) is about no one incident: its ``incident_id`` is 0.
 Texts are passed through as data, not cut or escaped: escape them for your own output.
 
 Headers:

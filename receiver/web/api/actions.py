@@ -42,6 +42,7 @@ def item_json(row: ItemRow, today: date) -> dict[str, Any]:
         "overdue": is_overdue(item.due, item.status, today),
         "reason": item.reason,
         "ticket": item.ticket,
+        "priority": item.priority or None,
         "created_revision": row.created_revision,
         "created_at": row.created_at.isoformat().replace("+00:00", "Z"),
         "done_at": row.done_at.isoformat().replace("+00:00", "Z") if row.done_at else None,

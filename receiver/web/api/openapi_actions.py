@@ -4,6 +4,7 @@ POST /api/v1/actions/{item_id}/status, with their schemas."""
 from __future__ import annotations
 
 from receiver.domain.action_items import ItemStatus
+from receiver.domain.review import ItemPriority
 from receiver.web.api.openapi_schemas import (
     BOOLEAN,
     INTEGER,
@@ -98,6 +99,7 @@ def action_schemas() -> dict[str, Schema]:
         overdue=BOOLEAN,
         reason={**STRING, "description": "why it was dropped"},
         ticket=STRING,
+        priority=nullable(enum(ItemPriority)),
         created_revision=nullable(INTEGER),
         created_at=_TIME,
         done_at=nullable(_TIME),

@@ -32,7 +32,6 @@ async def actions_page(request: web.Request) -> web.Response:
         services=await actions.services(),
         rows=[{"row": r, "overdue": is_overdue(r.item.due, r.item.status, today)} for r in rows],
         csv_link="/actions.csv?" + urlencode({k: v for k, v in shown.items() if v}),
-        back_query=urlencode({k: v for k, v in shown.items() if v}),
     )
 
 

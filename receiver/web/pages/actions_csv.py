@@ -12,7 +12,7 @@ from receiver.domain.action_items import is_overdue
 from receiver.store.action_items import ItemRow
 from receiver.web.pages.kpi_csv import BOM
 
-_COLUMNS = ("incident", "service", "item_source", "text", "owner", "due", "status")
+_COLUMNS = ("incident", "service", "item_source", "text", "owner", "due", "item_priority", "status")
 _MORE = ("overdue", "drop_reason", "ticket")
 
 
@@ -33,6 +33,7 @@ def actions_csv(
                 _cell(item.text),
                 _cell(item.owner),
                 item.due.isoformat() if item.due else "",
+                text[f"priority_{item.priority}"] if item.priority else "",
                 text[f"item_{item.status.value}"],
                 text["overdue"] if is_overdue(item.due, item.status, today) else "",
                 _cell(item.reason),

@@ -133,6 +133,7 @@ def _items(form: Any, prefix: str, kind_field: str) -> list[dict[str, Any]]:
                 # the item's stable id and what only the actions page sets (issue 21)
                 "id": form.get(f"{prefix}-{index}-id", ""),
                 "ticket": form.get(f"{prefix}-{index}-ticket", ""),
+                "priority": form.get(f"{prefix}-{index}-priority") or None,
                 "dropped": form.get(f"{prefix}-{index}-dropped", ""),
             }
         )
