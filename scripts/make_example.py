@@ -338,7 +338,7 @@ async def slo(service: IncidentService, clock: Clock) -> int:
     settings = SloSettings.model_validate(SLO)
     window = (start - timedelta(minutes=30), start + timedelta(minutes=45))
     incident = (start, start + GONE_SEEN_AT)
-    figure = await measure(answers(start), settings, window, incident)
+    figure, _ = await measure(answers(start), settings, window, incident)
     clock.now = start + timedelta(minutes=27, seconds=20)  # fetched after the recovery
     record = EvidenceRecord(clock.now, *window, "http://prometheus:9090", slos=[figure])
     await service.evidence.store(incident_id, record, 0)

@@ -15,11 +15,19 @@ import aiohttp
 from receiver.config import Settings
 from receiver.domain.incident import Episode, Incident
 from receiver.domain.moments import shifted
+from receiver.domain.slo import Point
 from receiver.evidence.prometheus import EvidenceUnavailable, QueryResult, query_range, redacted
-from receiver.evidence.promql import expression_from_generator_url, split_comparison
-from receiver.evidence.record import Breach, BusinessFigure, ChartEvidence, EvidenceRecord
-from receiver.evidence.slo import Ask, measure
-from receiver.evidence.summary import breaches, summarize
+from receiver.evidence.promql import Threshold, expression_from_generator_url, split_comparison
+from receiver.evidence.record import (
+    Breach,
+    BusinessFigure,
+    ChartEvidence,
+    EvidenceRecord,
+    SloFigure,
+)
+from receiver.evidence.series import Series
+from receiver.evidence.slo import Ask, measure, sli_chart_name
+from receiver.evidence.summary import breaches, infer_step, summarize
 
 # the business figures' worst value: the lowest availability, the highest of the others
 _WORST_IS_LOWEST = {"availability"}
@@ -85,11 +93,18 @@ async def collect(
     base = settings.prometheus_url
     for name, query in settings.business_queries.get(incident.service, {}).items():
         business.append(await _business(session, settings, name, query, base, incident_window))
-    slos = [
+    measured = [
         await measure(
             _asker(session, settings, base), slo, (start, end), incident_window, not_before
         )
         for slo in settings.slos.get(incident.service, [])
+    ]
+    slos = [figure for figure, _ in measured]
+    # each SLI drawn as the alerts' expressions are, after them, its objective the line
+    charts += [
+        await _sli_chart(settings, figure, ratios, incident_window)
+        for figure, ratios in measured
+        if ratios
     ]
     source = settings.prometheus_url or ", ".join(
         sorted({prometheus_for(settings, url) or "" for _, url in expressions(episodes, 20)})
@@ -156,6 +171,33 @@ async def _chart(
         return ChartEvidence(
             expr, query, shown_threshold, reason="Prometheus has no samples in the window"
         )
+    return await _drawn(settings, expr, query, threshold, result, incident_window)
+
+
+async def _sli_chart(
+    settings: Settings,
+    figure: SloFigure,
+    ratios: list[Point],
+    incident_window: tuple[datetime, datetime],
+) -> ChartEvidence:
+    """An SLO's error ratio per step, against what its objective allows."""
+    name = sli_chart_name(figure.name)
+    series = [Series({"slo": figure.name}, ratios)]
+    result = QueryResult(series, infer_step(series))
+    threshold = Threshold(">", round(1.0 - figure.objective, 12))
+    return await _drawn(settings, name, name, threshold, result, incident_window)
+
+
+async def _drawn(
+    settings: Settings,
+    expr: str,
+    query: str,
+    threshold: Threshold | None,
+    result: QueryResult,
+    incident_window: tuple[datetime, datetime],
+) -> ChartEvidence:
+    """The chart of what a query answered, and its figures."""
+    shown_threshold = str(threshold) if threshold else None
     summary = summarize(result.series, threshold, incident_window, step=result.step)
     # imported on first use: matplotlib takes a second to load and writes a font cache,
     # which a receiver without Prometheus (or `check-config`) never needs

@@ -111,13 +111,17 @@ def measure_ratio(
     not_before: datetime | None = None,
 ) -> Measured:
     """An error-ratio SLI: the worst series per step (one bad shard is users' pain)."""
+    ratios = worst_per_step(series)
+    until = ratios[-1][0] if ratios else incident[1]
+    return Measured(ratios, impact_of(ratios, objective, incident, not_before), until, {}, {})
+
+
+def worst_per_step(series: Sequence[Series]) -> list[Point]:
     worst: dict[datetime, float] = {}
     for one in series:
         for moment, value in one.points:
             worst[moment] = max(worst.get(moment, value), value)
-    ratios = sorted(worst.items())
-    until = ratios[-1][0] if ratios else incident[1]
-    return Measured(ratios, impact_of(ratios, objective, incident, not_before), until, {}, {})
+    return sorted(worst.items())
 
 
 def in_impact(ratios: Sequence[Point], impact: ImpactWindow, until: datetime) -> list[Point]:
@@ -135,9 +139,10 @@ async def measure(
     window: tuple[datetime, datetime],
     incident: tuple[datetime, datetime],
     not_before: datetime | None = None,
-) -> SloFigure:
-    """The SLO's figures for the incident; what Prometheus could not answer is a reason.
-    `not_before`: when the service's previous incident ended."""
+) -> tuple[SloFigure, list[Point]]:
+    """The SLO's figures for the incident, and its error ratio per step (to draw); what
+    Prometheus could not answer is a reason. `not_before`: when the service's previous
+    incident ended."""
     figure = SloFigure(
         name=slo.name,
         kind=slo.kind,
@@ -150,19 +155,25 @@ async def measure(
         users_query=slo.users,
     )
     try:
-        return await _measured(ask, slo, figure, window, incident, not_before)
+        measured = await _sli(ask, slo, window, incident, not_before)
+        return await _figures(ask, slo, figure, measured), measured.ratios
     except EvidenceUnavailable as exc:
-        return replace(figure, reason=exc.reason)
+        return replace(figure, reason=exc.reason), []
 
 
-async def _measured(
+def sli_chart_name(slo: str) -> str:
+    """What an SLO's chart is called in the draft, like a recording rule's name."""
+    return f"slo:{slo}:error_ratio"
+
+
+async def _sli(
     ask: Ask,
     slo: SloSettings,
-    figure: SloFigure,
     window: tuple[datetime, datetime],
     incident: tuple[datetime, datetime],
     not_before: datetime | None,
-) -> SloFigure:
+) -> Measured:
+    """The SLI over the window (the incident with its margins) and its impact."""
     counters = slo.counters()
     if counters is None:
         assert slo.error_ratio is not None  # the settings' validator: one or the other
@@ -176,48 +187,85 @@ async def _measured(
         )
     if not measured.ratios:
         raise EvidenceUnavailable("Prometheus has no samples in the window")
+    return measured
+
+
+@dataclass(frozen=True, slots=True)
+class _Budget:
+    burned: float | None
+    spent: float | None  # of the window's budget, this incident's included
+    bad: float | None = None  # the impact's events (counted SLIs only)
+    total: float | None = None
+    estimated: bool = False
+
+
+async def _figures(ask: Ask, slo: SloSettings, figure: SloFigure, measured: Measured) -> SloFigure:
     impact = measured.impact
     if impact is None:  # the SLI met its objective throughout: nothing burned
         return replace(figure, until=measured.until, burned=0.0, bad=0.0, total=0.0)
     inside = in_impact(measured.ratios, impact, measured.until)
-    budget_end = impact.end or measured.until
-    budget_start = budget_end - slo.window
+    counters = slo.counters()
     if counters is None:
-        assert slo.error_ratio is not None
-        step = infer_step([Series({}, measured.ratios)]) or timedelta(seconds=60)
-        burned = budget_burned_by_time(inside, step, slo.window, slo.target)
-        history = await ask(slo.error_ratio, budget_start, budget_end)
-        over_window = measure_ratio(history.series, slo.target, incident).ratios
-        spent = budget_burned_by_time(
-            over_window, infer_step(history.series) or step, slo.window, slo.target
-        )
-        bad = total = None
-        estimated = True
+        budget = await _budget_by_ratio(ask, slo, measured, inside)
     else:
-        bad = events_in(measured.bad, impact, measured.until)
-        total = events_in(measured.total, impact, measured.until)
-        # the SLO window's events as Prometheus' `increase` counts them: resets and
-        # series born within the window included, which steps a month long would miss
-        all_events = await window_increase(ask, counters[1], slo.window, budget_end)
-        counted_events = await window_increase(ask, counters[0], slo.window, budget_end)
-        window_bad = all_events - counted_events if slo.good is not None else counted_events
-        burned = budget_burned(bad, all_events, slo.target)
-        spent = budget_burned(max(window_bad, 0.0), all_events, slo.target)
-        estimated = False
+        budget = await _budget_by_counts(ask, slo, counters, measured, impact)
     users, users_reason = await _users(ask, slo, impact, measured.until)
     return replace(
         figure,
         impact_start=impact.start,
         impact_end=impact.end,
         until=measured.until,
-        bad=bad,
-        total=total,
+        bad=budget.bad,
+        total=budget.total,
         worst_ratio=max((ratio for _, ratio in inside), default=None),
-        burned=burned,
-        remaining=None if spent is None else 1.0 - spent,
-        estimated=estimated,
+        burned=budget.burned,
+        remaining=None if budget.spent is None else 1.0 - budget.spent,
+        estimated=budget.estimated,
         users=users,
         users_reason=users_reason,
+    )
+
+
+async def _budget_by_counts(
+    ask: Ask,
+    slo: SloSettings,
+    counters: tuple[str, str],
+    measured: Measured,
+    impact: ImpactWindow,
+) -> _Budget:
+    """Bad events of the impact over the window's budget. The window's events as
+    Prometheus' `increase` counts them: resets and series born within the window
+    included, which steps a month long would miss."""
+    end = impact.end or measured.until
+    all_events = await window_increase(ask, counters[1], slo.window, end)
+    counted_events = await window_increase(ask, counters[0], slo.window, end)
+    window_bad = all_events - counted_events if slo.good is not None else counted_events
+    bad = events_in(measured.bad, impact, measured.until)
+    return _Budget(
+        burned=budget_burned(bad, all_events, slo.target),
+        spent=budget_burned(max(window_bad, 0.0), all_events, slo.target),
+        bad=bad,
+        total=events_in(measured.total, impact, measured.until),
+    )
+
+
+async def _budget_by_ratio(
+    ask: Ask, slo: SloSettings, measured: Measured, inside: list[Point]
+) -> _Budget:
+    """An error ratio alone: burn rate × duration over the window (an estimate)."""
+    assert slo.error_ratio is not None
+    impact = measured.impact
+    assert impact is not None
+    step = infer_step([Series({}, measured.ratios)]) or timedelta(seconds=60)
+    end = impact.end or measured.until
+    history = await ask(slo.error_ratio, end - slo.window, end)
+    over_window = worst_per_step(history.series)
+    return _Budget(
+        burned=budget_burned_by_time(inside, step, slo.window, slo.target),
+        spent=budget_burned_by_time(
+            over_window, infer_step(history.series) or step, slo.window, slo.target
+        ),
+        estimated=True,
     )
 
 

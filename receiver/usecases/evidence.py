@@ -10,7 +10,7 @@ import aiohttp
 import structlog
 
 from receiver.config import Settings
-from receiver.domain.drafting import evidence_stored
+from receiver.domain.drafting import EVIDENCE_AUTHOR, evidence_stored
 from receiver.domain.incident import Change
 from receiver.domain.review import check_editable
 from receiver.drafts import write_atomically
@@ -22,6 +22,7 @@ from receiver.usecases.errors import EvidenceNotReady, IncidentNotFound
 from receiver.usecases.queries import Queries
 from receiver.usecases.recording import IngestResult, Recorder
 from receiver.usecases.unit_of_work import UnitOfWork, load
+from receiver.usecases.verdict import settles
 
 log = structlog.get_logger(__name__)
 
@@ -89,8 +90,16 @@ class Evidence:
             await repo.evidence.save(
                 incident_id, record, attempts + 1, now + next_attempt(attempts), now
             )
-            change = Change(state=state)
-            return evidence_stored(change, now, forced=force, earlier_attempts=attempts)
+            change = evidence_stored(
+                Change(state=state), now, forced=force, earlier_attempts=attempts
+            )
+            if change.revision_by is None and await settles(
+                repo, self.settings, state.incident, record.slos
+            ):
+                # the SLI settled whether a postmortem is required: a revision of its own,
+                # so its message tells people which trigger was met
+                change.revise(EVIDENCE_AUTHOR, now)
+            return change
 
         result = await self.recorder.record("evidence", step)
         log.info(

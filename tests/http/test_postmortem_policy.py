@@ -138,3 +138,19 @@ async def test_the_kpi_page_shows_the_budget_burned_and_the_detect_trend(
     assert "每月平均发现用时（自 SLI 低于目标至首条告警）：2026-11 5 分钟。" in page
     empty = await (await client.get("/kpi?months=1&until=2026-10")).text()
     assert "所选范围内没有 SLO 数据" in empty
+
+
+async def test_promoting_on_the_page_an_incident_not_judged_says_why_in_chinese(
+    client: TestClient[Any, Any], clock: Clock
+) -> None:
+    await post_alerts(client, capture_text("firing_single"))  # checkout: no SLOs
+    clock.advance(seconds=5)
+    result = await post_alerts(client, capture_text("resolved_single"))
+    await log_in(client)
+    page = await (await client.get(f"/incidents/{result['incident_id']}")).text()
+    assert "标记为需要事后分析</button>" not in page  # nothing to promote
+    refused = await client.post(
+        f"/incidents/{result['incident_id']}/promote", data={"csrf_token": csrf_of(page)}
+    )
+    assert refused.status == 409
+    assert "这个事故的服务没有配置 SLO，事后分析策略没有判断它" in await refused.text()

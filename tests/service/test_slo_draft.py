@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
+from typing import Any
 
 import aiohttp
 import pytest
@@ -191,6 +192,45 @@ async def test_only_an_incident_the_policy_judged_can_be_promoted(
         await database.close()
 
 
+# queued only: nothing is sent in these tests
+NOTIFY = {
+    "channels": [{"name": "sre", "type": "slack", "url": "https://hooks.example/x"}],
+    "default_channels": ["sre"],
+}
+
+
+async def messages_of(service: IncidentService, incident_id: int) -> dict[str, Any]:
+    async with service.db.read() as repo:
+        rows = await repo.conn.execute(
+            sa.select(outbox.c.event, outbox.c.message).where(outbox.c.incident_id == incident_id)
+        )
+        return {row.event: row.message for row in rows}
+
+
+async def test_the_sli_settling_the_verdict_is_a_revision_whose_message_says_why(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(
+        prometheus_url=f"http://127.0.0.1:{free_port()}",
+        slos={"payments": [AVAILABILITY]},
+        notify=NOTIFY,
+    )
+    database = open_configured_database(settings)
+    await database.migrate()
+    try:
+        service = IncidentService(database, settings, DraftRenderer())
+        incident_id = await recovered(service)
+        sent = await messages_of(service, incident_id)
+        assert sent["draft_written"]["postmortem"] == "待定（SLO 数据尚未获取完整）"
+        burned = figure(-5, 4, bad=444, total=4000, burned=0.37, remaining=0.55)
+        await service.evidence.store(incident_id, record(burned), attempts=0)
+        assert (await service.queries.current_draft(incident_id)).revision == 2
+        sent = await messages_of(service, incident_id)
+        assert sent["draft_revised"]["postmortem"] == "需要（错误预算消耗 37.0%，SLO availability）"
+    finally:
+        await database.close()
+
+
 async def test_the_draft_ready_message_says_which_trigger_was_met(
     make_settings: Callable[..., Settings],
 ) -> None:
@@ -198,24 +238,14 @@ async def test_the_draft_ready_message_says_which_trigger_was_met(
         prometheus_url=f"http://127.0.0.1:{free_port()}",
         slos={"payments": [AVAILABILITY]},
         severity_map={"warning": "P1"},  # the alerts are P1: required at recovery
-        notify={
-            # queued only: nothing is sent in this test
-            "channels": [{"name": "sre", "type": "slack", "url": "https://hooks.example/x"}],
-            "default_channels": ["sre"],
-        },
+        notify=NOTIFY,
     )
     database = open_configured_database(settings)
     await database.migrate()
     try:
         service = IncidentService(database, settings, DraftRenderer())
         incident_id = await recovered(service)
-        async with database.read() as repo:
-            rows = await repo.conn.execute(
-                sa.select(outbox.c.event, outbox.c.message).where(
-                    outbox.c.incident_id == incident_id
-                )
-            )
-            messages = {row.event: row.message for row in rows}
+        messages = await messages_of(service, incident_id)
         assert messages["draft_written"]["postmortem"] == "需要（事故级别 P1）"
         assert messages["opened"]["postmortem"] is None  # judged only with a draft
         draft = (await service.queries.current_draft(incident_id)).markdown

@@ -227,6 +227,8 @@ async def test_impact_window_burn_and_policy_from_a_real_sli(
     assert re.search(
         r"用户受影响 [0-9:]+–[0-9:]+（SLI），告警 [0-9:]+–[0-9:]+；发现用时 ", big_draft
     )
+    # the SLI drawn beside the alert's chart, its objective the threshold line
+    assert "：`slo:availability:error_ratio`（阈值 `> 0.01`）" in big_draft
     assert "**需要事后分析**：本次消耗错误预算" in big_draft
     assert "达到触发条件“错误预算消耗 ≥ 200%”" in big_draft
 

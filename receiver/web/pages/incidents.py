@@ -229,7 +229,10 @@ async def promote(request: web.Request) -> web.Response:
     incident_id = incident_id_of(request)
     try:
         await request.app[SERVICE].policy.promote(incident_id, request[IDENTITY].user)
-    except (ReviewLocked, NotPromotable) as exc:
+    except NotPromotable:
+        language = request.app[SETTINGS].language
+        return await incident_page(request, error=UI[language]["not_promotable"], status=409)
+    except ReviewLocked as exc:
         return await incident_page(request, error=str(exc), status=409)
     raise web.HTTPSeeOther(f"/incidents/{incident_id}")
 

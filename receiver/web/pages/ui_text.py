@@ -59,6 +59,7 @@ UI: Final[dict[str, dict[str, str]]] = {
         "did_promote": "{actor} 于 {time} 标记为需要事后分析",
         "postmortem": "事后分析",
         "promote": "标记为需要事后分析",
+        "not_promotable": "这个事故的服务没有配置 SLO，事后分析策略没有判断它：它照常需要复盘。",
         "not_needed_list": "无需事后分析的事故",
         "show_not_needed": "无需事后分析的事故（{n}）",
         "diff": "修订对比",
@@ -251,6 +252,8 @@ UI: Final[dict[str, dict[str, str]]] = {
         "did_promote": "{actor} marked it as requiring a postmortem at {time}",
         "postmortem": "Postmortem",
         "promote": "Mark as requiring a postmortem",
+        "not_promotable": "This incident's service has no SLOs, so the postmortem policy did "
+        "not judge it: it gets its postmortem as always.",
         "not_needed_list": "Incidents needing no postmortem",
         "show_not_needed": "Incidents needing no postmortem ({n})",
         "diff": "Revision diff",
