@@ -207,9 +207,10 @@ class ApplyInbox:
         try:
             async with repo.inbox.savepoint():
                 stored: Stored | None = None
+                redrafted: list[Stored] = []  # drafts a change re-rendered
                 if source_of_kind(record.kind) is not None:
                     # a change to a service belongs to no incident: stored on its own
-                    outcome = await self.record_change.apply_entry(repo, record, at)
+                    outcome = await self.record_change.apply_entry(repo, record, at, redrafted)
                     await repo.inbox.mark_applied(
                         record.id, incident_id=None, outcome=outcome, draft_revision=None, now=now
                     )
@@ -242,6 +243,8 @@ class ApplyInbox:
         else:
             if stored is not None:  # an incident's change: finished after the commit
                 batch.stored.append(("event" if record.kind == "event" else "webhook", stored))
+            # and the drafts a change to a service re-rendered: exported after it too
+            batch.stored.extend(("change", written) for written in redrafted)
         batch.report.applied += 1
         batch.report.done_bytes += len(record.body.encode())
         return True

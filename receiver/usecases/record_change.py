@@ -77,15 +77,22 @@ class RecordChange:
 
         return step
 
-    async def apply_entry(self, repo: Repository, record: InboxRecord, at: datetime) -> str:
+    async def apply_entry(
+        self,
+        repo: Repository,
+        record: InboxRecord,
+        at: datetime,
+        written: list[Stored] | None = None,
+    ) -> str:
         """An inbox entry of a change feed, in the applier's transaction, as received at
         `at`: its outcome, "created" or "unchanged"; ValueError when its body does not
-        read (the applier counts the failure)."""
+        read (the applier counts the failure). The draft revisions it causes go into
+        `written`, for the applier to export after its commit."""
         source = source_of_kind(record.kind)
         if source is None:
             raise ValueError(f"inbox entry kind {record.kind!r} is not a change feed")
         change = read_change(source, record.body)
         if isinstance(change, Ignored):  # refused at accept: a body stored by older code
             return "ignored"
-        _, created = await self.step(change, inbox_id=record.id)(repo, at)
+        _, created = await self.step(change, inbox_id=record.id, written=written)(repo, at)
         return "created" if created else "unchanged"

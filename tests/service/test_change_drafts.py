@@ -152,6 +152,11 @@ async def test_a_change_through_the_inbox_after_the_draft_writes_a_new_revision(
     assert second.revision == first.revision + 1
     assert second.created_by == CHANGES_AUTHOR
     assert "- 候选（待确认）：02:55:00 payments 发布：发布 payments-api v2.32.0" in second.markdown
+    # the batch exported the new revision after its commit, as it does a webhook's
+    drafts_dir = service.settings.drafts_dir
+    assert drafts_dir is not None
+    (exported,) = drafts_dir.iterdir()
+    assert exported.read_text(encoding="utf-8") == second.markdown
     again = await service.apply_inbox.batch(10)  # nothing left: no further revision
     assert again.applied == 0
     assert (await service.queries.current_draft(incident_id)).revision == second.revision
