@@ -12,6 +12,9 @@ from typing import Any
 import aiohttp
 from aiohttp.test_utils import TestClient
 
+from receiver.usecases.apply_inbox import BatchReport
+from receiver.usecases.service import IncidentService
+
 # a client for real processes, or the in-process app's
 Getter = aiohttp.ClientSession | TestClient[Any, Any]
 
@@ -147,3 +150,18 @@ async def drained(
     except TimeoutError:
         pass
     raise AssertionError(f"the inbox's backlog did not drain in {seconds}s")
+
+
+async def apply_all(service: IncidentService, *, batches: int = 100) -> BatchReport:
+    """Apply every pending entry, batch after batch, as the applier does: a batch on SQLite
+    stops taking entries after BATCH_SECONDS, which a busy machine reaches. The reports
+    summed; stops at a failure."""
+    total = BatchReport()
+    for _ in range(batches):
+        report = await service.apply_inbox.batch(100)
+        total.applied += report.applied
+        total.quarantined.extend(report.quarantined)
+        total.failed = report.failed
+        if not report.full or report.failed is not None:
+            return total
+    raise AssertionError(f"the inbox was not applied in {batches} batches")

@@ -22,6 +22,7 @@ from receiver.store import open_configured_database
 from receiver.usecases.record_change import inbox_kind
 from receiver.usecases.service import IncidentService
 from tests.conftest import REPO, Clock, capture
+from tests.inbox import apply_all
 
 FIRST_ALERT = datetime(2026, 11, 26, 19, 11, 48, 595000, tzinfo=UTC)  # firing_group_3
 
@@ -146,7 +147,7 @@ async def test_a_change_through_the_inbox_after_the_draft_writes_a_new_revision(
     clock.advance(minutes=10)
     body = (REPO / "tests" / "fixtures" / "changes" / "manual" / "deploy.json").read_text()
     await service.accept(inbox_kind(ChangeSource.MANUAL), body, None)
-    report = await service.apply_inbox.batch(10)
+    report = await apply_all(service)
     assert (report.applied, report.failed) == (1, None)
     second = await service.queries.current_draft(incident_id)
     assert second.revision == first.revision + 1

@@ -19,6 +19,7 @@ from receiver.usecases.record_change import RecordChange, inbox_kind
 from receiver.usecases.service import IncidentService
 from receiver.usecases.unit_of_work import UnitOfWork
 from tests.conftest import FIXTURES, Clock
+from tests.inbox import apply_all
 
 T0 = datetime(2026, 11, 26, 19, 0, 0, tzinfo=UTC)
 
@@ -149,7 +150,7 @@ async def test_changes_through_the_inbox_are_applied_and_replayed_alike(
             body = (FIXTURES / "changes" / name).read_text(encoding="utf-8")
             await service.accept(inbox_kind(source), body, None)
             clock.advance(seconds=1)
-        report = await service.apply_inbox.batch(100)
+        report = await apply_all(service)
         assert (report.applied, report.quarantined, report.failed) == (4, [], None)
         stored = await service.queries.recent_changes(service=None, since=None, limit=10)
         assert [c.source for c in stored] == [
