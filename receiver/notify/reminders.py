@@ -4,14 +4,14 @@ overdue, naming its owner) and a channel's weekly digest of open and overdue ite
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 
 from receiver.config.notify import NotifyEvent
 from receiver.domain.action_items import TrackedItem, is_overdue
 from receiver.domain.incident import Incident
 from receiver.domain.reminders import Reminder, ReminderKind
-from receiver.notify.compose import HEADLINES
+from receiver.notify.compose import HEADLINES, compose
 from receiver.notify.message import Message
 
 
@@ -82,22 +82,21 @@ def reminder_message(
         headline = words.due_today
     else:
         headline = words.due_soon.format(days=((item.due or today) - today).days)
-    ended = incident.ended_at
-    return Message(
-        event=NotifyEvent.ACTION_REMINDER,
+    # the incident's facts as every message of it states them; the item's own headline,
+    # line, mention and link
+    message = compose(
+        NotifyEvent.ACTION_REMINDER,
+        incident,
         language=language,
-        incident_id=incident.id,
-        headline=headline,
-        title=incident.title,
-        severity=incident.priority,
-        service=incident.service,
-        status=incident.status.value,
-        started_at=incident.started_at,
         zone=zone,
-        duration=None if ended is None else max(ended - incident.started_at, timedelta(0)),
+        public_url=public_url,
         acknowledged_by=None,
-        link=f"{public_url.rstrip('/')}/actions#item-{item.id}" if public_url else None,
         notes=(item_line(item, language, today),),
+    )
+    return replace(
+        message,
+        headline=headline,
+        link=f"{public_url.rstrip('/')}/actions#item-{item.id}" if public_url else None,
         mentions=(mention,) if mention else (),
         link_label=words.open_item,
     )

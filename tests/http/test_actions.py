@@ -15,13 +15,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from receiver.app import create_app
-from receiver.config import Settings
 from tests.conftest import Clock, capture, shifted
 from tests.http.test_review import (
     AUTH,
     JSON,
-    TOKEN,
     csrf_of,
     drafted_incident,
     log_in,
@@ -31,14 +28,6 @@ from tests.http.test_review import (
 
 ClientFactory = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 TOMORROW, YESTERDAY = "2026-11-27", "2026-11-25"  # the clock starts on 2026-11-26
-
-
-@pytest.fixture
-async def client(
-    aiohttp_client: ClientFactory, make_settings: Callable[..., Settings], clock: Clock
-) -> TestClient[Any, Any]:
-    app = create_app(make_settings(auth_token=TOKEN, reconcile_interval=0), clock=clock)
-    return await aiohttp_client(app)
 
 
 async def patch(client: TestClient[Any, Any], incident_id: int, body: dict[str, Any]) -> None:

@@ -5,22 +5,16 @@ the draft), the incident list's recent changes, and the KPI page's change-failur
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from aiohttp.test_utils import TestClient
 
-from receiver.app import create_app
-from receiver.config import Settings
 from receiver.domain.changes import ChangeSource, ChangeType, ServiceChange
 from receiver.web.keys import SERVICE
 from tests.conftest import Clock
 from tests.http.test_review import (
     AUTH,
-    TOKEN,
-    ClientFactory,
     csrf_of,
     drafted_incident,
     log_in,
@@ -28,14 +22,6 @@ from tests.http.test_review import (
 )
 
 FIRST_ALERT = datetime(2026, 11, 26, 19, 11, 48, 595000, tzinfo=UTC)  # firing_group_3
-
-
-@pytest.fixture
-async def client(
-    aiohttp_client: ClientFactory, make_settings: Callable[..., Settings], clock: Clock
-) -> TestClient[Any, Any]:
-    app = create_app(make_settings(auth_token=TOKEN, reconcile_interval=0), clock=clock)
-    return await aiohttp_client(app)
 
 
 async def stored_change(client: TestClient[Any, Any]) -> int:

@@ -18,22 +18,14 @@ from aiohttp.test_utils import TestClient
 from receiver.app import create_app
 from receiver.config import Settings
 from tests.conftest import Clock, capture, capture_text, shifted
+from tests.http.conftest import AUTH as AUTH  # what the other review tests import from here
+from tests.http.conftest import TOKEN as TOKEN
 from tests.inbox import post_applied
 
 ClientFactory = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 JSON = {"Content-Type": "application/json"}
-TOKEN = "review-token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
 # what a browser asks for: error pages come as pages only to those who ask for HTML
 BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
-
-
-@pytest.fixture
-async def client(
-    aiohttp_client: ClientFactory, make_settings: Callable[..., Settings], clock: Clock
-) -> TestClient[Any, Any]:
-    app = create_app(make_settings(auth_token=TOKEN, reconcile_interval=0), clock=clock)
-    return await aiohttp_client(app)
 
 
 async def post_alerts(client: TestClient[Any, Any], body: str) -> dict[str, Any]:
