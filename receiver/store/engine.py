@@ -275,6 +275,8 @@ def _install_sqlite_hooks(engine: sa.Engine, busy_timeout_ms: int) -> None:
     def _on_begin(conn: sa.Connection) -> None:
         # IMMEDIATE takes the write lock up front, so two writers never deadlock
         # upgrading read locks
+        if getattr(conn.connection.driver_connection, "in_transaction", False) is True:
+            return  # the group commit began it itself, without waiting on the loop
         immediate = conn.get_execution_options().get("immediate", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 

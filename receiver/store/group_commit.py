@@ -182,29 +182,15 @@ class GroupCommitter:
         await _in_thread(lambda: driver.execute("BEGIN IMMEDIATE"))
 
     async def _begun(self) -> sa.Connection:
-        """A connection in a BEGIN IMMEDIATE transaction. Inline when the write lock is
-        free, as it nearly always is (this process's writers queue on self.lock); only
-        when another process holds it does BEGIN wait, up to busy_timeout, in a thread,
-        so that the event loop never waits for it."""
+        """A connection in a BEGIN IMMEDIATE transaction, begun as the appends' are (see
+        _begin_immediate); SQLAlchemy's begin then finds it under way (engine.py)."""
         conn = self.engine.connect().execution_options(immediate=True)
-        driver = _driver(conn)
-        if self.busy_timeout_ms is None:
-            self.busy_timeout_ms = int(driver.execute("PRAGMA busy_timeout").fetchone()[0])
-        driver.execute("PRAGMA busy_timeout=0")
         try:
+            await self._begin_immediate(_driver(conn))
             conn.begin()
-            return conn
-        except DBAPIError as exc:
-            if not _is_busy(exc.orig):
-                conn.close()
-                raise
-        finally:
-            with contextlib.suppress(sqlite3.Error):
-                driver.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
-        conn.close()
-        conn = self.engine.connect().execution_options(immediate=True)
-        try:
-            await _in_thread(conn.begin)
+        except sqlite3.Error as exc:  # as SQLAlchemy would raise it: the batch fails
+            conn.close()
+            raise DBAPIError.instance("BEGIN IMMEDIATE", None, exc, sqlite3.Error) from exc
         except BaseException:
             conn.close()
             raise
