@@ -11,7 +11,8 @@ import sqlalchemy as sa
 
 from receiver.domain.changes import ChangeSource, ChangeType, ServiceChange
 from receiver.store.connection import Connection
-from receiver.store.schema import changes
+from receiver.store.direct import direct
+from receiver.store.schema import UTCDateTime, changes
 
 
 class ChangeRows:
@@ -59,11 +60,7 @@ class ChangeRows:
 
     async def between(self, since: datetime, until: datetime) -> list[ServiceChange]:
         """Changes that started in [since, until], oldest first (then by id: stable)."""
-        rows = await self.conn.execute(
-            sa.select(changes)
-            .where(changes.c.started_at >= since, changes.c.started_at <= until)
-            .order_by(changes.c.started_at, changes.c.id)
-        )
+        rows = await self.conn.execute(_BETWEEN, {"since": since, "until": until})
         return [_change(row) for row in rows]
 
     async def recent(
@@ -92,6 +89,17 @@ class ChangeRows:
             )
         ).first()
         return None if row is None else _change(row)
+
+
+# built once: every draft asks it
+_BETWEEN = direct(
+    sa.select(changes)
+    .where(
+        changes.c.started_at >= sa.bindparam("since", type_=UTCDateTime),
+        changes.c.started_at <= sa.bindparam("until", type_=UTCDateTime),
+    )
+    .order_by(changes.c.started_at, changes.c.id)
+)
 
 
 def _change(row: Any) -> ServiceChange:

@@ -11,7 +11,15 @@ from receiver.domain.incident import IncidentStatus
 from receiver.domain.moments import shifted
 from receiver.domain.suspects import Verdict, VerdictMark
 from receiver.store.connection import Connection
+from receiver.store.direct import direct
 from receiver.store.schema import change_verdicts, changes, incidents
+
+# built once: every draft with changes asks it
+_OF = direct(
+    sa.select(change_verdicts)
+    .where(change_verdicts.c.incident_id == sa.bindparam("incident_id"))
+    .order_by(change_verdicts.c.change_id)
+)
 
 
 class ChangeVerdicts:
@@ -19,11 +27,7 @@ class ChangeVerdicts:
         self.conn = conn
 
     async def of(self, incident_id: int) -> list[VerdictMark]:
-        rows = await self.conn.execute(
-            sa.select(change_verdicts)
-            .where(change_verdicts.c.incident_id == incident_id)
-            .order_by(change_verdicts.c.change_id)
-        )
+        rows = await self.conn.execute(_OF, {"incident_id": incident_id})
         return [VerdictMark(row.change_id, Verdict(row.verdict), row.actor, row.at) for row in rows]
 
     async def mark(self, incident_id: int, mark: VerdictMark) -> None:

@@ -8,6 +8,8 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from receiver.store.direct import DirectStatements
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -16,23 +18,32 @@ class InlineConnection:
     """A synchronous connection behind the part of AsyncConnection's interface that
     Repository uses. Each statement runs at once on the calling thread: no greenlet and
     no hop to a driver thread. For SQLite's writer, whose statements never wait (the
-    transaction already holds the write lock) and take microseconds."""
+    transaction already holds the write lock) and take microseconds. The statements
+    marked `direct` skip SQLAlchemy's execution machinery (direct.py)."""
 
-    def __init__(self, sync: sa.Connection) -> None:
+    def __init__(self, sync: sa.Connection, direct: DirectStatements | None = None) -> None:
         self.sync = sync
+        self.direct = direct
+        self.driver: Any = sync.connection.driver_connection if direct is not None else None
 
-    async def execute(
-        self, statement: sa.Executable, parameters: Any = None
-    ) -> sa.CursorResult[Any]:
-        return self.sync.execute(statement, parameters)
+    async def execute(self, statement: sa.Executable, parameters: Any = None) -> Any:
+        return self._execute(statement, parameters)
 
     async def scalar(self, statement: sa.Executable, parameters: Any = None) -> Any:
-        return self.sync.scalar(statement, parameters)
+        return self._execute(statement, parameters).scalar()
 
     async def scalars(
         self, statement: sa.Executable, parameters: Any = None
     ) -> sa.ScalarResult[Any]:
-        return self.sync.scalars(statement, parameters)
+        scalars: sa.ScalarResult[Any] = self._execute(statement, parameters).scalars()
+        return scalars
+
+    def _execute(self, statement: sa.Executable, parameters: Any) -> Any:
+        if self.direct is not None:
+            result = self.direct.execute(self.driver, statement, parameters)
+            if result is not None:
+                return result
+        return self.sync.execute(statement, parameters)
 
     async def run_sync(
         self, fn: Callable[Concatenate[sa.Connection, P], T], *args: P.args, **kwargs: P.kwargs

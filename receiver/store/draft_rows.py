@@ -68,7 +68,7 @@ class DraftRows:
             if row.latest_revision is None
             else Revision(row.latest_revision, row.latest_created_at, row.latest_created_by)
         )
-        return DraftContext(history, latest, _human_fields(row.human))
+        return DraftContext(history, latest, _human_fields(row.human), row.latest_file_name)
 
     # -- drafts ---------------------------------------------------------------------
 
@@ -85,7 +85,7 @@ class DraftRows:
     async def insert_draft(self, draft: StoredDraft, *, export: bool) -> None:
         await self.conn.execute(
             INSERT_DRAFT,
-            {"export_pending": export, **to_values(draft)},
+            {"export_pending": export, **to_values(draft, without=("renamed",))},
         )
 
     async def update_draft(self, draft: StoredDraft, *, export: bool) -> None:

@@ -8,7 +8,15 @@ import sqlalchemy as sa
 
 from receiver.evidence.record import COMPLETE, PARTIAL, PENDING, EvidenceRecord, StoredEvidence
 from receiver.store.connection import Connection
+from receiver.store.direct import direct
 from receiver.store.schema import evidence
+
+# built once: every recovery and draft asks them
+_OF = direct(sa.select(evidence).where(evidence.c.incident_id == sa.bindparam("incident_id")))
+_EXISTS = direct(
+    sa.select(evidence.c.incident_id).where(evidence.c.incident_id == sa.bindparam("incident_id"))
+)
+_WANT = direct(sa.insert(evidence))
 
 
 class EvidenceStore:
@@ -17,27 +25,22 @@ class EvidenceStore:
 
     async def want(self, incident_id: int, now: datetime) -> None:
         """Ask for the incident's evidence, unless it has some already (kept frozen)."""
-        exists = await self.conn.scalar(
-            sa.select(evidence.c.incident_id).where(evidence.c.incident_id == incident_id)
-        )
+        exists = await self.conn.scalar(_EXISTS, {"incident_id": incident_id})
         if exists is None:
             await self.conn.execute(
-                evidence.insert().values(
-                    incident_id=incident_id,
-                    state=PENDING,
-                    record=None,
-                    attempts=0,
-                    next_attempt_at=now,
-                    updated_at=now,
-                )
+                _WANT,
+                {
+                    "incident_id": incident_id,
+                    "state": PENDING,
+                    "record": None,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "updated_at": now,
+                },
             )
 
     async def of(self, incident_id: int) -> StoredEvidence | None:
-        row = (
-            await self.conn.execute(
-                sa.select(evidence).where(evidence.c.incident_id == incident_id)
-            )
-        ).first()
+        row = (await self.conn.execute(_OF, {"incident_id": incident_id})).first()
         if row is None:
             return None
         record = EvidenceRecord.from_json(row.record) if row.record is not None else None

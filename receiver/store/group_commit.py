@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from receiver.store.connection import InlineConnection
+from receiver.store.direct import DirectStatements
 from receiver.store.repository import Repository
 
 log = structlog.get_logger(__name__)
@@ -60,6 +61,7 @@ class GroupCommitter:
         self.queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self.task: asyncio.Task[None] | None = None
         self.busy_timeout_ms: int | None = None  # the writer's, read from its first connection
+        self.direct = DirectStatements(engine.dialect)  # the hot statements, compiled once
 
     async def run(self, job: Job) -> Any:
         pending = _Pending(job)
@@ -103,7 +105,7 @@ class GroupCommitter:
             async with self.lock:
                 conn = await self._begun()
                 try:
-                    repo = Repository(InlineConnection(conn))
+                    repo = Repository(InlineConnection(conn, self.direct))
                     for pending in batch:
                         if pending.insert is not None:
                             outcomes.append((True, _insert(conn, *pending.insert)))

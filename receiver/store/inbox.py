@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from receiver.store.connection import Connection
+from receiver.store.direct import direct
 from receiver.store.inbox_append import inbox_row
 from receiver.store.records import InboxEntry, InboxRecord
 from receiver.store.schema import inbox, inbox_applier
@@ -27,13 +28,17 @@ _TAKE_LEASE = sa.text(
 )
 
 APPEND = sa.insert(inbox).returning(inbox.c.id)
-PENDING = (
+# the applier's statements run straight on SQLite's driver (direct.py)
+PENDING = direct(
     sa.select(inbox.c.id, inbox.c.received_at, inbox.c.kind, inbox.c.body, inbox.c.attempts)
     .where(inbox.c.pending.is_(True))
     .order_by(inbox.c.id)
     .limit(sa.bindparam("limit"))
 )
-MARK = sa.update(inbox).where(inbox.c.id == sa.bindparam("b_id"))
+MARK = direct(sa.update(inbox).where(inbox.c.id == sa.bindparam("b_id")))
+_SAVEPOINT = direct(sa.text("SAVEPOINT inbox_entry"))
+_ROLLBACK_TO_SAVEPOINT = direct(sa.text("ROLLBACK TO SAVEPOINT inbox_entry"))
+_RELEASE_SAVEPOINT = direct(sa.text("RELEASE SAVEPOINT inbox_entry"))
 ENTRY = sa.select(
     inbox.c.id,
     inbox.c.received_at,
@@ -54,6 +59,16 @@ BACKLOG = sa.select(
     sa.func.coalesce(sa.func.sum(inbox.c.body_bytes), 0),
     sa.func.min(inbox.c.received_at),
 ).where(inbox.c.pending.is_(True))
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedMark:
+    """What applying an entry did, stored on it."""
+
+    entry_id: int
+    incident_id: int | None
+    outcome: str
+    draft_revision: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,26 +133,24 @@ class InboxStore:
             for row in rows
         ]
 
-    async def mark_applied(
-        self,
-        entry_id: int,
-        *,
-        incident_id: int | None,
-        outcome: str,
-        draft_revision: int | None,
-        now: datetime,
-    ) -> None:
-        """In the transaction of the entry's effects: applied once, even across a crash."""
+    async def mark_applied(self, marks: Sequence[AppliedMark], now: datetime) -> None:
+        """In the transaction of the entries' effects: applied once, even across a crash.
+        One statement for a batch's entries."""
+        if not marks:
+            return
         await self.conn.execute(
             MARK,
-            {
-                "b_id": entry_id,
-                "pending": None,
-                "applied_at": now,
-                "incident_id": incident_id,
-                "outcome": outcome,
-                "draft_revision": draft_revision,
-            },
+            [
+                {
+                    "b_id": mark.entry_id,
+                    "pending": None,
+                    "applied_at": now,
+                    "incident_id": mark.incident_id,
+                    "outcome": mark.outcome,
+                    "draft_revision": mark.draft_revision,
+                }
+                for mark in marks
+            ],
         )
 
     async def mark_refused(self, entry_id: int, outcome: str, error: str, now: datetime) -> None:
@@ -217,14 +230,14 @@ class InboxStore:
     @contextlib.asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
         """One entry's statements, rolled back alone when its application raises."""
-        await self.conn.execute(sa.text("SAVEPOINT inbox_entry"))
+        await self.conn.execute(_SAVEPOINT)
         try:
             yield
         except Exception:  # a cancellation abandons the whole transaction instead
-            await self.conn.execute(sa.text("ROLLBACK TO SAVEPOINT inbox_entry"))
-            await self.conn.execute(sa.text("RELEASE SAVEPOINT inbox_entry"))
+            await self.conn.execute(_ROLLBACK_TO_SAVEPOINT)
+            await self.conn.execute(_RELEASE_SAVEPOINT)
             raise
-        await self.conn.execute(sa.text("RELEASE SAVEPOINT inbox_entry"))
+        await self.conn.execute(_RELEASE_SAVEPOINT)
 
 
 def _entry(row: Any) -> InboxEntry:

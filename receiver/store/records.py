@@ -18,6 +18,7 @@ class DraftContext:
     history: History
     latest: Revision | None
     human: HumanFields
+    latest_file_name: str | None = None  # the latest revision's file
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,9 @@ class StoredDraft:
     created_at: datetime
     updated_at: datetime
     created_by: str | None = None  # None: the system wrote it
+    # not stored: False when no other file of this incident can exist (its first draft,
+    # or named as the revision before), so the export need not look for one to remove
+    renamed: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from receiver.store.direct import direct
 from receiver.store.schema import (
     UTCDateTime,
     drafts,
@@ -130,6 +131,7 @@ DRAFT_CONTEXT = sa.select(
     _latest_revision.label("latest_revision"),
     _of_latest_draft(drafts.c.created_at).label("latest_created_at"),
     _of_latest_draft(drafts.c.created_by).label("latest_created_by"),
+    _of_latest_draft(drafts.c.file_name).label("latest_file_name"),
     sa.select(human_fields.c.data)
     .where(human_fields.c.incident_id == sa.bindparam("incident_id"))
     .scalar_subquery()
@@ -158,3 +160,26 @@ MARK_EXPORTED = (
 HUMAN_FIELDS_OF = sa.select(human_fields.c.data).where(
     human_fields.c.incident_id == sa.bindparam("incident_id")
 )
+
+# the webhook and draft paths run these straight on SQLite's driver (direct.py)
+for _hot in (
+    SERIES,
+    LATEST_BY_KEY,
+    INCIDENT,
+    INCIDENT_LOCKED,
+    EPISODES_OF,
+    ENTRY_KEYS,
+    TIMELINE_OF,
+    INSERT_INCIDENT,
+    UPDATE_INCIDENT,
+    INSERT_EPISODES,
+    UPDATE_EPISODES,
+    INSERT_ENTRIES,
+    DRAFT_CONTEXT,
+    LATEST_DRAFT,
+    INSERT_DRAFT,
+    UPDATE_DRAFT,
+    MARK_EXPORTED,
+    HUMAN_FIELDS_OF,
+):
+    direct(_hot)

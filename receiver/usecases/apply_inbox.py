@@ -26,7 +26,7 @@ from receiver.alertmanager.grafana import GrafanaWebhook
 from receiver.alertmanager.webhook import Webhook
 from receiver.metrics import Metrics
 from receiver.store import InboxRecord, Repository
-from receiver.store.inbox import PendingEntry
+from receiver.store.inbox import AppliedMark, PendingEntry
 from receiver.usecases.errors import InboxFull, IncidentNotFound, NoOpenIncident
 from receiver.usecases.ingest import IngestWebhook
 from receiver.usecases.record_change import RecordChange, source_of_kind
@@ -139,6 +139,8 @@ class BatchReport:
 class _Batch:
     report: BatchReport
     stored: list[tuple[str, Stored]] = field(default_factory=list)  # (what, its change)
+    # the applied entries' marks, stored together at the end of the batch's transaction
+    marks: list[AppliedMark] = field(default_factory=list)
 
 
 class ApplyInbox:
@@ -175,17 +177,8 @@ class ApplyInbox:
             if not await repo.inbox.take_applier_turn(self.me, LEASE_SECONDS, postgres=postgres):
                 batch.report.turn = False
                 return batch
-            entries = await repo.inbox.pending(limit)
-            started, bound = time.perf_counter(), BATCH_SECONDS[self.uow.db.is_sqlite]
-            for number, entry in enumerate(entries):
-                if not await self._apply(repo, entry, now, batch):
-                    return batch
-                if time.perf_counter() - started > bound:
-                    batch.report.full = True
-                    return batch
-                if number + 1 < len(entries):
-                    await asyncio.sleep(0)  # let requests be read and validated meanwhile
-            batch.report.full = len(entries) == limit
+            await self._apply_pending(repo, limit, now, batch)
+            await repo.inbox.mark_applied(batch.marks, now)
             return batch
 
         batch = await self.uow.write("inbox.apply", job)
@@ -197,6 +190,21 @@ class ApplyInbox:
         if self.left_backlog is not None:
             self.left_backlog(report.applied + len(report.quarantined), report.done_bytes)
         return report
+
+    async def _apply_pending(
+        self, repo: Repository, limit: int, now: datetime, batch: _Batch
+    ) -> None:
+        entries = await repo.inbox.pending(limit)
+        started, bound = time.perf_counter(), BATCH_SECONDS[self.uow.db.is_sqlite]
+        for number, entry in enumerate(entries):
+            if not await self._apply(repo, entry, now, batch):
+                return
+            if time.perf_counter() - started > bound:
+                batch.report.full = True
+                return
+            if number + 1 < len(entries):
+                await asyncio.sleep(0)  # let requests be read and validated meanwhile
+        batch.report.full = len(entries) == limit
 
     async def _apply(
         self, repo: Repository, entry: PendingEntry, now: datetime, batch: _Batch
@@ -211,20 +219,13 @@ class ApplyInbox:
                 if source_of_kind(record.kind) is not None:
                     # a change to a service belongs to no incident: stored on its own
                     outcome = await self.record_change.apply_entry(repo, record, at, redrafted)
-                    await repo.inbox.mark_applied(
-                        record.id, incident_id=None, outcome=outcome, draft_revision=None, now=now
-                    )
+                    mark = AppliedMark(record.id, None, outcome, None)
                 else:
                     step = parse_entry(record, self.ingest, self.record_event)
                     change = await step(repo, at)
                     stored = await self.recorder.store(repo, change, at)
-                    await repo.inbox.mark_applied(
-                        record.id,
-                        incident_id=stored.incident_id,
-                        outcome=_outcome(stored),
-                        draft_revision=stored.draft.revision if stored.draft else None,
-                        now=now,
-                    )
+                    revision = stored.draft.revision if stored.draft else None
+                    mark = AppliedMark(record.id, stored.incident_id, _outcome(stored), revision)
         except NoOpenIncident as exc:
             await repo.inbox.mark_refused(record.id, "no_open_incident", str(exc), now)
         except IncidentNotFound as exc:
@@ -241,6 +242,7 @@ class ApplyInbox:
             log.exception("inbox.apply_error", inbox_id=record.id)
             return await self._failed(repo, entry, exc, now, batch)
         else:
+            batch.marks.append(mark)
             if stored is not None:  # an incident's change: finished after the commit
                 batch.stored.append(("event" if record.kind == "event" else "webhook", stored))
             # and the drafts a change to a service re-rendered: exported after it too

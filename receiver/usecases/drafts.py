@@ -120,6 +120,7 @@ class Drafts:
             created_at=revision.created_at,
             updated_at=now,
             created_by=revision.created_by,
+            renamed=latest is not None and context.latest_file_name != file_name,
         )
         export = self.settings.drafts_dir is not None
         if latest is not None and latest.number == revision.number:
@@ -139,12 +140,7 @@ class Drafts:
         if directory is None:
             return None
         try:
-            path = await asyncio.to_thread(
-                write_atomically, directory, draft.file_name, draft.markdown
-            )
-            renamed = await asyncio.to_thread(
-                drop_other_drafts, directory, draft.incident_id, draft.file_name
-            )
+            path, renamed = await asyncio.to_thread(_write_file, directory, draft)
         except OSError as exc:
             self.metrics.draft_exports.labels(result="failed").inc()
             log.warning(
@@ -187,3 +183,12 @@ class Drafts:
     async def close(self) -> None:
         """Finish what runs after the answers (marking exported drafts)."""
         await self._marks.drain()
+
+
+def _write_file(directory: Path, draft: StoredDraft) -> tuple[Path, list[Path]]:
+    """The draft's file, and the incident's files under other names removed: looked for
+    (a scan of the directory) only when the draft may have been renamed."""
+    path = write_atomically(directory, draft.file_name, draft.markdown)
+    if not draft.renamed:
+        return path, []
+    return path, drop_other_drafts(directory, draft.incident_id, draft.file_name)
