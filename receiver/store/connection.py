@@ -51,4 +51,31 @@ class InlineConnection:
         return fn(self.sync, *args, **kwargs)
 
 
-Connection = AsyncConnection | InlineConnection
+class PostgresConnection:
+    """A PostgreSQL write transaction's connection: the statements marked `direct` go
+    straight to asyncpg (direct.py), the rest through SQLAlchemy."""
+
+    def __init__(self, conn: AsyncConnection, direct: DirectStatements) -> None:
+        self.conn = conn
+        self.direct = direct
+
+    async def execute(self, statement: sa.Executable, parameters: Any = None) -> Any:
+        result = await self.direct.execute_postgres(self.conn, statement, parameters)
+        return result if result is not None else await self.conn.execute(statement, parameters)
+
+    async def scalar(self, statement: sa.Executable, parameters: Any = None) -> Any:
+        return (await self.execute(statement, parameters)).scalar()
+
+    async def scalars(
+        self, statement: sa.Executable, parameters: Any = None
+    ) -> sa.ScalarResult[Any]:
+        scalars: sa.ScalarResult[Any] = (await self.execute(statement, parameters)).scalars()
+        return scalars
+
+    async def run_sync(
+        self, fn: Callable[Concatenate[sa.Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        return await self.conn.run_sync(fn, *args, **kwargs)
+
+
+Connection = AsyncConnection | InlineConnection | PostgresConnection

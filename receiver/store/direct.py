@@ -17,13 +17,17 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.compiler import SQLCompiler
+
+from receiver.store.schema import UTCDateTime
 
 Processor = Callable[[Any], Any] | None
 S = TypeVar("S", bound=sa.Executable)
@@ -102,15 +106,11 @@ class DirectStatements:
         self, driver: sqlite3.Connection, statement: sa.Executable, parameters: Any
     ) -> DirectResult | None:
         """The statement's result, or None when it must go through SQLAlchemy."""
-        if id(statement) not in _MARKED:
+        many = _many(parameters)
+        form = self._runnable(statement, parameters, many)
+        if form is None:
             return None
-        many = isinstance(parameters, Sequence) and not isinstance(parameters, Mapping)
-        if many and not parameters:
-            return None
-        first: Mapping[str, Any] | None = parameters[0] if many else parameters
-        form = self._form(statement, first)
-        if form is None or (form.expanding and (many or not form.lists_filled(first))):
-            return None
+        first = parameters[0] if many else parameters
         try:
             if many:
                 cursor = driver.executemany(form.sql, [form.ordered(p) for p in parameters])
@@ -119,12 +119,46 @@ class DirectStatements:
             rows = cursor.fetchall() if form.metadata is not None else []
         except sqlite3.Error as exc:  # as SQLAlchemy raises it
             raise DBAPIError.instance(form.sql, parameters, exc, sqlite3.Error) from exc
-        if rows and any(form.row_processors):
-            rows = [_converted(row, form.row_processors) for row in rows]
-        result = DirectResult(form.metadata or _NO_COLUMNS, iter(rows))
-        result.rowcount = cursor.rowcount
-        result.lastrowid = cursor.lastrowid
-        return result
+        return _result(form, rows, cursor.rowcount, cursor.lastrowid)
+
+    async def execute_postgres(
+        self, conn: AsyncConnection, statement: sa.Executable, parameters: Any
+    ) -> DirectResult | None:
+        """The same on asyncpg, once SQLAlchemy has begun the transaction (its adapter
+        begins it lazily, at the first statement it runs itself)."""
+        many = _many(parameters)
+        form = self._runnable(statement, parameters, many)
+        if form is None or form.expanding:
+            return None
+        raw = await conn.get_raw_connection()
+        adapter: Any = raw.dbapi_connection
+        if getattr(adapter, "_transaction", None) is None:
+            return None
+        driver: Any = raw.driver_connection  # asyncpg's Connection
+        rowcount = -1
+        try:
+            if many:
+                await driver.executemany(form.sql, [form.ordered(p) for p in parameters])
+                rows: list[Any] = []
+            elif form.metadata is not None:
+                records = await driver.fetch(form.sql, *form.ordered(parameters))
+                rows = [tuple(record) for record in records]
+                rowcount = len(rows)
+            else:
+                status = await driver.execute(form.sql, *form.ordered(parameters))
+                rows, rowcount = [], _status_count(status)
+        except Exception as exc:  # asyncpg's own errors, as SQLAlchemy raises them
+            raise _postgres_error(adapter, form.sql, parameters, exc) from exc
+        return _result(form, rows, rowcount, None)
+
+    def _runnable(self, statement: sa.Executable, parameters: Any, many: bool) -> _Form | None:
+        if id(statement) not in _MARKED or (many and not parameters):
+            return None
+        first: Mapping[str, Any] | None = parameters[0] if many else parameters
+        form = self._form(statement, first)
+        if form is None or (form.expanding and (many or not form.lists_filled(first))):
+            return None
+        return form
 
     def _form(self, statement: sa.Executable, parameters: Mapping[str, Any] | None) -> _Form | None:
         # an INSERT or UPDATE compiles to the columns it is given
@@ -139,6 +173,33 @@ class DirectStatements:
 
 
 _NO_COLUMNS = SimpleResultMetaData([])
+
+
+def _many(parameters: Any) -> bool:
+    return isinstance(parameters, Sequence) and not isinstance(parameters, Mapping)
+
+
+def _result(form: _Form, rows: list[Any], rowcount: int, lastrowid: int | None) -> DirectResult:
+    if rows and any(form.row_processors):
+        rows = [_converted(row, form.row_processors) for row in rows]
+    result = DirectResult(form.metadata or _NO_COLUMNS, iter(rows))
+    result.rowcount = rowcount
+    result.lastrowid = lastrowid
+    return result
+
+
+def _status_count(status: str) -> int:
+    """The row count in a command tag: "UPDATE 3", "INSERT 0 1"."""
+    last = status.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else -1
+
+
+def _postgres_error(adapter: Any, sql: str, parameters: Any, exc: Exception) -> Exception:
+    try:
+        adapter._handle_exception(exc)  # raises asyncpg's error as the DBAPI's
+    except Exception as dbapi_error:
+        return DBAPIError.instance(sql, parameters, dbapi_error, adapter.dbapi.Error)
+    return exc
 
 
 def _converted(row: tuple[Any, ...], processors: tuple[Processor, ...]) -> tuple[Any, ...]:
@@ -164,10 +225,36 @@ def _compile(
     for name, process in compiled._bind_processors.items():
         if not callable(process):
             return None  # a tuple's processors, per element: left to SQLAlchemy
-        processors[name] = process
+        processors[name] = _faster_bind(by_name[name].type, dialect) or process
     positions = tuple((name, processors.get(name)) for name in compiled.positiontup)
     expanding = frozenset(name for name in compiled.positiontup if by_name[name].expanding)
     columns = compiled._result_columns
     metadata = SimpleResultMetaData([c.keyname for c in columns]) if columns else None
-    row_processors = tuple(c.type._cached_result_processor(dialect, None) for c in columns)
+    row_processors = tuple(
+        _faster_result(c.type, dialect) or c.type._cached_result_processor(dialect, None)
+        for c in columns
+    )
     return _Form(compiled.string, positions, literals, expanding, metadata, row_processors)
+
+
+# UTC datetimes on SQLite are SQLAlchemy's text ("2026-12-07 05:01:02.000003"): the
+# same text, written and read by datetime's own C code rather than by SQLAlchemy's
+# string formatting and regular expression (a tenth of the applier's time)
+def _utc_to_sqlite(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetimes are not stored; pass UTC")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _utc_from_sqlite(value: str) -> datetime:
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _faster_bind(type_: Any, dialect: Dialect) -> Processor:
+    return _utc_to_sqlite if isinstance(type_, UTCDateTime) and dialect.name == "sqlite" else None
+
+
+def _faster_result(type_: Any, dialect: Dialect) -> Processor:
+    return _utc_from_sqlite if isinstance(type_, UTCDateTime) and dialect.name == "sqlite" else None

@@ -26,6 +26,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from receiver.config import DATABASE_POOL_TIMEOUT, DATABASE_STATEMENT_TIMEOUT, Settings
+from receiver.store.connection import PostgresConnection
+from receiver.store.direct import DirectStatements
 from receiver.store.group_commit import GroupCommitter
 from receiver.store.inbox_append import PostgresInboxAppender, SqliteInboxInsert, inbox_row
 from receiver.store.repository import Repository
@@ -110,6 +112,8 @@ class Database:
         self._pg_appender = (
             None if self.is_sqlite else PostgresInboxAppender(engine, translate_error)
         )
+        # PostgreSQL's writes run the hot statements straight on asyncpg (direct.py)
+        self._direct = None if self.is_sqlite else DirectStatements(engine.dialect)
 
     async def append_inbox(
         self, kind: str, body: str, received_at: datetime, credential: str | None
@@ -147,7 +151,10 @@ class Database:
                 async with self.engine.connect() as conn:
                     conn = await conn.execution_options(immediate=True)
                     async with conn.begin():
-                        yield Repository(conn)
+                        if self._direct is None:
+                            yield Repository(conn)
+                        else:
+                            yield Repository(PostgresConnection(conn, self._direct))
             except _STORE_ERRORS as exc:
                 raise translate_error(exc) from exc
 

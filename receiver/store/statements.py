@@ -122,7 +122,9 @@ DRAFT_CONTEXT = sa.select(
     .where(
         _other_of_service,
         _before_this,
-        incidents.c.priority.in_(SEVERE),
+        # equalities, not IN: an IN list is expanded at execution (not on PostgreSQL's
+        # direct path)
+        sa.or_(*(incidents.c.priority == severity for severity in SEVERE)),
         incidents.c.started_at >= sa.bindparam("quarter_start", type_=UTCDateTime),
         incidents.c.started_at < sa.bindparam("quarter_end", type_=UTCDateTime),
     )

@@ -14,7 +14,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -41,6 +41,9 @@ log = structlog.get_logger(__name__)
 # PostgreSQL appends never wait for it, and longer batches mean fewer transactions.
 BATCH_SECONDS = {True: 0.02, False: 0.25}
 Wakeup = Callable[[], None]
+# within a batch, the event loop gets a turn (requests are read and validated) this often:
+# an entry takes a fraction of a millisecond, a turn of the loop a good part of one entry
+YIELD_EVERY = 0.002
 # how stale the accept path's view of the backlog may be. Between two reads it counts
 # what this process appended and applied; a read catches up with other replicas' (and
 # scans the backlog, which is why it is rare): every BACKLOG_REFRESH while the count is
@@ -141,6 +144,11 @@ class _Batch:
     stored: list[tuple[str, Stored]] = field(default_factory=list)  # (what, its change)
     # the applied entries' marks, stored together at the end of the batch's transaction
     marks: list[AppliedMark] = field(default_factory=list)
+    careful: bool = True  # each entry in its own savepoint
+
+
+class _EntryRaised(Exception):
+    """An entry raised in a batch run without savepoints: it runs again with them."""
 
 
 class ApplyInbox:
@@ -169,19 +177,31 @@ class ApplyInbox:
         self.record_change = record_change  # changes to services (issue 20)
 
     async def batch(self, limit: int) -> BatchReport:
-        """Apply up to `limit` pending entries in id order in one transaction."""
+        """Apply up to `limit` pending entries in id order in one transaction.
 
-        async def job(repo: Repository, now: datetime) -> _Batch:
-            batch = _Batch(BatchReport())
-            postgres = not self.uow.db.is_sqlite
-            if not await repo.inbox.take_applier_turn(self.me, LEASE_SECONDS, postgres=postgres):
-                batch.report.turn = False
+        First without a savepoint per entry (two statements each, two round trips on
+        PostgreSQL); when an entry raises, that transaction is rolled back whole and the
+        batch runs again with one, so that the failing entry alone is rolled back."""
+
+        def job(careful: bool) -> Callable[[Repository, datetime], Awaitable[_Batch]]:
+            async def apply(repo: Repository, now: datetime) -> _Batch:
+                batch = _Batch(BatchReport(), careful=careful)
+                postgres = not self.uow.db.is_sqlite
+                if not await repo.inbox.take_applier_turn(
+                    self.me, LEASE_SECONDS, postgres=postgres
+                ):
+                    batch.report.turn = False
+                    return batch
+                await self._apply_pending(repo, limit, now, batch)
+                await repo.inbox.mark_applied(batch.marks, now)
                 return batch
-            await self._apply_pending(repo, limit, now, batch)
-            await repo.inbox.mark_applied(batch.marks, now)
-            return batch
 
-        batch = await self.uow.write("inbox.apply", job)
+            return apply
+
+        try:
+            batch = await self.uow.write("inbox.apply", job(careful=False))
+        except _EntryRaised:
+            batch = await self.uow.write("inbox.apply", job(careful=True))
         for what, stored in batch.stored:
             await self.recorder.finish(what, stored)
         report = batch.report
@@ -196,36 +216,29 @@ class ApplyInbox:
     ) -> None:
         entries = await repo.inbox.pending(limit)
         started, bound = time.perf_counter(), BATCH_SECONDS[self.uow.db.is_sqlite]
-        for number, entry in enumerate(entries):
+        turn = started  # when the event loop last had a turn
+        for entry in entries:
             if not await self._apply(repo, entry, now, batch):
                 return
-            if time.perf_counter() - started > bound:
+            applied = time.perf_counter()
+            if applied - started > bound:
                 batch.report.full = True
                 return
-            if number + 1 < len(entries):
+            if applied - turn > YIELD_EVERY:
                 await asyncio.sleep(0)  # let requests be read and validated meanwhile
+                turn = time.perf_counter()
         batch.report.full = len(entries) == limit
 
     async def _apply(
         self, repo: Repository, entry: PendingEntry, now: datetime, batch: _Batch
     ) -> bool:
-        """One entry in its own savepoint; False when it failed and the batch stops."""
+        """One entry (in its own savepoint when careful); False when it failed and the batch
+        stops."""
         record = entry.record
-        at = record.received_at  # applied as of its receipt, whenever that is
         try:
-            async with repo.inbox.savepoint():
-                stored: Stored | None = None
-                redrafted: list[Stored] = []  # drafts a change re-rendered
-                if source_of_kind(record.kind) is not None:
-                    # a change to a service belongs to no incident: stored on its own
-                    outcome = await self.record_change.apply_entry(repo, record, at, redrafted)
-                    mark = AppliedMark(record.id, None, outcome, None)
-                else:
-                    step = parse_entry(record, self.ingest, self.record_event)
-                    change = await step(repo, at)
-                    stored = await self.recorder.store(repo, change, at)
-                    revision = stored.draft.revision if stored.draft else None
-                    mark = AppliedMark(record.id, stored.incident_id, _outcome(stored), revision)
+            mark, stored, redrafted = await self._effects(repo, record, batch.careful)
+        except _EntryRaised:
+            raise
         except NoOpenIncident as exc:
             await repo.inbox.mark_refused(record.id, "no_open_incident", str(exc), now)
         except IncidentNotFound as exc:
@@ -250,6 +263,41 @@ class ApplyInbox:
         batch.report.applied += 1
         batch.report.done_bytes += len(record.body.encode())
         return True
+
+    async def _effects(
+        self, repo: Repository, record: InboxRecord, careful: bool
+    ) -> tuple[AppliedMark, Stored | None, list[Stored]]:
+        """The entry's effects: its mark, its incident's change (None for a change to a
+        service) and the drafts a change to a service re-rendered."""
+        if careful:
+            async with repo.inbox.savepoint():
+                return await self._apply_entry(repo, record)
+        try:
+            return await self._apply_entry(repo, record)
+        except DBAPIError as exc:
+            if not isinstance(exc, IntegrityError):
+                raise  # the store failed, not the entry: the whole batch is retried
+            raise _EntryRaised from exc  # and PostgreSQL's transaction is aborted
+        except (OSError, TimeoutError):
+            raise  # the connection, not the entry
+        except Exception as exc:  # the entry's: its partial writes go with the transaction
+            raise _EntryRaised from exc
+
+    async def _apply_entry(
+        self, repo: Repository, record: InboxRecord
+    ) -> tuple[AppliedMark, Stored | None, list[Stored]]:
+        at = record.received_at  # applied as of its receipt, whenever that is
+        redrafted: list[Stored] = []  # drafts a change re-rendered
+        if source_of_kind(record.kind) is not None:
+            # a change to a service belongs to no incident: stored on its own
+            outcome = await self.record_change.apply_entry(repo, record, at, redrafted)
+            return AppliedMark(record.id, None, outcome, None), None, redrafted
+        step = parse_entry(record, self.ingest, self.record_event)
+        change = await step(repo, at)
+        stored = await self.recorder.store(repo, change, at)
+        revision = stored.draft.revision if stored.draft else None
+        mark = AppliedMark(record.id, stored.incident_id, _outcome(stored), revision)
+        return mark, stored, redrafted
 
     async def _failed(
         self,
