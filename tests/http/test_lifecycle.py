@@ -12,6 +12,7 @@ Speed is measured, not asserted: the probes' timings are only printed.
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -77,6 +78,19 @@ async def scrape(client: TestClient[Any, Any], **headers: str) -> Scrape:
     return parse_scrape(await response.text())
 
 
+async def scrape_once(
+    client: TestClient[Any, Any], name: str, seconds: float = 15.0, **labels: str
+) -> Scrape:
+    """The metrics once the sample `name{labels}` exists; fails after `seconds`."""
+    key = (name, frozenset(labels.items()))
+    async with asyncio.timeout(seconds):
+        while True:
+            metrics = await scrape(client)
+            if key in metrics.samples:
+                return metrics
+            await asyncio.sleep(0.02)
+
+
 async def post_webhook(client: TestClient[Any, Any], body: str | bytes) -> tuple[int, Any]:
     """A refusal's status and error; or 202 and, once applied, what the webhook did
     (tests.inbox.applied)."""
@@ -137,7 +151,8 @@ async def test_metrics_read_real_values_after_real_requests(
     webhook_posts += 1
     assert (status, body["incident_status"]) == (202, "drafted"), body
 
-    metrics = await scrape(client)
+    # the draft's file is written after the commit that made the entry applied
+    metrics = await scrape_once(client, f"{PREFIX}_draft_exports_total", result="written")
     p = PREFIX
     webhooks = f"{p}_webhooks_received_total"
     # accepted into the inbox, the retry too (it changes nothing when applied)
