@@ -64,7 +64,8 @@ class _Form:
     sql: str
     positions: tuple[tuple[str, Processor], ...]
     literals: dict[str, Any]  # the values the statement itself holds (a LIMIT, a status)
-    expanding: frozenset[str]
+    expanding: frozenset[str]  # IN lists, whose length the SQL takes at each execution
+    compiled: SQLCompiler  # expands them
     metadata: SimpleResultMetaData | None
     row_processors: tuple[Processor, ...]
 
@@ -74,25 +75,33 @@ class _Form:
         ordered: list[Any] = []
         for name, process in self.positions:
             value = values[name] if name in values else literals[name]
-            if name in self.expanding:
-                ordered.extend(value if process is None else [process(v) for v in value])
-            else:
-                ordered.append(value if process is None else process(value))
+            ordered.append(value if process is None else process(value))
         return ordered
 
-    def value(self, parameters: Mapping[str, Any] | None, name: str) -> Any:
-        return parameters[name] if parameters and name in parameters else self.literals[name]
-
-    def sql_for(self, parameters: Mapping[str, Any] | None) -> str:
-        sql = self.sql
-        for name in self.expanding:
-            marks = ", ".join("?" for _ in self.value(parameters, name))
-            sql = sql.replace(f"__[POSTCOMPILE_{name}]", marks)
-        return sql
+    def bound(self, parameters: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
+        """The SQL and its values for one execution, IN lists expanded (by SQLAlchemy's
+        own expansion, which numbers PostgreSQL's parameters again)."""
+        if not self.expanding:
+            return self.sql, self.ordered(parameters)
+        compiled = self.compiled
+        state = compiled._process_parameters_for_postcompile(
+            compiled.construct_params(parameters, _check=False)
+        )
+        assert state.positiontup is not None
+        processors: dict[str, Processor] = {**dict(self.positions), **state.processors}
+        values = [
+            value if (process := processors.get(name)) is None else process(value)
+            for name in state.positiontup
+            for value in (state.parameters[name],)
+        ]
+        return state.statement, values
 
     def lists_filled(self, parameters: Mapping[str, Any] | None) -> bool:
         """Every IN list has a value (SQLAlchemy renders an empty one its own way)."""
-        return all(self.value(parameters, name) for name in self.expanding)
+        return all(
+            parameters[name] if parameters and name in parameters else self.literals[name]
+            for name in self.expanding
+        )
 
 
 class DirectStatements:
@@ -115,7 +124,7 @@ class DirectStatements:
             if many:
                 cursor = driver.executemany(form.sql, [form.ordered(p) for p in parameters])
             else:
-                cursor = driver.execute(form.sql_for(first), form.ordered(first))
+                cursor = driver.execute(*form.bound(first))
             rows = cursor.fetchall() if form.metadata is not None else []
         except sqlite3.Error as exc:  # as SQLAlchemy raises it
             raise DBAPIError.instance(form.sql, parameters, exc, sqlite3.Error) from exc
@@ -128,7 +137,7 @@ class DirectStatements:
         begins it lazily, at the first statement it runs itself)."""
         many = _many(parameters)
         form = self._runnable(statement, parameters, many)
-        if form is None or form.expanding:
+        if form is None:
             return None
         raw = await conn.get_raw_connection()
         adapter: Any = raw.dbapi_connection
@@ -141,12 +150,12 @@ class DirectStatements:
                 await driver.executemany(form.sql, [form.ordered(p) for p in parameters])
                 rows: list[Any] = []
             elif form.metadata is not None:
-                records = await driver.fetch(form.sql, *form.ordered(parameters))
-                rows = [tuple(record) for record in records]
+                sql, values = form.bound(parameters)
+                rows = [tuple(record) for record in await driver.fetch(sql, *values)]
                 rowcount = len(rows)
             else:
-                status = await driver.execute(form.sql, *form.ordered(parameters))
-                rows, rowcount = [], _status_count(status)
+                sql, values = form.bound(parameters)
+                rows, rowcount = [], _status_count(await driver.execute(sql, *values))
         except Exception as exc:  # asyncpg's own errors, as SQLAlchemy raises them
             raise _postgres_error(adapter, form.sql, parameters, exc) from exc
         return _result(form, rows, rowcount, None)
@@ -234,7 +243,9 @@ def _compile(
         _faster_result(c.type, dialect) or c.type._cached_result_processor(dialect, None)
         for c in columns
     )
-    return _Form(compiled.string, positions, literals, expanding, metadata, row_processors)
+    return _Form(
+        compiled.string, positions, literals, expanding, compiled, metadata, row_processors
+    )
 
 
 # UTC datetimes on SQLite are SQLAlchemy's text ("2026-12-07 05:01:02.000003"): the
