@@ -44,6 +44,8 @@ Wakeup = Callable[[], None]
 # within a batch, the event loop gets a turn (requests are read and validated) this often:
 # an entry takes a fraction of a millisecond, a turn of the loop a good part of one entry
 YIELD_EVERY = 0.002
+# a batch reads at least this many entries
+MIN_TAKE = 4
 # how stale the accept path's view of the backlog may be. Between two reads it counts
 # what this process appended and applied; a read catches up with other replicas' (and
 # scans the backlog, which is why it is rare): every BACKLOG_REFRESH while the count is
@@ -175,6 +177,10 @@ class ApplyInbox:
         # told (entries, bytes) after each batch: the accept path's count of the backlog
         self.left_backlog = left_backlog
         self.record_change = record_change  # changes to services (issue 20)
+        # how many entries a batch reads: about twice what the last one applied within its
+        # time bound, so that a backlog of large webhooks (a storm's hundred alerts each,
+        # a few per batch) is not read 64 bodies at a time
+        self._take: int | None = None
 
     async def batch(self, limit: int) -> BatchReport:
         """Apply up to `limit` pending entries in id order in one transaction.
@@ -214,20 +220,24 @@ class ApplyInbox:
     async def _apply_pending(
         self, repo: Repository, limit: int, now: datetime, batch: _Batch
     ) -> None:
-        entries = await repo.inbox.pending(limit)
+        take = min(limit, self._take or limit)
+        entries = await repo.inbox.pending(take)
         started, bound = time.perf_counter(), BATCH_SECONDS[self.uow.db.is_sqlite]
         turn = started  # when the event loop last had a turn
-        for entry in entries:
+        for number, entry in enumerate(entries, 1):
             if not await self._apply(repo, entry, now, batch):
                 return
             applied = time.perf_counter()
             if applied - started > bound:
                 batch.report.full = True
+                self._take = max(MIN_TAKE, 2 * number)
                 return
             if applied - turn > YIELD_EVERY:
                 await asyncio.sleep(0)  # let requests be read and validated meanwhile
                 turn = time.perf_counter()
-        batch.report.full = len(entries) == limit
+        batch.report.full = len(entries) == take
+        if batch.report.full:
+            self._take = min(limit, 2 * take)
 
     async def _apply(
         self, repo: Repository, entry: PendingEntry, now: datetime, batch: _Batch
