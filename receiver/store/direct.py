@@ -67,7 +67,6 @@ class _Form:
     expanding: frozenset[str]  # IN lists, whose length the SQL takes at each execution
     compiled: SQLCompiler  # expands them
     metadata: SimpleResultMetaData | None
-    row_processors: tuple[Processor, ...]
 
     def ordered(self, parameters: Mapping[str, Any] | None) -> list[Any]:
         values = parameters or self.literals
@@ -189,8 +188,6 @@ def _many(parameters: Any) -> bool:
 
 
 def _result(form: _Form, rows: list[Any], rowcount: int, lastrowid: int | None) -> DirectResult:
-    if rows and any(form.row_processors):
-        rows = [_converted(row, form.row_processors) for row in rows]
     result = DirectResult(form.metadata or _NO_COLUMNS, iter(rows))
     result.rowcount = rowcount
     result.lastrowid = lastrowid
@@ -209,13 +206,6 @@ def _postgres_error(adapter: Any, sql: str, parameters: Any, exc: Exception) -> 
     except Exception as dbapi_error:
         return DBAPIError.instance(sql, parameters, dbapi_error, adapter.dbapi.Error)
     return exc
-
-
-def _converted(row: tuple[Any, ...], processors: tuple[Processor, ...]) -> tuple[Any, ...]:
-    return tuple(
-        value if process is None or value is None else process(value)
-        for process, value in zip(processors, row, strict=True)
-    )
 
 
 def _compile(
@@ -238,14 +228,17 @@ def _compile(
     positions = tuple((name, processors.get(name)) for name in compiled.positiontup)
     expanding = frozenset(name for name in compiled.positiontup if by_name[name].expanding)
     columns = compiled._result_columns
-    metadata = SimpleResultMetaData([c.keyname for c in columns]) if columns else None
-    row_processors = tuple(
+    row_processors: list[Any] = [
         _faster_result(c.type, dialect) or c.type._cached_result_processor(dialect, None)
         for c in columns
+    ]
+    # the Result applies them as it makes each row (in SQLAlchemy's compiled code)
+    metadata = (
+        SimpleResultMetaData([c.keyname for c in columns], _processors=row_processors)
+        if columns
+        else None
     )
-    return _Form(
-        compiled.string, positions, literals, expanding, compiled, metadata, row_processors
-    )
+    return _Form(compiled.string, positions, literals, expanding, compiled, metadata)
 
 
 # UTC datetimes on SQLite are SQLAlchemy's text ("2026-12-07 05:01:02.000003"): the
@@ -259,8 +252,8 @@ def _utc_to_sqlite(value: datetime | None) -> str | None:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-def _utc_from_sqlite(value: str) -> datetime:
-    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+def _utc_from_sqlite(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
 def _faster_bind(type_: Any, dialect: Dialect) -> Processor:
