@@ -16,8 +16,9 @@ from receiver.limits import Limits, webhook_problems
 from receiver.metrics import Metrics
 from receiver.store import StoreUnavailable
 from receiver.usecases.errors import InboxFull
+from receiver.web.api.quick_accept import plainly_acceptable
 from receiver.web.api.signature import check_grafana_signature
-from receiver.web.body import ArrayLimit, read_json
+from receiver.web.body import ArrayLimit, parse_json, read_json_text
 from receiver.web.errors import ApiError, invalid_input
 from receiver.web.identity import credential_of
 from receiver.web.keys import METRICS, SERVICE, SETTINGS
@@ -56,15 +57,17 @@ def _counted(metrics: Metrics) -> Iterator[None]:
 async def _parse(request: web.Request) -> tuple[str, str]:
     """The webhook's text, checked within the limits, and whose it is; else a 4xx."""
     settings = request.app[SETTINGS]
+    limits = Limits(settings.max_alerts, settings.max_labels, settings.max_value_length)
+    raw, text = await read_json_text(request, settings.max_body)
+    if plainly_acceptable(raw, text, limits):  # nearly every webhook: one pass over it
+        return text, "alertmanager"
     # a storm's worth of alerts is refused while parsing, before any is validated
     too_many = ArrayLimit("alerts", settings.max_alerts, "RECEIVER_MAX_ALERTS")
-    data, text = await read_json(request, settings.max_body, limit=too_many)
+    data = await parse_json(text, too_many)
     if not isinstance(data, dict):
         raise ApiError(422, "invalid_webhook", "the body must be a JSON object")
     hook, kind = _recognise(request, data, text)
-    problems = webhook_problems(
-        hook, Limits(settings.max_alerts, settings.max_labels, settings.max_value_length)
-    )
+    problems = webhook_problems(hook, limits)
     if problems:
         raise ApiError(
             problems[0].status,
