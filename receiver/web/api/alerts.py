@@ -22,7 +22,6 @@ from receiver.web.body import ArrayLimit, parse_json, read_json_text
 from receiver.web.errors import ApiError, invalid_input
 from receiver.web.identity import credential_of
 from receiver.web.keys import METRICS, SERVICE, SETTINGS
-from receiver.web.serialize import json_response
 
 
 async def receive_alerts(request: web.Request) -> web.Response:
@@ -32,7 +31,14 @@ async def receive_alerts(request: web.Request) -> web.Response:
         # answered once the body is durably in the inbox; its effects are applied behind
         inbox_id = await request.app[SERVICE].accept(kind, text, credential_of(request))
     metrics.webhooks_accepted.inc()
-    return json_response({"status": "accepted", "inbox_id": inbox_id}, status=202)
+    return _accepted(inbox_id)
+
+
+def _accepted(inbox_id: int) -> web.Response:
+    """202 {"status": "accepted", "inbox_id": N}, byte for byte as json_response writes it,
+    without encoding a dict for every webhook (which cost twice the Response itself)."""
+    body = b'{"status": "accepted", "inbox_id": %d}' % inbox_id
+    return web.Response(body=body, status=202, content_type="application/json", charset="utf-8")
 
 
 @contextlib.contextmanager
