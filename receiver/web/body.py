@@ -128,6 +128,15 @@ async def read_json(
     limit: ArrayLimit | None = None,
 ) -> tuple[Any, str]:
     """The parsed body and its text; 413, 415 or 400 when it cannot be one."""
+    _, text = await read_json_text(request, max_body, accepted)
+    return await parse_json(text, limit), text
+
+
+async def read_json_text(
+    request: web.Request, max_body: int, accepted: str = "application/json"
+) -> tuple[bytes, str]:
+    """The body, as bytes and as text, when it may be JSON; 413, 415 or 400 when it cannot
+    be (too large, another media type, empty, not UTF-8)."""
     if request.content_length is not None and request.content_length > max_body:
         raise _too_large(f"body of {request.content_length} bytes exceeds", max_body)
     content_type = request.headers.get("Content-Type")
@@ -143,14 +152,18 @@ async def read_json(
     if not raw:
         raise ApiError(400, "malformed", "the request body is empty")
     try:
-        text = raw.decode("utf-8")
+        return raw, raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ApiError(400, "malformed", f"the body is not valid UTF-8 (byte {exc.start})") from exc
+
+
+async def parse_json(text: str, limit: ArrayLimit | None = None) -> Any:
+    """The JSON value of `text`, with `limit` on one array of it; 413 or 400 otherwise."""
     try:
         if limit is None:
-            return _DECODER.decode(text), text
+            return _DECODER.decode(text)
         try:
-            return await loads_bounded(text, limit.key, limit.most, _DECODER), text
+            return await loads_bounded(text, limit.key, limit.most, _DECODER)
         except ArrayTooLong as exc:
             message = f"more than {limit.most} {limit.key} ({limit.setting})"
             raise ApiError(

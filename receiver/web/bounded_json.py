@@ -33,14 +33,18 @@ class ArrayTooLong(Exception):
         self.limit = limit
 
 
+def could_exceed(text: str, limit: int) -> bool:
+    """Whether `text` is long enough to hold an array of more than `limit` elements."""
+    # an array of limit + 1 elements takes at least "[" + limit + 1 one-character
+    # elements + limit commas + "]": shorter text cannot hold one, so parse it at once
+    return len(text) >= 2 * limit + 3
+
+
 async def loads_bounded(text: str, key: str, limit: int, decoder: json.JSONDecoder) -> Any:
     """decoder.decode(text), the same value and the same ValueError for text that is not
     JSON; but when the top-level object's `key` is an array of more than `limit` elements,
     ArrayTooLong as soon as the element after the limit begins."""
-    # an array of limit + 1 elements takes at least "[" + limit + 1 one-character
-    # elements + limit commas + "]": shorter text cannot hold one, so parse it at once
-    # (every ordinary webhook)
-    if len(text) < 2 * limit + 3:
+    if not could_exceed(text, limit):  # every ordinary webhook
         return decoder.decode(text)
     pos = _skip(text, 0)
     if not text.startswith("{", pos):

@@ -35,8 +35,11 @@ class BackgroundPass:
                 await self.run_once()
             except StoreUnavailable as exc:
                 log.warning(f"{self.name}.store_unavailable", error=str(exc))
+            # asyncio.timeout rather than wait_for, which wraps the wait in a task of its
+            # own: the applier is woken by every accepted webhook
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), poll_interval)
+                async with asyncio.timeout(poll_interval):
+                    await self._wake.wait()
 
 
 @contextlib.asynccontextmanager

@@ -16,12 +16,12 @@ from receiver.limits import Limits, webhook_problems
 from receiver.metrics import Metrics
 from receiver.store import StoreUnavailable
 from receiver.usecases.errors import InboxFull
+from receiver.web.api.quick_accept import plainly_acceptable
 from receiver.web.api.signature import check_grafana_signature
-from receiver.web.body import ArrayLimit, read_json
+from receiver.web.body import ArrayLimit, parse_json, read_json_text
 from receiver.web.errors import ApiError, invalid_input
 from receiver.web.identity import credential_of
 from receiver.web.keys import METRICS, SERVICE, SETTINGS
-from receiver.web.serialize import json_response
 
 
 async def receive_alerts(request: web.Request) -> web.Response:
@@ -31,7 +31,14 @@ async def receive_alerts(request: web.Request) -> web.Response:
         # answered once the body is durably in the inbox; its effects are applied behind
         inbox_id = await request.app[SERVICE].accept(kind, text, credential_of(request))
     metrics.webhooks_accepted.inc()
-    return json_response({"status": "accepted", "inbox_id": inbox_id}, status=202)
+    return _accepted(inbox_id)
+
+
+def _accepted(inbox_id: int) -> web.Response:
+    """202 {"status": "accepted", "inbox_id": N}, byte for byte as json_response writes it,
+    without encoding a dict for every webhook (which cost twice the Response itself)."""
+    body = b'{"status": "accepted", "inbox_id": %d}' % inbox_id
+    return web.Response(body=body, status=202, content_type="application/json", charset="utf-8")
 
 
 @contextlib.contextmanager
@@ -56,15 +63,17 @@ def _counted(metrics: Metrics) -> Iterator[None]:
 async def _parse(request: web.Request) -> tuple[str, str]:
     """The webhook's text, checked within the limits, and whose it is; else a 4xx."""
     settings = request.app[SETTINGS]
+    limits = Limits(settings.max_alerts, settings.max_labels, settings.max_value_length)
+    raw, text = await read_json_text(request, settings.max_body)
+    if plainly_acceptable(raw, text, limits):  # nearly every webhook: one pass over it
+        return text, "alertmanager"
     # a storm's worth of alerts is refused while parsing, before any is validated
     too_many = ArrayLimit("alerts", settings.max_alerts, "RECEIVER_MAX_ALERTS")
-    data, text = await read_json(request, settings.max_body, limit=too_many)
+    data = await parse_json(text, too_many)
     if not isinstance(data, dict):
         raise ApiError(422, "invalid_webhook", "the body must be a JSON object")
     hook, kind = _recognise(request, data, text)
-    problems = webhook_problems(
-        hook, Limits(settings.max_alerts, settings.max_labels, settings.max_value_length)
-    )
+    problems = webhook_problems(hook, limits)
     if problems:
         raise ApiError(
             problems[0].status,

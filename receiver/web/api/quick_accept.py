@@ -1,0 +1,31 @@
+"""The webhook's quick check: a body that is plainly a valid Alertmanager webhook within
+every limit is known to be one after a single pass over its bytes. Anything else (a
+Grafana body, a body with something wrong to explain, one long enough to hold too many
+alerts) takes the full parse in receiver.web.api.alerts, whose 4xx answers stay the only
+ones: this check only ever says yes sooner."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from receiver.alertmanager.quick_validation import validate_webhook_bytes
+from receiver.limits import Limits, webhook_problems
+from receiver.web.bounded_json import could_exceed
+
+# JSON has no NaN or Infinity; the full parse refuses them (a 400) but pydantic's JSON
+# reader takes them. A body with either word anywhere, in a string too, takes the full parse.
+_NOT_JSON = (b"NaN", b"Infinity")
+
+
+def plainly_acceptable(raw: bytes, text: str, limits: Limits) -> bool:
+    """True only when the full parse of this body (`text` is `raw` decoded) would accept
+    it as an Alertmanager webhook within `limits`."""
+    # the full parse walks a body that could hold too many alerts piece by piece, so
+    # that it stops early and lets the loop serve others: such a body is not checked here
+    if could_exceed(text, limits.max_alerts) or any(word in raw for word in _NOT_JSON):
+        return False
+    try:
+        hook = validate_webhook_bytes(raw)
+    except ValidationError:
+        return False
+    return not webhook_problems(hook, limits)

@@ -1,0 +1,88 @@
+"""The webhook's quick check only ever says yes sooner: whatever it accepts, the full parse
+(the one whose 4xx answers the API documents) accepts too, and the ordinary webhook is
+accepted without it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from receiver.alertmanager.webhook import Webhook
+from receiver.limits import Limits, webhook_problems
+from receiver.web.api.quick_accept import plainly_acceptable
+from receiver.web.body import parse_json
+from receiver.web.errors import ApiError
+from tests.conftest import capture
+
+LIMITS = Limits(max_alerts=10_000, max_labels=8, max_value=200)
+
+
+def _body(**changes: Any) -> str:
+    body = capture("firing_single")
+    body.update(changes)
+    return json.dumps(body, ensure_ascii=False)
+
+
+PLAIN = _body()
+
+
+def _with_label(name: str, value: str) -> str:
+    """The plain webhook with one more label; `value` is put in as written (JSON escapes
+    and raw characters alike)."""
+    return PLAIN.replace('"severity": "critical"', f'"severity": "critical", "{name}": "{value}"')
+
+
+# each: the text as sent, and whether the quick check may say yes at once
+CASES = {
+    "an ordinary webhook": (PLAIN, True),
+    "a NUL in a label (cleaned later, same length)": (_with_label("k", "a\\u0000b"), True),
+    "NaN in an unknown field": (PLAIN[:-1] + ', "x": NaN}', False),
+    "-Infinity in an unknown field": (PLAIN[:-1] + ', "x": -Infinity}', False),
+    "the word NaN in a string": (_with_label("k", "NaN"), False),
+    "a lone surrogate": (_with_label("k", "\\ud800"), False),
+    "a 5,000-digit number": (PLAIN[:-1] + ', "x": ' + "9" * 5000 + "}", False),
+    "deep nesting in an unknown field": (
+        PLAIN[:-1] + ', "x": ' + "[" * 300 + "]" * 300 + "}",
+        False,
+    ),
+    "trailing data": (PLAIN + " x", False),
+    "a byte order mark": ("\ufeff" + PLAIN, False),
+    "a raw tab in a string": (_with_label("k", "a\tb"), False),
+    "Grafana's version": (_body(version="1"), False),
+    "too many labels": (
+        PLAIN.replace(
+            '"severity": "critical"', '"severity": "critical", "a": "1", "b": "2", "c": "3"'
+        ),
+        False,
+    ),
+    "a value over the length limit": (_with_label("k", "v" * 201), False),
+    "a body long enough for too many alerts": (_with_label("k", " " * 10), False),
+    "no alerts": (_body(alerts=[]), False),
+    "a number for a time": (PLAIN.replace('"2026-11-26T19:11:48.606Z"', "1764184308"), False),
+    "a float for truncatedAlerts": (_body(truncatedAlerts=0.0), False),
+    "the version twice, the later one right": ('{"version": "3", ' + PLAIN[1:], True),
+    "the version twice, the later one wrong": (PLAIN[:-1] + ', "version": "3"}', False),
+}
+
+
+async def _fully_accepted(text: str, limits: Limits) -> bool:
+    try:
+        data = await parse_json(text)
+        return isinstance(data, dict) and not webhook_problems(Webhook.parse(data), limits)
+    except (ApiError, ValidationError):
+        return False
+
+
+@pytest.mark.parametrize("name", list(CASES))
+async def test_quick_check_says_yes_only_to_what_the_full_parse_accepts(name: str) -> None:
+    text, quick = CASES[name]
+    limits = LIMITS
+    if name == "a body long enough for too many alerts":
+        limits = Limits(max_alerts=len(PLAIN) // 2 - 1, max_labels=8, max_value=200)
+    raw = text.encode("utf-8", "surrogatepass")
+    assert plainly_acceptable(raw, text, limits) is quick
+    if quick:
+        assert await _fully_accepted(text, limits)
