@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 from collections.abc import Callable
 from typing import Any
 
@@ -141,11 +140,6 @@ async def _serve(
         bound_host, bound_port = runner.addresses[0][:2]
         shown = f"[{bound_host}]" if ":" in bound_host else bound_host
         on_listening(f"http://{shown}:{bound_port}")
-        # what startup built (modules, schemas, templates, the app) lives as long as the
-        # process: frozen, the collector stops walking it in every full collection (its
-        # garbage is collected first, so none of that is kept)
-        gc.collect()
-        gc.freeze()
         await asyncio.Event().wait()  # until a signal
     finally:
         await runner.cleanup()
