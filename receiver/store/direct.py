@@ -17,7 +17,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -26,8 +25,6 @@ from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.compiler import SQLCompiler
-
-from receiver.store.schema import UTCDateTime
 
 Processor = Callable[[Any], Any] | None
 S = TypeVar("S", bound=sa.Executable)
@@ -46,14 +43,9 @@ def direct(statement: S) -> S:
 
 
 class DirectResult(IteratorResult[Any]):
-    """A SQLAlchemy Result over rows already fetched, with the cursor's counts."""
+    """A SQLAlchemy Result over rows already fetched, with the cursor's row count."""
 
     rowcount: int
-    lastrowid: int | None
-
-    @property
-    def inserted_primary_key(self) -> tuple[int | None]:
-        return (self.lastrowid,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +119,7 @@ class DirectStatements:
             rows = cursor.fetchall() if form.metadata is not None else []
         except sqlite3.Error as exc:  # as SQLAlchemy raises it
             raise DBAPIError.instance(form.sql, parameters, exc, sqlite3.Error) from exc
-        return _result(form, rows, cursor.rowcount, cursor.lastrowid)
+        return _result(form, rows, cursor.rowcount)
 
     async def execute_postgres(
         self, conn: AsyncConnection, statement: sa.Executable, parameters: Any
@@ -157,7 +149,7 @@ class DirectStatements:
                 rows, rowcount = [], _status_count(await driver.execute(sql, *values))
         except Exception as exc:  # asyncpg's own errors, as SQLAlchemy raises them
             raise _postgres_error(adapter, form.sql, parameters, exc) from exc
-        return _result(form, rows, rowcount, None)
+        return _result(form, rows, rowcount)
 
     def _runnable(self, statement: sa.Executable, parameters: Any, many: bool) -> _Form | None:
         if id(statement) not in _MARKED or (many and not parameters):
@@ -187,10 +179,9 @@ def _many(parameters: Any) -> bool:
     return isinstance(parameters, Sequence) and not isinstance(parameters, Mapping)
 
 
-def _result(form: _Form, rows: list[Any], rowcount: int, lastrowid: int | None) -> DirectResult:
+def _result(form: _Form, rows: list[Any], rowcount: int) -> DirectResult:
     result = DirectResult(form.metadata or _NO_COLUMNS, iter(rows))
     result.rowcount = rowcount
-    result.lastrowid = lastrowid
     return result
 
 
@@ -224,14 +215,11 @@ def _compile(
     for name, process in compiled._bind_processors.items():
         if not callable(process):
             return None  # a tuple's processors, per element: left to SQLAlchemy
-        processors[name] = _faster_bind(by_name[name].type, dialect) or process
+        processors[name] = process
     positions = tuple((name, processors.get(name)) for name in compiled.positiontup)
     expanding = frozenset(name for name in compiled.positiontup if by_name[name].expanding)
     columns = compiled._result_columns
-    row_processors: list[Any] = [
-        _faster_result(c.type, dialect) or c.type._cached_result_processor(dialect, None)
-        for c in columns
-    ]
+    row_processors: list[Any] = [c.type._cached_result_processor(dialect, None) for c in columns]
     # the Result applies them as it makes each row (in SQLAlchemy's compiled code)
     metadata = (
         SimpleResultMetaData([c.keyname for c in columns], _processors=row_processors)
@@ -239,26 +227,3 @@ def _compile(
         else None
     )
     return _Form(compiled.string, positions, literals, expanding, compiled, metadata)
-
-
-# UTC datetimes on SQLite are SQLAlchemy's text ("2026-12-07 05:01:02.000003"): the
-# same text, written and read by datetime's own C code rather than by SQLAlchemy's
-# string formatting and regular expression (a tenth of the applier's time)
-def _utc_to_sqlite(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValueError("naive datetimes are not stored; pass UTC")
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-def _utc_from_sqlite(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
-
-
-def _faster_bind(type_: Any, dialect: Dialect) -> Processor:
-    return _utc_to_sqlite if isinstance(type_, UTCDateTime) and dialect.name == "sqlite" else None
-
-
-def _faster_result(type_: Any, dialect: Dialect) -> Processor:
-    return _utc_from_sqlite if isinstance(type_, UTCDateTime) and dialect.name == "sqlite" else None
