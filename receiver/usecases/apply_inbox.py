@@ -14,9 +14,10 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any, TypeVar
 
 import structlog
 from pydantic import ValidationError
@@ -27,6 +28,7 @@ from receiver.alertmanager.webhook import Webhook
 from receiver.metrics import Metrics
 from receiver.store import InboxRecord, Repository
 from receiver.store.inbox import AppliedMark, PendingEntry
+from receiver.usecases.batch_drafts import BatchDraft, DraftsLater
 from receiver.usecases.errors import InboxFull, IncidentNotFound, NoOpenIncident
 from receiver.usecases.ingest import IngestWebhook
 from receiver.usecases.record_change import RecordChange, source_of_kind
@@ -147,6 +149,11 @@ class _Batch:
     # the applied entries' marks, stored together at the end of the batch's transaction
     marks: list[AppliedMark] = field(default_factory=list)
     careful: bool = True  # each entry in its own savepoint
+    # the drafts written once per incident at the batch's end; not when careful, where an
+    # entry that raises must take only its own effects down
+    later: DraftsLater | None = None
+    waiting_marks: list[int] = field(default_factory=list)  # marks whose draft waits
+    drafts: list[BatchDraft] = field(default_factory=list)  # written at the end
 
 
 class _EntryRaised(Exception):
@@ -192,6 +199,7 @@ class ApplyInbox:
         def job(careful: bool) -> Callable[[Repository, datetime], Awaitable[_Batch]]:
             async def apply(repo: Repository, now: datetime) -> _Batch:
                 batch = _Batch(BatchReport(), careful=careful)
+                batch.later = None if careful else DraftsLater()
                 postgres = not self.uow.db.is_sqlite
                 if not await repo.inbox.take_applier_turn(
                     self.me, LEASE_SECONDS, postgres=postgres
@@ -199,6 +207,7 @@ class ApplyInbox:
                     batch.report.turn = False
                     return batch
                 await self._apply_pending(repo, limit, now, batch)
+                await self._write_waiting(repo, batch)
                 await repo.inbox.mark_applied(batch.marks, now)
                 return batch
 
@@ -210,6 +219,7 @@ class ApplyInbox:
             batch = await self.uow.write("inbox.apply", job(careful=True))
         for what, stored in batch.stored:
             await self.recorder.finish(what, stored)
+        await self.recorder.finish_waiting(batch.drafts)
         report = batch.report
         if report.quarantined:
             self.metrics.inbox_quarantined.inc(len(report.quarantined))
@@ -246,7 +256,7 @@ class ApplyInbox:
         stops."""
         record = entry.record
         try:
-            mark, stored, redrafted = await self._effects(repo, record, batch.careful)
+            mark, stored, redrafted = await self._effects(repo, record, batch)
         except _EntryRaised:
             raise
         except NoOpenIncident as exc:
@@ -265,6 +275,8 @@ class ApplyInbox:
             log.exception("inbox.apply_error", inbox_id=record.id)
             return await self._failed(repo, entry, exc, now, batch)
         else:
+            if stored is not None and stored.draft_waits:
+                batch.waiting_marks.append(len(batch.marks))
             batch.marks.append(mark)
             if stored is not None:  # an incident's change: finished after the commit
                 batch.stored.append(("event" if record.kind == "event" else "webhook", stored))
@@ -275,39 +287,46 @@ class ApplyInbox:
         return True
 
     async def _effects(
-        self, repo: Repository, record: InboxRecord, careful: bool
+        self, repo: Repository, record: InboxRecord, batch: _Batch
     ) -> tuple[AppliedMark, Stored | None, list[Stored]]:
         """The entry's effects: its mark, its incident's change (None for a change to a
         service) and the drafts a change to a service re-rendered."""
-        if careful:
+        if batch.careful:
             async with repo.inbox.savepoint():
-                return await self._apply_entry(repo, record)
-        try:
-            return await self._apply_entry(repo, record)
-        except DBAPIError as exc:
-            if not isinstance(exc, IntegrityError):
-                raise  # the store failed, not the entry: the whole batch is retried
-            raise _EntryRaised from exc  # and PostgreSQL's transaction is aborted
-        except (OSError, TimeoutError):
-            raise  # the connection, not the entry
-        except Exception as exc:  # the entry's: its partial writes go with the transaction
-            raise _EntryRaised from exc
+                return await self._apply_entry(repo, record, batch)
+        return await _optimistically(self._apply_entry(repo, record, batch))
 
     async def _apply_entry(
-        self, repo: Repository, record: InboxRecord
+        self, repo: Repository, record: InboxRecord, batch: _Batch
     ) -> tuple[AppliedMark, Stored | None, list[Stored]]:
         at = record.received_at  # applied as of its receipt, whenever that is
         redrafted: list[Stored] = []  # drafts a change re-rendered
         if source_of_kind(record.kind) is not None:
-            # a change to a service belongs to no incident: stored on its own
+            # a change to a service belongs to no incident: stored on its own, after the
+            # drafts waiting so far, which it may revise
+            await self._write_waiting(repo, batch)
             outcome = await self.record_change.apply_entry(repo, record, at, redrafted)
             return AppliedMark(record.id, None, outcome, None), None, redrafted
         step = parse_entry(record, self.ingest, self.record_event)
         change = await step(repo, at)
-        stored = await self.recorder.store(repo, change, at)
+        stored = await self.recorder.store(repo, change, at, later=batch.later)
         revision = stored.draft.revision if stored.draft else None
         mark = AppliedMark(record.id, stored.incident_id, _outcome(stored), revision)
         return mark, stored, redrafted
+
+    async def _write_waiting(self, repo: Repository, batch: _Batch) -> None:
+        """The drafts the batch's entries wait for, once per incident; their entries'
+        marks get the revision."""
+        if not batch.later:
+            return
+        written = await _optimistically(self.recorder.write_waiting(repo, batch.later))
+        batch.drafts.extend(written)
+        revisions = {w.incident_id: w.draft.revision for w in written if w.draft is not None}
+        for index in batch.waiting_marks:
+            mark = batch.marks[index]
+            if mark.incident_id in revisions:
+                batch.marks[index] = replace(mark, draft_revision=revisions[mark.incident_id])
+        batch.waiting_marks.clear()
 
     async def _failed(
         self,
@@ -338,3 +357,21 @@ def _outcome(stored: Stored) -> str:
     if stored.change.created:
         return "created"
     return "changed" if stored.change.touched else "unchanged"
+
+
+_T = TypeVar("_T")
+
+
+async def _optimistically(work: Coroutine[Any, Any, _T]) -> _T:
+    """Work in a batch run without savepoints: what the entries raise becomes _EntryRaised
+    (the batch runs again, carefully); what the store or the connection raises stays."""
+    try:
+        return await work
+    except DBAPIError as exc:
+        if not isinstance(exc, IntegrityError):
+            raise  # the store failed, not the entry: the whole batch is retried
+        raise _EntryRaised from exc  # and PostgreSQL's transaction is aborted
+    except (OSError, TimeoutError):
+        raise  # the connection, not the entry
+    except Exception as exc:  # an entry's: its partial writes go with the transaction
+        raise _EntryRaised from exc

@@ -16,6 +16,13 @@ from receiver.domain.incident import Change, IncidentStatus
 from receiver.evidence.collect import evidence_wanted
 from receiver.metrics import Metrics
 from receiver.store import Repository, StoredDraft
+from receiver.usecases.batch_drafts import (
+    BatchDraft,
+    DraftsLater,
+    as_drafted,
+    new_revision_of,
+    undo_mark,
+)
 from receiver.usecases.drafts import Drafts
 from receiver.usecases.messages import queue_messages
 from receiver.usecases.unit_of_work import UnitOfWork
@@ -48,6 +55,7 @@ class Stored:
     incident_id: int
     draft: StoredDraft | None
     queued: int
+    draft_waits: bool = False  # its draft is written at the end of its batch (DraftsLater)
 
 
 class Recorder:
@@ -116,16 +124,24 @@ class Recorder:
         inbox: tuple[str, str] | None = None,
         *,
         notify: bool = True,
+        later: DraftsLater | None = None,
     ) -> Stored:
         """The change's rows, its draft and messages, in the caller's transaction; the raw
-        input too when given (kind, body)."""
+        input too when given (kind, body). With `later` (a batch of the inbox) the draft,
+        and the messages that follow it, wait for `write_waiting` at the batch's end."""
         incident_id = await _save_rows(repo, change, now)
         if inbox is not None:
             await repo.record_inbox(inbox[0], inbox[1], now, incident_id)
         if change.recovered and evidence_wanted(self.settings):
             # fetched after commit (Prometheus may be slow); the draft says it is coming
             await repo.evidence.want(incident_id, now)
-        draft = await self.drafts.write(repo, change, now) if draft_wanted(change) else None
+        wanted = draft_wanted(change)
+        if later is not None and (wanted or later.holds(incident_id)):
+            notifies = notify and bool(self.settings.notify.channels)
+            later.wait(incident_id, change, now, notify=notifies)
+            await repo.update_incident(change.state.incident)
+            return Stored(change, incident_id, None, 0, draft_waits=wanted)
+        draft = await self.drafts.write(repo, change, now) if wanted else None
         if not change.created or draft is not None:
             # once per change, after the draft moved its status; a repeat still moves
             # last_delivery_at
@@ -135,6 +151,32 @@ class Recorder:
             new_draft = draft.revision if draft and draft.created_at == now else None
             queued = await queue_messages(repo, self.settings, change, now, new_draft)
         return Stored(change, incident_id, draft, queued)
+
+    async def write_waiting(self, repo: Repository, later: DraftsLater) -> list[BatchDraft]:
+        """The drafts a batch's changes wait for, once per incident, and then their
+        messages; in the batch's transaction."""
+        written = []
+        for incident_id, waiting in later.take():
+            draft = None
+            if waiting.first_wanting is not None:
+                draft = await self.drafts.write(repo, as_drafted(waiting), waiting.at)
+                if draft is None and undo_mark(waiting):
+                    await repo.update_incident(waiting.latest.state.incident)
+            queued = 0
+            for change, at, notify in waiting.messages:
+                if notify:
+                    announced = new_revision_of(waiting, change, draft)
+                    queued += await queue_messages(repo, self.settings, change, at, announced)
+            written.append(BatchDraft(incident_id, draft, queued))
+        return written
+
+    async def finish_waiting(self, written: list[BatchDraft]) -> None:
+        """After the batch's commit: wake the outbox sender, export the drafts."""
+        if any(batch.queued for batch in written) and self.messages_queued is not None:
+            self.messages_queued()
+        for batch in written:
+            if batch.draft is not None:
+                await self.drafts.export_after_commit(batch.draft)
 
     def _count(self, result: IngestResult) -> None:
         severity = result.priority

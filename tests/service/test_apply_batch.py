@@ -98,3 +98,54 @@ async def test_an_entry_that_raises_rolls_back_alone_and_those_before_it_apply_o
     assert await count(service, sa.select(sa.func.count()).select_from(timeline)) == rows
     pending = sa.select(sa.func.count()).select_from(inbox).where(inbox.c.pending.is_(True))
     assert await count(service, pending) == 0
+
+
+def renders(service: IncidentService) -> float:
+    sample = service.metrics.registry.get_sample_value(
+        "postmortem_receiver_drafts_rendered_total", {"result": "stored"}
+    )
+    return sample or 0.0
+
+
+async def test_a_batch_renders_an_incidents_draft_once_from_its_last_entry(
+    service: IncidentService, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the resolve and the root cause behind it must land in one batch
+    monkeypatch.setattr(apply_inbox, "BATCH_SECONDS", {True: 60.0, False: 60.0})
+    firing = as_group(capture("firing_group_3"), "once")
+    opened = await service.accept("alertmanager", json.dumps(firing), None)
+    await service.apply_inbox.batch(64)
+    async with service.db.read() as repo:
+        entry = await repo.inbox.entry(opened)
+    assert entry is not None and entry.incident_id is not None
+    incident_id = entry.incident_id
+
+    clock.advance(minutes=30)
+    resolved = as_group(capture("resolved_group_3"), "once")
+    cause = {
+        "type": "root-cause",
+        "service": firing["commonLabels"]["service"],
+        "message": "连接池上限被新版本改小",
+        "actor": "alice",
+        "incident_id": incident_id,
+    }
+    before = renders(service)
+    ids = [
+        await service.accept("alertmanager", json.dumps(resolved), None),
+        await service.accept("event", json.dumps(cause), None),
+    ]
+    report = await service.apply_inbox.batch(64)
+
+    # both entries applied in one batch, and one render wrote the draft for both: it
+    # holds the recovery and the root cause reported after it
+    assert report.applied == 2
+    assert renders(service) - before == 1
+    async with service.db.read() as repo:
+        marks = [await repo.inbox.entry(entry_id) for entry_id in ids]
+        drafts = await repo.draft_revisions(incident_id)
+    assert [(m.state, m.incident_id, m.draft_revision) for m in marks if m] == [
+        ("applied", incident_id, 1),
+        ("applied", incident_id, 1),
+    ]
+    assert [d.revision for d in drafts] == [1]
+    assert "连接池上限被新版本改小" in drafts[0].markdown
