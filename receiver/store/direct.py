@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -59,6 +59,9 @@ class _Form:
     expanding: frozenset[str]  # IN lists, whose length the SQL takes at each execution
     compiled: SQLCompiler  # expands them
     metadata: SimpleResultMetaData | None
+    # the expanded SQL and where each of its values comes from, per length of the IN
+    # lists: SQLAlchemy's expansion runs once per length, not once per execution
+    expansions: dict[tuple[int, ...], _Expansion | None] = field(default_factory=dict)
 
     def ordered(self, parameters: Mapping[str, Any] | None) -> list[Any]:
         values = parameters or self.literals
@@ -74,6 +77,15 @@ class _Form:
         own expansion, which numbers PostgreSQL's parameters again)."""
         if not self.expanding:
             return self.sql, self.ordered(parameters)
+        given = parameters or self.literals
+        lists = {name: list(self._value(given, name)) for name in self.expanding}
+        lengths = tuple(len(lists[name]) for name in sorted(lists))
+        try:
+            expansion = self.expansions[lengths]
+        except KeyError:
+            expansion = self.expansions[lengths] = self._expansion(given, lists)
+        if expansion is not None:
+            return expansion.sql, expansion.values(given, lists, self.literals)
         compiled = self.compiled
         state = compiled._process_parameters_for_postcompile(
             compiled.construct_params(parameters, _check=False)
@@ -87,12 +99,69 @@ class _Form:
         ]
         return state.statement, values
 
+    def _value(self, values: Mapping[str, Any], name: str) -> Any:
+        return values[name] if name in values else self.literals[name]
+
+    def _expansion(
+        self, values: Mapping[str, Any], lists: dict[str, list[Any]]
+    ) -> _Expansion | None:
+        """SQLAlchemy's expansion of the IN lists, run once with a marker in each place,
+        read back as where each value comes from; None when it did anything else with
+        them (rendered one into the SQL), and the execution takes the expansion itself."""
+        compiled = self.compiled
+        probe = {**values, **{n: [_Place(n, i) for i in range(len(v))] for n, v in lists.items()}}
+        state = compiled._process_parameters_for_postcompile(
+            compiled.construct_params(probe, _check=False)
+        )
+        if state.positiontup is None or _Place.__name__ in state.statement:
+            return None
+        processors: dict[str, Processor] = {**dict(self.positions), **state.processors}
+        steps: list[tuple[str, int | None, Processor]] = []
+        for name in state.positiontup:
+            value = state.parameters[name]
+            if isinstance(value, _Place):
+                steps.append((value.name, value.index, processors.get(name)))
+            elif name in self.literals or name in values:
+                steps.append((name, None, processors.get(name)))
+            else:
+                return None
+        return _Expansion(state.statement, tuple(steps))
+
     def lists_filled(self, parameters: Mapping[str, Any] | None) -> bool:
         """Every IN list has a value (SQLAlchemy renders an empty one its own way)."""
         return all(
             parameters[name] if parameters and name in parameters else self.literals[name]
             for name in self.expanding
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """A marker standing for one IN-list value while SQLAlchemy expands the list."""
+
+    name: str
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Expansion:
+    """A statement's SQL for IN lists of given lengths, and for each of its values the
+    parameter (and the list position) it comes from, with its bind processor."""
+
+    sql: str
+    steps: tuple[tuple[str, int | None, Processor], ...]
+
+    def values(
+        self, values: Mapping[str, Any], lists: dict[str, list[Any]], literals: Mapping[str, Any]
+    ) -> list[Any]:
+        out: list[Any] = []
+        for name, index, process in self.steps:
+            if index is not None:
+                value = lists[name][index]
+            else:
+                value = values[name] if name in values else literals[name]
+            out.append(value if process is None else process(value))
+        return out
 
 
 class DirectStatements:

@@ -47,6 +47,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 def _utc_to_sqlite_text(value: datetime | None) -> str | None:
     if value is None:
         return None
+    if value.tzinfo is UTC:  # nearly always: the text less its "+00:00"
+        return value.isoformat(" ", "microseconds")[:-6]
     if value.tzinfo is None:
         raise ValueError("naive datetimes are not stored; pass UTC")
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")

@@ -117,7 +117,8 @@ async def test_a_batch_renders_an_incidents_draft_once_from_its_last_entry(
     await service.apply_inbox.batch(64)
     async with service.db.read() as repo:
         entry = await repo.inbox.entry(opened)
-    assert entry is not None and entry.incident_id is not None
+    assert entry is not None
+    assert entry.incident_id is not None
     incident_id = entry.incident_id
 
     clock.advance(minutes=30)

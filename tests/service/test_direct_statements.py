@@ -69,6 +69,10 @@ async def test_direct_statements_read_what_sqlalchemy_reads(service: IncidentSer
                     "quarter_end": incident.started_at,
                 },
             ),
+            # the expansion is worked out once per list length: another length, and the
+            # same length with other values, read what SQLAlchemy reads too
+            (SERIES, {"fingerprints": fingerprints[:1]}),
+            (SERIES, {"fingerprints": [*reversed(fingerprints[1:]), "no-such-fingerprint"]}),
         ]
         counts = []
         for statement, parameters in cases:
@@ -85,3 +89,4 @@ async def test_direct_statements_read_what_sqlalchemy_reads(service: IncidentSer
 
     counts = await service.db.run_write(compare)
     assert counts[2] == len(fingerprints)
+    assert counts[4:] == [1, len(fingerprints) - 1]
