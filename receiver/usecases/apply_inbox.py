@@ -42,6 +42,10 @@ log = structlog.get_logger(__name__)
 # queued behind its transaction (one writer), wait for no more than about this. On
 # PostgreSQL appends never wait for it, and longer batches mean fewer transactions.
 BATCH_SECONDS = {True: 0.02, False: 0.25}
+# on SQLite, once writes queue behind a batch (appends, whose answers wait for them), it
+# takes no more entries after this long: a storm's large entries would otherwise hold
+# the appends for the whole bound and past it
+BATCH_SECONDS_WHILE_WAITED = 0.005
 Wakeup = Callable[[], None]
 # within a batch, the event loop gets a turn (requests are read and validated) this often:
 # an entry takes a fraction of a millisecond, a turn of the loop a good part of one entry
@@ -242,13 +246,15 @@ class ApplyInbox:
     ) -> None:
         take = min(limit, self._take or limit)
         entries = await repo.inbox.pending(take)
-        started, bound = time.perf_counter(), BATCH_SECONDS[self.uow.db.is_sqlite]
+        db = self.uow.db
+        started, bound = time.perf_counter(), BATCH_SECONDS[db.is_sqlite]
         turn = started  # when the event loop last had a turn
         for number, entry in enumerate(entries, 1):
             if not await self._apply(repo, entry, now, batch):
                 return
             applied = time.perf_counter()
-            if applied - started > bound:
+            held = applied - started
+            if held > bound or (held > BATCH_SECONDS_WHILE_WAITED and db.writes_waiting()):
                 batch.report.full = True
                 self._take = max(MIN_TAKE, 2 * number)
                 return

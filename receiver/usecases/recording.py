@@ -4,6 +4,7 @@ unit of work; then the draft file and the workers' wake-ups after the commit."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -168,6 +169,7 @@ class Recorder:
                     announced = new_revision_of(waiting, change, draft)
                     queued += await queue_messages(repo, self.settings, change, at, announced)
             written.append(BatchDraft(incident_id, draft, queued))
+            await asyncio.sleep(0)  # a render is long: let requests be read meanwhile
         return written
 
     async def finish_waiting(self, written: list[BatchDraft]) -> None:
