@@ -68,9 +68,17 @@ class Applier(BackgroundPass):
 
     async def _yield(self, batch_seconds: float) -> None:
         """The accept path first: a pause while webhooks keep arriving, else a turn of the
-        event loop."""
-        busy = time.monotonic() - self.service.accept.last_at < BUSY_SECONDS
-        await asyncio.sleep(batch_seconds * YIELD if busy else 0)
+        event loop. The pause ends early once they stop: a long batch (a storm's large
+        entries) asked for seconds of it, which the backlog then waited out in vain."""
+        until = time.monotonic() + batch_seconds * YIELD
+        while True:
+            # until the pause is over, or until BUSY_SECONDS pass without a webhook
+            quiet_at = self.service.accept.last_at + BUSY_SECONDS
+            pause = min(until, quiet_at) - time.monotonic()
+            if pause <= 0:
+                break
+            await asyncio.sleep(pause)
+        await asyncio.sleep(0)
 
     def _announce(self) -> None:
         progress, self._progress = self._progress, asyncio.Event()
