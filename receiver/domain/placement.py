@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,6 +23,31 @@ class SeriesMatch:
     def exact(self) -> int | None:
         """The incident holding the first of the webhook's episodes that one holds."""
         return min(self.holders.values(), default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesRow:
+    """A stored episode of one of a webhook's series, and whether its incident is open."""
+
+    incident_id: int
+    fingerprint: str
+    starts_at: datetime
+    resolved: bool
+    incident_open: bool
+
+
+def series_match(rows: Iterable[SeriesRow], wanted: set[EpisodeKey]) -> SeriesMatch:
+    """Which incidents hold the wanted episodes (the one with the highest id when two
+    do), and the first open incident still firing one of their series."""
+    holders: dict[EpisodeKey, int] = {}
+    open_firing: int | None = None
+    for row in sorted(rows, key=lambda row: row.incident_id):
+        key = (row.fingerprint, row.starts_at)
+        if key in wanted:
+            holders[key] = row.incident_id
+        elif row.incident_open and not row.resolved and open_firing is None:
+            open_firing = row.incident_id
+    return SeriesMatch(holders, open_firing)
 
 
 @dataclass(frozen=True, slots=True)

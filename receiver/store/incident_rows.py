@@ -17,7 +17,7 @@ from receiver.domain.incident import (
     IncidentStatus,
     TimelineEntry,
 )
-from receiver.domain.placement import SeriesMatch
+from receiver.domain.placement import SeriesMatch, SeriesRow, series_match
 from receiver.store.connection import Connection
 from receiver.store.mapping import from_row, to_values
 from receiver.store.policy import policy_condition
@@ -31,6 +31,7 @@ from receiver.store.statements import (
     INSERT_EPISODES,
     INSERT_INCIDENT,
     LATEST_BY_KEY,
+    LATEST_BY_KEYS,
     SERIES,
     TIMELINE_OF,
     UPDATE_EPISODES,
@@ -47,17 +48,24 @@ class IncidentRows:
         """In one query per 500 series: which incidents already hold which of these
         (fingerprint, startsAt) episodes, and an open incident still firing one of them."""
         wanted = set(keys)
-        fingerprints = sorted({fingerprint for fingerprint, _ in wanted})
-        holders: dict[tuple[str, datetime], int] = {}
-        open_firing: int | None = None
-        for chunk in _chunks(fingerprints, 500):
+        rows = await self.series_rows({fingerprint for fingerprint, _ in wanted})
+        return series_match(rows, wanted)
+
+    async def series_rows(self, fingerprints: Iterable[str]) -> list[SeriesRow]:
+        """The stored episodes of these series, in one query per 500 of them."""
+        found: list[SeriesRow] = []
+        for chunk in _chunks(sorted(set(fingerprints)), 500):
             for row in await self.conn.execute(SERIES, {"fingerprints": chunk}):
-                key = (row.fingerprint, row.starts_at)
-                if key in wanted:
-                    holders[key] = int(row.incident_id)
-                elif row.incident_open and not row.resolved and open_firing is None:
-                    open_firing = int(row.incident_id)
-        return SeriesMatch(holders, open_firing)
+                found.append(
+                    SeriesRow(
+                        int(row.incident_id),
+                        row.fingerprint,
+                        row.starts_at,
+                        bool(row.resolved),
+                        bool(row.incident_open),
+                    )
+                )
+        return found
 
     async def open_incident_by_service(self, service: str) -> int | None:
         found = await self.conn.scalar(
@@ -85,6 +93,15 @@ class IncidentRows:
     async def latest_incident_by_key(self, key: str) -> Incident | None:
         row = (await self.conn.execute(LATEST_BY_KEY, {"key": key})).first()
         return None if row is None else from_row(Incident, row)
+
+    async def latest_incidents_by_keys(self, keys: Iterable[str]) -> dict[str, Incident]:
+        """The latest incident of each of these keys that has one, in one query per 500."""
+        found: dict[str, Incident] = {}
+        for chunk in _chunks(sorted(set(keys)), 500):
+            for row in await self.conn.execute(LATEST_BY_KEYS, {"keys": chunk}):
+                incident = from_row(Incident, row)
+                found[incident.key] = incident
+        return found
 
     # -- loading and storing ------------------------------------------------------
 

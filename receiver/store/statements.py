@@ -37,6 +37,14 @@ LATEST_BY_KEY = (
     .order_by(incidents.c.id.desc())
     .limit(1)
 )
+# a batch's keys at once: the latest incident of each
+LATEST_BY_KEYS = sa.select(incidents).where(
+    incidents.c.id.in_(
+        sa.select(sa.func.max(incidents.c.id))
+        .where(incidents.c.key.in_(sa.bindparam("keys", expanding=True)))
+        .group_by(incidents.c.key)
+    )
+)
 INCIDENT = sa.select(incidents).where(incidents.c.id == sa.bindparam("incident_id"))
 # PostgreSQL: writers of one incident queue here instead of racing
 INCIDENT_LOCKED = INCIDENT.with_for_update()
@@ -167,6 +175,7 @@ HUMAN_FIELDS_OF = sa.select(human_fields.c.data).where(
 for _hot in (
     SERIES,
     LATEST_BY_KEY,
+    LATEST_BY_KEYS,
     INCIDENT,
     INCIDENT_LOCKED,
     EPISODES_OF,

@@ -9,6 +9,7 @@ from receiver.domain.incident import Change, Rules
 from receiver.domain.lifecycle import apply_webhook, incident_key, open_incident
 from receiver.domain.placement import place
 from receiver.store import Repository
+from receiver.usecases.batch_reads import BatchReads
 from receiver.usecases.recording import IngestResult, Recorder, Step
 
 
@@ -30,13 +31,19 @@ class IngestWebhook:
         inbox = (kind, raw_body) if keep_body else None
         return await self.recorder.record("webhook", self.step(hook), inbox, notify=keep_body)
 
-    def step(self, hook: Webhook) -> Step:
-        """Place the webhook and change its incident through the domain."""
+    def step(self, hook: Webhook, reads: BatchReads | None = None) -> Step:
+        """Place the webhook and change its incident through the domain; with `reads`,
+        what its batch read for all its webhooks at once."""
 
         async def step(repo: Repository, now: datetime) -> Change:
             key = incident_key(hook, self.rules.key_labels)
-            match = await repo.series_matches([(a.fingerprint, a.starts_at) for a in hook.alerts])
-            latest = await repo.latest_incident_by_key(key)
+            series = [(a.fingerprint, a.starts_at) for a in hook.alerts]
+            if reads is None:
+                match = await repo.series_matches(series)
+                latest = await repo.latest_incident_by_key(key)
+            else:
+                match = await reads.series_matches(repo, series)
+                latest = await reads.latest_incident_by_key(repo, key)
             placement = place(hook, match, latest, now, self.rules)
             own = _without(hook, placement.foreign)
             if placement.incident_id is None:

@@ -186,3 +186,80 @@ async def test_a_batch_on_sqlite_ends_early_when_appends_wait_behind_it(
     # the entry that followed, and the append was committed behind it
     assert (report.applied, report.full) == (2, True)
     assert await appends[0] > 0
+
+
+def refired(body: dict[str, Any]) -> dict[str, Any]:
+    """The group firing again an hour later: new episodes of the same series."""
+    body = json.loads(json.dumps(body))
+    for alert in body["alerts"]:
+        alert["startsAt"] = alert["startsAt"].replace("T19:", "T20:")
+    return body
+
+
+async def outcome_of(service: IncidentService, incident_ids: list[int]) -> list[Any]:
+    """What the incidents hold, without their ids and names."""
+    found = []
+    async with service.db.read() as repo:
+        for incident_id in incident_ids:
+            state = await repo.load_state(incident_id)
+            timeline_rows = await repo.timeline_of(incident_id)
+            incident = state.incident
+            found.append(
+                (
+                    incident.status,
+                    incident.cycle,
+                    incident.started_at,
+                    incident.ended_at,
+                    sorted((e.starts_at, e.resolved, e.cycle) for e in state.episodes.values()),
+                    [(row.kind, row.at) for row in timeline_rows],
+                )
+            )
+    return found
+
+
+async def test_a_batch_places_its_webhooks_with_one_read_for_all_and_as_one_by_one(
+    service: IncidentService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(apply_inbox, "BATCH_SECONDS", {True: 60.0, False: 60.0})
+    reads_of_key: list[str] = []
+    latest = Repository.latest_incident_by_key
+
+    async def counted(repo: Repository, key: str) -> Any:
+        reads_of_key.append(key)
+        return await latest(repo, key)
+
+    monkeypatch.setattr(Repository, "latest_incident_by_key", counted)
+
+    def sequence(tag: str) -> list[dict[str, Any]]:
+        group, other = capture("firing_group_3"), capture("repeat_notification")
+        return [
+            as_group(group, tag),
+            as_group(other, tag),
+            as_group(group, tag),  # a repeat: nothing new
+            as_group(capture("resolved_group_3"), tag),  # recovers the first
+            as_group(refired(group), tag),  # the first group fires again
+            as_group(other, tag),  # a repeat of the second
+        ]
+
+    outcomes = []
+    # the batch first: a batch reads about twice what the last one applied
+    for tag, limit in (("batch", 64), ("solo", 1)):
+        reads_of_key.clear()
+        ids = [
+            await service.accept("alertmanager", json.dumps(body), None) for body in sequence(tag)
+        ]
+        while (await service.apply_inbox.batch(limit)).applied:
+            pass
+        async with service.db.read() as repo:
+            entries = [await repo.inbox.entry(entry_id) for entry_id in ids]
+        incident_ids = sorted({e.incident_id for e in entries if e and e.incident_id})
+        assert all(e is not None and e.state == "applied" for e in entries)
+        outcomes.append((await outcome_of(service, incident_ids), len(reads_of_key)))
+
+    (batched, batch_reads), (one_by_one, solo_reads) = outcomes
+    # the same incidents, episodes and timelines either way
+    assert batched == one_by_one
+    # one by one, each webhook read its key's latest incident; in one batch only those
+    # whose key an earlier webhook of the batch had written read it again
+    assert solo_reads == 6
+    assert batch_reads == 4

@@ -15,7 +15,13 @@ from receiver.postmortem.render import DraftRenderer
 from receiver.store import Repository, open_configured_database
 from receiver.store.connection import InlineConnection, PostgresConnection
 from receiver.store.direct import DirectResult
-from receiver.store.statements import DRAFT_CONTEXT, LATEST_BY_KEY, SERIES, TIMELINE_OF
+from receiver.store.statements import (
+    DRAFT_CONTEXT,
+    LATEST_BY_KEY,
+    LATEST_BY_KEYS,
+    SERIES,
+    TIMELINE_OF,
+)
 from receiver.usecases.service import IncidentService
 from tests.conftest import Clock, capture
 from tests.inbox import apply_all
@@ -71,6 +77,7 @@ async def test_direct_statements_read_what_sqlalchemy_reads(service: IncidentSer
             ),
             # the expansion is worked out once per list length: another length, and the
             # same length with other values, read what SQLAlchemy reads too
+            (LATEST_BY_KEYS, {"keys": [incident.key, "no-such-key"]}),  # a batch's keys
             (SERIES, {"fingerprints": fingerprints[:1]}),
             (SERIES, {"fingerprints": [*reversed(fingerprints[1:]), "no-such-fingerprint"]}),
         ]
@@ -89,4 +96,4 @@ async def test_direct_statements_read_what_sqlalchemy_reads(service: IncidentSer
 
     counts = await service.db.run_write(compare)
     assert counts[2] == len(fingerprints)
-    assert counts[4:] == [1, len(fingerprints) - 1]
+    assert counts[4:] == [1, 1, len(fingerprints) - 1]
