@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +21,6 @@ JSON_TYPES = ("application/json",)
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 # the methods whose bodies a handler reads; a body on a GET is left unread
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +38,7 @@ def is_number(raw: str) -> bool:
     return raw.isascii() and raw.isdigit()
 
 
-@web.middleware
-async def read_body(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def read_body(request: web.Request) -> None:
     """Read the whole body, and parse it when it is a form, before the handler runs: the
     handler's own request.read() or request.post() then answers from memory, and no route
     can forget a limit or let one of aiohttp's errors become a 500. After authentication,
@@ -54,7 +50,6 @@ async def read_body(request: web.Request, handler: Handler) -> web.StreamRespons
             if request.match_info.route.name == WEBHOOK_ROUTE:  # a webhook lost: count it
                 request.app[METRICS].webhooks.labels(result="rejected", reason=exc.code).inc()
             raise
-    return await handler(request)
 
 
 async def _read_in_time(request: web.Request) -> None:
