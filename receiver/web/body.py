@@ -74,8 +74,9 @@ async def _read_in_time(request: web.Request) -> None:
 
 
 async def _read_whole(request: web.Request, max_body: int) -> None:
-    if request.content_length is not None and request.content_length > max_body:
-        raise _too_large(f"body of {request.content_length} bytes exceeds", max_body)
+    length = request.content_length  # parsed from the header at each look
+    if length is not None and length > max_body:
+        raise _too_large(f"body of {length} bytes exceeds", max_body)
     try:
         if request.content_type in FORM_TYPES:
             await request.post()
@@ -132,8 +133,9 @@ async def read_json_text(
 ) -> tuple[bytes, str]:
     """The body, as bytes and as text, when it may be JSON; 413, 415 or 400 when it cannot
     be (too large, another media type, empty, not UTF-8)."""
-    if request.content_length is not None and request.content_length > max_body:
-        raise _too_large(f"body of {request.content_length} bytes exceeds", max_body)
+    length = request.content_length  # parsed from the header at each look
+    if length is not None and length > max_body:
+        raise _too_large(f"body of {length} bytes exceeds", max_body)
     content_type = request.headers.get("Content-Type")
     if content_type is not None:
         media = request.content_type
