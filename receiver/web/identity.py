@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -65,7 +66,7 @@ def check_credentials(header: str, settings: Settings) -> Proven | None:
     if scheme.lower() == "bearer" and settings.auth_token is not None:
         if not token_ok(value, settings):
             return None
-        return Proven("api", "token:" + hashlib.sha256(value.encode()).hexdigest()[:16])
+        return Proven("api", _token_credential(value))
     if scheme.lower() == "basic" and settings.basic_auth_password is not None:
         try:
             decoded = base64.b64decode(value, validate=True)
@@ -77,6 +78,13 @@ def check_credentials(header: str, settings: Settings) -> Proven | None:
         name = user.decode(errors="replace")
         return Proven(name, "basic:" + name)
     return None
+
+
+@functools.lru_cache(maxsize=16)
+def _token_credential(token: str) -> str:
+    """How a right token is named where it is stored (never the token itself); cached, as
+    only configured tokens reach it and every webhook would hash its token again."""
+    return "token:" + hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
 def login_proof(settings: Settings, name: str, secret: str) -> Proof | None:
