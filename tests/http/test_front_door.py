@@ -1,6 +1,6 @@
 """What every answer of the webhook route carries, whatever ends the request: the request
 id (echoed, or made up), the security headers, a JSON error body, and one access log line
-with the request id bound and the status sent."""
+with the status sent."""
 
 from __future__ import annotations
 
