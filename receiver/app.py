@@ -21,8 +21,6 @@ from receiver.store import open_configured_database
 from receiver.usecases.service import IncidentService
 from receiver.usecases.unit_of_work import utcnow
 from receiver.web.auth_failures import AuthFailures
-from receiver.web.body import read_body
-from receiver.web.identity import authenticate, security_headers
 from receiver.web.keys import (
     APPLIER,
     AUTH_FAILURES,
@@ -34,7 +32,7 @@ from receiver.web.keys import (
     SESSIONS,
     SETTINGS,
 )
-from receiver.web.middleware import json_errors, page_errors, request_log
+from receiver.web.middleware import front_door
 from receiver.web.routes import ROUTES
 from receiver.web.session import Sessions
 from receiver.workers.applier import POLL_SECONDS as APPLY_POLL_SECONDS
@@ -58,14 +56,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
     app = web.Application(
         client_max_size=settings.max_body,
         # bodies are read (bounded, errors as JSON) only once the caller is authenticated
-        middlewares=[
-            request_log,
-            security_headers,
-            page_errors,
-            json_errors,
-            authenticate,
-            read_body,
-        ],
+        middlewares=[front_door],
     )
     app[SETTINGS] = settings
     app[METRICS] = Metrics()

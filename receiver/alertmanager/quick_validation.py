@@ -6,12 +6,18 @@ pass without building Python dicts first. The only Python it would still call is
 text fields' clean-up (receiver.text.without_nul, some 45 calls per webhook), which never
 refuses a value and keeps every length: this validator is Webhook's own schema without it,
 so the models stay the one declaration of what a webhook is.
+
+pydantic-core builds a schema that names a built model class with that class's own
+validator (clean-up and all), whatever the schema says: the copy names unbuilt subclasses
+of Webhook and Alert instead, so that it is built from what it says.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
 from pydantic_core import SchemaValidator
 
 from receiver.alertmanager.webhook import Webhook
@@ -23,7 +29,10 @@ def _without_cleanup(schema: Any) -> Any:
     if isinstance(schema, dict):
         if schema.get("type") == "function-after" and _calls_cleanup(schema):
             return _without_cleanup(schema["schema"])
-        return {key: _without_cleanup(value) for key, value in schema.items()}
+        copy = {key: _without_cleanup(value) for key, value in schema.items()}
+        if copy.get("type") == "model":
+            copy["cls"] = _unbuilt(copy["cls"])
+        return copy
     if isinstance(schema, list):
         return [_without_cleanup(item) for item in schema]
     return schema
@@ -32,6 +41,18 @@ def _without_cleanup(schema: Any) -> Any:
 def _calls_cleanup(schema: dict[str, Any]) -> bool:
     function = schema.get("function")
     return isinstance(function, dict) and function.get("function") is without_nul
+
+
+@functools.cache
+def _unbuilt(model: type[BaseModel]) -> type[BaseModel]:
+    """A subclass of `model` that pydantic leaves unbuilt (its instances are still `model`'s):
+    pydantic-core takes no prebuilt validator from it."""
+    namespace = {
+        "__module__": model.__module__,
+        "__qualname__": model.__qualname__,
+        "model_config": ConfigDict(defer_build=True),
+    }
+    return type(model.__name__, (model,), namespace)
 
 
 _VALIDATOR = SchemaValidator(_without_cleanup(Webhook.__pydantic_core_schema__))

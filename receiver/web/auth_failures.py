@@ -75,6 +75,8 @@ class AuthFailures:
     async def api_wait(self, address: str) -> timedelta:
         """For a right credential: zero, unless its address is blocked."""
         await self._refresh_api_blocks()
+        if not self._api_blocks and not self._counting:
+            return timedelta(0)  # nearly always: no address to look for, so no key to hash
         key = throttle_key("address", address)
         counting = self._counting.get(key)
         if counting is not None:  # wrong credentials sent before this one count first

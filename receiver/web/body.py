@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +21,6 @@ JSON_TYPES = ("application/json",)
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 # the methods whose bodies a handler reads; a body on a GET is left unread
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +38,7 @@ def is_number(raw: str) -> bool:
     return raw.isascii() and raw.isdigit()
 
 
-@web.middleware
-async def read_body(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def read_body(request: web.Request) -> None:
     """Read the whole body, and parse it when it is a form, before the handler runs: the
     handler's own request.read() or request.post() then answers from memory, and no route
     can forget a limit or let one of aiohttp's errors become a 500. After authentication,
@@ -54,7 +50,6 @@ async def read_body(request: web.Request, handler: Handler) -> web.StreamRespons
             if request.match_info.route.name == WEBHOOK_ROUTE:  # a webhook lost: count it
                 request.app[METRICS].webhooks.labels(result="rejected", reason=exc.code).inc()
             raise
-    return await handler(request)
 
 
 async def _read_in_time(request: web.Request) -> None:
@@ -79,8 +74,9 @@ async def _read_in_time(request: web.Request) -> None:
 
 
 async def _read_whole(request: web.Request, max_body: int) -> None:
-    if request.content_length is not None and request.content_length > max_body:
-        raise _too_large(f"body of {request.content_length} bytes exceeds", max_body)
+    length = request.content_length  # parsed from the header at each look
+    if length is not None and length > max_body:
+        raise _too_large(f"body of {length} bytes exceeds", max_body)
     try:
         if request.content_type in FORM_TYPES:
             await request.post()
@@ -137,8 +133,9 @@ async def read_json_text(
 ) -> tuple[bytes, str]:
     """The body, as bytes and as text, when it may be JSON; 413, 415 or 400 when it cannot
     be (too large, another media type, empty, not UTF-8)."""
-    if request.content_length is not None and request.content_length > max_body:
-        raise _too_large(f"body of {request.content_length} bytes exceeds", max_body)
+    length = request.content_length  # parsed from the header at each look
+    if length is not None and length > max_body:
+        raise _too_large(f"body of {length} bytes exceeds", max_body)
     content_type = request.headers.get("Content-Type")
     if content_type is not None:
         media = request.content_type

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -18,8 +18,6 @@ from receiver.web.errors import ApiError, RateLimited, retry_after
 from receiver.web.keys import AUTH_FAILURES, SESSIONS, SETTINGS
 from receiver.web.redirects import safe_next
 from receiver.web.session import Proof, Session, credentials_configured, proxy_proof
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 # The liveness probe and the login page itself need no identity; /metrics unless
 # RECEIVER_METRICS_PUBLIC is false, and then it is treated like the API.
@@ -68,7 +66,7 @@ def check_credentials(header: str, settings: Settings) -> Proven | None:
     if scheme.lower() == "bearer" and settings.auth_token is not None:
         if not token_ok(value, settings):
             return None
-        return Proven("api", "token:" + hashlib.sha256(value.encode()).hexdigest()[:16])
+        return Proven("api", _token_credential(value))
     if scheme.lower() == "basic" and settings.basic_auth_password is not None:
         try:
             decoded = base64.b64decode(value, validate=True)
@@ -80,6 +78,13 @@ def check_credentials(header: str, settings: Settings) -> Proven | None:
         name = user.decode(errors="replace")
         return Proven(name, "basic:" + name)
     return None
+
+
+@functools.lru_cache(maxsize=16)
+def _token_credential(token: str) -> str:
+    """How a right token is named where it is stored (never the token itself); cached, as
+    only configured tokens reach it and every webhook would hash its token again."""
+    return "token:" + hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
 def login_proof(settings: Settings, name: str, secret: str) -> Proof | None:
@@ -164,29 +169,30 @@ async def _checked_credentials(
     return proven
 
 
-@web.middleware
-async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def authenticate(request: web.Request) -> None:
     """API: credentials (or the trusted proxy header); pages: a session (or the header).
-    With no credentials configured the API is open and pages ask only for a name."""
+    With no credentials configured the API is open and pages ask only for a name. Returns
+    once the request may go on (with its identity when it has one); raises otherwise."""
     settings = request.app[SETTINGS]
-    public = request.path in PUBLIC_PATHS or request.path.startswith(PUBLIC_PREFIXES)
-    if public or (request.path == "/metrics" and settings.metrics_public):
-        return await handler(request)
-    if request.method == "POST" and _self_verified_feed(request.path):
-        return await handler(request)
-    if request.path in PROBE_PATHS:
+    path = request.path
+    public = path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+    if public or (path == "/metrics" and settings.metrics_public):
+        return
+    if request.method == "POST" and _self_verified_feed(path):
+        return
+    if path in PROBE_PATHS:
         identity = await _api_identity(request, settings)
         if identity is not None:
             request[IDENTITY] = identity
-        return await handler(request)
-    if request.path.startswith("/api/") or request.path == "/metrics":
+        return
+    if path.startswith("/api/") or path == "/metrics":
         identity = await _api_identity(request, settings)
         if identity is None:
             if request.headers.get("Authorization"):
                 raise ApiError(401, "unauthenticated", "the credentials are not valid")
             raise ApiError(401, "unauthenticated", "this endpoint needs an Authorization header")
         request[IDENTITY] = identity
-        return await handler(request)
+        return
     # pages
     sessions = request.app[SESSIONS]
     session = await sessions.read(request)
@@ -205,7 +211,6 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         raise ApiError(401, "unauthenticated", "log in first")
     via = "proxy" if proxy_user else "session"
     request[IDENTITY] = Identity(session.user, via, "session:" + session.id[:16], session)
-    return await handler(request)
 
 
 def _self_verified_feed(path: str) -> bool:
@@ -215,18 +220,9 @@ def _self_verified_feed(path: str) -> bool:
     )
 
 
-@web.middleware
-async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        _harden(exc)
-        raise
-    _harden(response)
-    return response
-
-
-def _harden(response: web.StreamResponse) -> None:
+def harden(response: web.StreamResponse) -> None:
+    """The security headers every answer carries, errors and redirects too; a handler's
+    own value of one is kept."""
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")

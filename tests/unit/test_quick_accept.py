@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from receiver.alertmanager.webhook import Webhook
+from receiver.alertmanager.quick_validation import validate_webhook_bytes
+from receiver.alertmanager.webhook import Alert, Webhook
 from receiver.limits import Limits, webhook_problems
 from receiver.web.api.quick_accept import plainly_acceptable
 from receiver.web.body import parse_json
@@ -86,3 +87,18 @@ async def test_quick_check_says_yes_only_to_what_the_full_parse_accepts(name: st
     assert plainly_acceptable(raw, text, limits) is quick
     if quick:
         assert await _fully_accepted(text, limits)
+
+
+def test_the_quick_validator_is_the_models_schema_without_the_clean_up() -> None:
+    """Text as sent (a NUL stays: the lengths the limits count are the same), everything
+    else as Webhook.parse reads it; pydantic-core would use the built model's own
+    validator, clean-up and all, if the copied schema named the built classes."""
+    hook = validate_webhook_bytes(_with_label("k", "a\\u0000b").encode())
+    assert isinstance(hook, Webhook)
+    assert isinstance(hook.alerts[0], Alert)
+    assert hook.alerts[0].labels["k"] == "a\x00b"
+    assert Webhook.parse(json.loads(_with_label("k", "a\\u0000b"))).alerts[0].labels["k"] == (
+        "a\ufffdb"
+    )
+    plain = validate_webhook_bytes(PLAIN.encode())
+    assert plain.model_dump() == Webhook.parse(json.loads(PLAIN)).model_dump()
