@@ -49,6 +49,9 @@ BATCH_SECONDS = {True: 0.02, False: 0.25}
 # the appends for the whole bound and past it
 BATCH_SECONDS_WHILE_WAITED = 0.005
 Wakeup = Callable[[], None]
+# a batch reads ahead what placing its first webhooks needs, up to this many alerts
+READ_AHEAD_ALERTS = 500
+Parsed = Webhook | ValidationError | ValueError | None
 # within a batch, the event loop gets a turn (requests are read and validated) this often:
 # an entry takes a fraction of a millisecond, a turn of the loop a good part of one entry
 YIELD_EVERY = 0.002
@@ -178,8 +181,7 @@ class _Batch:
     # entry that raises must take only its own effects down
     later: DraftsLater | None = None
     waiting_marks: list[int] = field(default_factory=list)  # marks whose draft waits
-    # its webhooks parsed up front (or why not), and what placing them reads, read once
-    hooks: dict[int, Webhook | ValidationError | ValueError] = field(default_factory=dict)
+    # what placing its first webhooks reads, read once for them all
     reads: BatchReads | None = None
     drafts: list[BatchDraft] = field(default_factory=list)  # written at the end
 
@@ -216,6 +218,9 @@ class ApplyInbox:
         # time bound, so that a backlog of large webhooks (a storm's hundred alerts each,
         # a few per batch) is not read 64 bodies at a time
         self._take: int | None = None
+        # the webhooks of the entries the last batch read, parsed (or why not): a batch
+        # that ends early leaves the rest parsed for the next one
+        self._parsed: dict[int, Parsed] = {}
 
     async def batch(self, limit: int) -> BatchReport:
         """Apply up to `limit` pending entries in id order in one transaction.
@@ -260,6 +265,9 @@ class ApplyInbox:
     ) -> None:
         take = min(limit, self._take or limit)
         entries = await repo.inbox.pending(take)
+        self._parsed = {
+            e.record.id: self._parsed[e.record.id] for e in entries if e.record.id in self._parsed
+        }
         await self._read_ahead(repo, entries, batch)
         db = self.uow.db
         started, bound = time.perf_counter(), BATCH_SECONDS[db.is_sqlite]
@@ -283,17 +291,18 @@ class ApplyInbox:
     async def _read_ahead(
         self, repo: Repository, entries: list[PendingEntry], batch: _Batch
     ) -> None:
-        """Parse the batch's webhooks, and read what placing them needs in one query for
-        all (per kind of read) rather than two per webhook."""
+        """What placing the batch's first webhooks needs (up to READ_AHEAD_ALERTS
+        alerts: a storm's large entries, a few per batch, gain little), in one query for
+        all of them (per kind of read) rather than two per webhook."""
+        hooks: list[Webhook] = []
+        alerts = 0
         for entry in entries:
-            try:
-                hook = parse_webhook(entry.record)
-            except (ValidationError, ValueError) as exc:  # raised when the entry applies
-                batch.hooks[entry.record.id] = exc
-                continue
-            if hook is not None:
-                batch.hooks[entry.record.id] = hook
-        hooks = [hook for hook in batch.hooks.values() if isinstance(hook, Webhook)]
+            hook = self._parse(entry.record)
+            if isinstance(hook, Webhook):
+                alerts += len(hook.alerts)
+                if alerts > READ_AHEAD_ALERTS:
+                    break
+                hooks.append(hook)
         if len(hooks) < 2:
             return  # one webhook reads as much on its own
         batch.reads = BatchReads()
@@ -303,6 +312,21 @@ class ApplyInbox:
             (alert.fingerprint for hook in hooks for alert in hook.alerts),
             (incident_key(hook, key_labels) for hook in hooks),
         )
+
+    def _parse(self, record: InboxRecord) -> Parsed:
+        """The entry's webhook (None for an event or a change), or why it is none; once
+        per entry, whichever batch applies it."""
+        try:
+            return self._parsed[record.id]
+        except KeyError:
+            pass
+        parsed: Parsed
+        try:
+            parsed = parse_webhook(record)
+        except (ValidationError, ValueError) as exc:  # raised when the entry applies
+            parsed = exc
+        self._parsed[record.id] = parsed
+        return parsed
 
     async def _apply(
         self, repo: Repository, entry: PendingEntry, now: datetime, batch: _Batch
@@ -364,7 +388,7 @@ class ApplyInbox:
             if batch.reads is not None:
                 batch.reads.wrote_anything()
             return AppliedMark(record.id, None, outcome, None), None, redrafted
-        hook = batch.hooks.get(record.id)
+        hook = self._parse(record)
         if isinstance(hook, ValidationError | ValueError):
             raise hook
         if hook is None:
