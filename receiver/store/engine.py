@@ -115,10 +115,6 @@ class Database:
         # PostgreSQL's writes run the hot statements straight on asyncpg (direct.py)
         self._direct = None if self.is_sqlite else DirectStatements(engine.dialect)
 
-    def writes_waiting(self) -> bool:
-        """Whether writes (the accept path's appends) queue for SQLite's one writer now."""
-        return self._group is not None and not self._group.queue.empty()
-
     async def append_inbox(
         self, kind: str, body: str, received_at: datetime, credential: str | None
     ) -> int:

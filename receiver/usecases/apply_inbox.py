@@ -44,10 +44,6 @@ log = structlog.get_logger(__name__)
 # queued behind its transaction (one writer), wait for no more than about this. On
 # PostgreSQL appends never wait for it, and longer batches mean fewer transactions.
 BATCH_SECONDS = {True: 0.02, False: 0.25}
-# on SQLite, once writes queue behind a batch (appends, whose answers wait for them), it
-# takes no more entries after this long: a storm's large entries would otherwise hold
-# the appends for the whole bound and past it
-BATCH_SECONDS_WHILE_WAITED = 0.005
 Wakeup = Callable[[], None]
 # a batch reads ahead what placing its first webhooks needs, up to this many alerts
 READ_AHEAD_ALERTS = 500
@@ -269,15 +265,13 @@ class ApplyInbox:
             e.record.id: self._parsed[e.record.id] for e in entries if e.record.id in self._parsed
         }
         await self._read_ahead(repo, entries, batch)
-        db = self.uow.db
-        started, bound = time.perf_counter(), BATCH_SECONDS[db.is_sqlite]
+        started, bound = time.perf_counter(), BATCH_SECONDS[self.uow.db.is_sqlite]
         turn = started  # when the event loop last had a turn
         for number, entry in enumerate(entries, 1):
             if not await self._apply(repo, entry, now, batch):
                 return
             applied = time.perf_counter()
-            held = applied - started
-            if held > bound or (held > BATCH_SECONDS_WHILE_WAITED and db.writes_waiting()):
+            if applied - started > bound:
                 batch.report.full = True
                 self._take = max(MIN_TAKE, 2 * number)
                 return

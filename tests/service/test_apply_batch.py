@@ -4,7 +4,6 @@ before the failing one are applied exactly once and the failing one alone is cou
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -151,41 +150,6 @@ async def test_a_batch_renders_an_incidents_draft_once_from_its_last_entry(
     ]
     assert [d.revision for d in drafts] == [1]
     assert "连接池上限被新版本改小" in drafts[0].markdown
-
-
-async def test_a_batch_on_sqlite_ends_early_when_appends_wait_behind_it(
-    service: IncidentService, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    if not service.db.is_sqlite:
-        pytest.skip("on PostgreSQL appends never wait for a batch")
-    monkeypatch.setattr(apply_inbox, "BATCH_SECONDS", {True: 60.0, False: 60.0})
-    monkeypatch.setattr(apply_inbox, "BATCH_SECONDS_WHILE_WAITED", 0.0)
-    monkeypatch.setattr(apply_inbox, "YIELD_EVERY", 0.0)  # the loop gets a turn per entry
-    for group in range(3):
-        body = as_group(capture("firing_group_3"), group)
-        await service.accept("alertmanager", json.dumps(body), None)
-
-    recorder = service.apply_inbox.recorder
-    store = recorder.store
-    appends: list[asyncio.Task[int]] = []
-
-    async def store_and_append(*args: Any, **kwargs: Any) -> Any:
-        if not appends:  # while the first entry applies, a webhook arrives
-            late = json.dumps(as_group(capture("firing_group_3"), "late"))
-            appends.append(
-                asyncio.ensure_future(
-                    service.db.append_inbox("alertmanager", late, service.clock(), None)
-                )
-            )
-        return await store(*args, **kwargs)
-
-    monkeypatch.setattr(recorder, "store", store_and_append)
-    report = await service.apply_inbox.batch(64)
-
-    # the append queued during the first entry's turn of the loop: the batch ended after
-    # the entry that followed, and the append was committed behind it
-    assert (report.applied, report.full) == (2, True)
-    assert await appends[0] > 0
 
 
 def refired(body: dict[str, Any]) -> dict[str, Any]:

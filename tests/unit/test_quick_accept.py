@@ -60,7 +60,10 @@ CASES = {
         False,
     ),
     "a value over the length limit": (_with_label("k", "v" * 201), False),
-    "a body long enough for too many alerts": (_with_label("k", " " * 10), False),
+    # long enough to hold more one-character elements than the limit, but not objects:
+    # checked at once (a storm's large bodies); with more objects, left to the full parse
+    "a body long enough for too many alerts": (_with_label("k", " " * 10), True),
+    "a body with more objects than alerts may be": (_with_label("k", " " * 10), False),
     "no alerts": (_body(alerts=[]), False),
     "a number for a time": (PLAIN.replace('"2026-11-26T19:11:48.606Z"', "1764184308"), False),
     "a float for truncatedAlerts": (_body(truncatedAlerts=0.0), False),
@@ -83,6 +86,8 @@ async def test_quick_check_says_yes_only_to_what_the_full_parse_accepts(name: st
     limits = LIMITS
     if name == "a body long enough for too many alerts":
         limits = Limits(max_alerts=len(PLAIN) // 2 - 1, max_labels=8, max_value=200)
+    if name == "a body with more objects than alerts may be":
+        limits = Limits(max_alerts=text.count("{") - 1, max_labels=8, max_value=200)
     raw = text.encode("utf-8", "surrogatepass")
     assert plainly_acceptable(raw, text, limits) is quick
     if quick:
