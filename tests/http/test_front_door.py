@@ -13,29 +13,19 @@ import structlog
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from receiver.app import create_app
-from receiver.config import Settings
 from receiver.store import StoreUnavailable
 from receiver.usecases.errors import InboxFull
 from receiver.web.keys import SERVICE, SETTINGS
-from tests.conftest import Clock, capture_text
+from tests.conftest import capture_text
+from tests.http.conftest import TOKEN  # the `client` fixture's token
 
 ClientFactory = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
-TOKEN = "front-door-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
 HARDENED = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
-
-
-@pytest.fixture
-async def client(
-    aiohttp_client: ClientFactory, make_settings: Callable[..., Settings], clock: Clock
-) -> TestClient[Any, Any]:
-    app = create_app(make_settings(auth_token=TOKEN, reconcile_interval=0), clock=clock)
-    return await aiohttp_client(app)
 
 
 def assert_carries(response: Any, request_id: str | None = None) -> None:

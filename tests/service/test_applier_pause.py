@@ -7,27 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
 
-import pytest
-
-from receiver.config import Settings
-from receiver.postmortem.render import DraftRenderer
-from receiver.store import open_configured_database
 from receiver.usecases.service import IncidentService
 from receiver.workers import applier as applier_module
 from receiver.workers.applier import Applier
-
-
-@pytest.fixture
-async def service(make_settings: Callable[..., Settings]) -> AsyncIterator[IncidentService]:
-    settings = make_settings()
-    database = open_configured_database(settings)
-    await database.migrate()
-    try:
-        yield IncidentService(database, settings, DraftRenderer())
-    finally:
-        await database.close()
 
 
 async def test_the_pause_ends_once_webhooks_stop_arriving(service: IncidentService) -> None:

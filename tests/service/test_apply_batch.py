@@ -5,33 +5,17 @@ before the failing one are applied exactly once and the failing one alone is cou
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from receiver.config import Settings
-from receiver.postmortem.render import DraftRenderer
-from receiver.store import Repository, open_configured_database
+from receiver.store import Repository
 from receiver.store.schema import episodes, inbox, incidents, timeline
 from receiver.usecases import apply_inbox
 from receiver.usecases.service import IncidentService
 from tests.conftest import Clock, as_group, capture
 from tests.http.test_quarantine import POISONED, POSTGRES_TRIGGER, SQLITE_TRIGGER
-
-
-@pytest.fixture
-async def service(
-    make_settings: Callable[..., Settings], clock: Clock
-) -> AsyncIterator[IncidentService]:
-    settings = make_settings(inbox_max_attempts=3)
-    database = open_configured_database(settings)
-    await database.migrate()
-    try:
-        yield IncidentService(database, settings, DraftRenderer(), clock=clock)
-    finally:
-        await database.close()
 
 
 def poisoned(body: dict[str, Any]) -> dict[str, Any]:

@@ -5,14 +5,9 @@ statement does: the same rows, the same converted values, the same counts."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import pytest
-
-from receiver.config import Settings
-from receiver.postmortem.render import DraftRenderer
-from receiver.store import Repository, open_configured_database
+from receiver.store import Repository
 from receiver.store.connection import InlineConnection, PostgresConnection
 from receiver.store.direct import DirectResult
 from receiver.store.statements import (
@@ -23,21 +18,8 @@ from receiver.store.statements import (
     TIMELINE_OF,
 )
 from receiver.usecases.service import IncidentService
-from tests.conftest import Clock, capture
+from tests.conftest import capture
 from tests.inbox import apply_all
-
-
-@pytest.fixture
-async def service(
-    make_settings: Callable[..., Settings], clock: Clock
-) -> AsyncIterator[IncidentService]:
-    settings = make_settings()
-    database = open_configured_database(settings)
-    await database.migrate()
-    try:
-        yield IncidentService(database, settings, DraftRenderer(), clock=clock)
-    finally:
-        await database.close()
 
 
 async def through_sqlalchemy(repo: Repository, statement: Any, parameters: Any) -> Any:

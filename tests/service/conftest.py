@@ -1,0 +1,27 @@
+"""The service on a fresh database of each backend, for the tests that drive its use
+cases directly."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from receiver.config import Settings
+from receiver.postmortem.render import DraftRenderer
+from receiver.store import open_configured_database
+from receiver.usecases.service import IncidentService
+from tests.conftest import Clock
+
+
+@pytest.fixture
+async def service(
+    make_settings: Callable[..., Settings], clock: Clock
+) -> AsyncIterator[IncidentService]:
+    settings = make_settings(inbox_max_attempts=3)  # a poison entry is quarantined soon
+    database = open_configured_database(settings)
+    await database.migrate()
+    try:
+        yield IncidentService(database, settings, DraftRenderer(), clock=clock)
+    finally:
+        await database.close()
