@@ -41,6 +41,11 @@ from receiver.store.statements import (
 
 class IncidentRows:
     conn: Connection
+    # the incidents this transaction loaded or wrote, by the object's identity (holding
+    # the object, so the identity stays its own): the values their rows hold now, so
+    # that update_incident writes only the columns that changed. A repeat notification
+    # moves a timestamp or two; writing every column re-encoded three label sets.
+    _as_stored: dict[int, tuple[Incident, dict[str, Any]]]
 
     # -- finding the incident a webhook belongs to ---------------------------------
 
@@ -122,11 +127,20 @@ class IncidentRows:
         row = (await self.conn.execute(query, {"incident_id": incident_id})).first()
         return None if row is None else from_row(Incident, row)
 
-    async def load_state(self, incident_id: int) -> IncidentState:
-        """The incident, locked for this transaction, with its episodes and row keys."""
-        incident = await self.get_incident(incident_id, lock=True)
+    async def load_state(
+        self, incident_id: int, *, as_read: Incident | None = None
+    ) -> IncidentState:
+        """The incident, locked for this transaction, with its episodes and row keys.
+
+        `as_read`: the incident as this transaction read it already, when no other
+        transaction can have written it since (SQLite's one writer is this transaction):
+        it is not read again."""
+        incident = as_read
+        if incident is None or incident.id != incident_id:
+            incident = await self.get_incident(incident_id, lock=True)
         if incident is None:
             raise LookupError(f"incident {incident_id} does not exist")
+        self._remember(incident, _incident_values(incident))
         bound = {"incident_id": incident_id}
         loaded = [from_row(Episode, row) for row in await self.conn.execute(EPISODES_OF, bound)]
         rows = (await self.conn.execute(ENTRY_KEYS, bound)).all()
@@ -146,14 +160,30 @@ class IncidentRows:
         return [from_row(Episode, row) for row in rows]
 
     async def insert_incident(self, incident: Incident) -> int:
-        result = await self.conn.execute(INSERT_INCIDENT, _incident_values(incident))
+        values = _incident_values(incident)
+        result = await self.conn.execute(INSERT_INCIDENT, values)
         incident.id = int(result.scalar_one())
+        self._remember(incident, values)
         return incident.id
 
     async def update_incident(self, incident: Incident) -> None:
-        await self.conn.execute(
-            UPDATE_INCIDENT, {"b_id": incident.id, **_incident_values(incident)}
-        )
+        """Write the incident's row: the columns that changed since this transaction
+        loaded or wrote this very object, else all of them."""
+        values = _incident_values(incident)
+        known = self._known(incident)
+        changed = values if known is None else _changed(known, values)
+        if changed:
+            await self.conn.execute(UPDATE_INCIDENT, {"b_id": incident.id, **changed})
+        self._remember(incident, values)
+
+    def _remember(self, incident: Incident, values: dict[str, Any]) -> None:
+        # copies of the label sets: a set changed in place must still count as changed
+        copied = {k: dict(v) if isinstance(v, dict) else v for k, v in values.items()}
+        self._as_stored[id(incident)] = (incident, copied)
+
+    def _known(self, incident: Incident) -> dict[str, Any] | None:
+        remembered = self._as_stored.get(id(incident))
+        return None if remembered is None else remembered[1]
 
     async def insert_episodes(self, incident_id: int, new: Sequence[Episode]) -> None:
         if not new:
@@ -275,6 +305,11 @@ def _incident_values(incident: Incident) -> dict[str, Any]:
         **to_values(incident),
         "open_key": incident.key if incident.is_open else None,
     }
+
+
+def _changed(known: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    missing = object()
+    return {k: v for k, v in values.items() if known.get(k, missing) != v}
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:

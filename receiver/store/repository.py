@@ -32,6 +32,7 @@ class Repository(IncidentRows, DraftRows):
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self._as_stored = {}  # incidents as their rows hold them (IncidentRows)
         self.outbox = OutboxStore(conn)  # same connection: messages commit with the change
         self.evidence = EvidenceStore(conn)
         self.policy = PolicyStore(conn)  # whether a postmortem is required (SLO services)

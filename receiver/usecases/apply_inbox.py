@@ -299,7 +299,7 @@ class ApplyInbox:
                 hooks.append(hook)
         if len(hooks) < 2:
             return  # one webhook reads as much on its own
-        batch.reads = BatchReads()
+        batch.reads = BatchReads(sole_writer=self.uow.db.is_sqlite)
         key_labels = self.ingest.rules.key_labels
         await batch.reads.read(
             repo,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from receiver.domain.incident import Change, Incident
@@ -20,7 +21,11 @@ from receiver.store import Repository
 
 
 class BatchReads:
-    def __init__(self) -> None:
+    def __init__(self, *, sole_writer: bool = False) -> None:
+        # the batch's transaction is the database's one writer (SQLite): an incident it
+        # read stays as read until the batch writes it, so it need not be read again to
+        # be changed. On PostgreSQL a review may change it meanwhile: it is read locked.
+        self.sole_writer = sole_writer
         self._rows: dict[str, list[SeriesRow]] = defaultdict(list)
         self._read_fingerprints: set[str] = set()
         self._latest: dict[str, Incident] = {}
@@ -55,6 +60,13 @@ class BatchReads:
         if self._stale or key not in self._read_keys or key in self._written_keys:
             return await repo.latest_incident_by_key(key)
         return self._latest.get(key)
+
+    def as_read(self, latest: Incident | None, incident_id: int) -> Incident | None:
+        """A copy of the incident `latest_incident_by_key` gave, to change without reading
+        it again; None when it must be read (locked) again."""
+        if not self.sole_writer or latest is None or latest.id != incident_id:
+            return None
+        return replace(latest)  # the entry changes its copy; a failed one leaves this
 
     def wrote(self, change: Change) -> None:
         """An entry's change is stored: what it wrote is read again from now on."""

@@ -49,7 +49,8 @@ class IngestWebhook:
             if placement.incident_id is None:
                 change = open_incident(own, key, now, self.rules)
             else:
-                change = Change(state=await repo.load_state(placement.incident_id))
+                known = None if reads is None else reads.as_read(latest, placement.incident_id)
+                change = Change(state=await repo.load_state(placement.incident_id, as_read=known))
             return apply_webhook(change, own, now, self.rules)
 
         return step

@@ -177,6 +177,14 @@ async def test_a_batch_places_its_webhooks_with_one_read_for_all_and_as_one_by_o
         return await latest(repo, key)
 
     monkeypatch.setattr(Repository, "latest_incident_by_key", counted)
+    incidents_read: list[int] = []
+    get_incident = Repository.get_incident
+
+    async def counted_get(repo: Repository, incident_id: int, *, lock: bool = False) -> Any:
+        incidents_read.append(incident_id)
+        return await get_incident(repo, incident_id, lock=lock)
+
+    monkeypatch.setattr(Repository, "get_incident", counted_get)
 
     def sequence(tag: str) -> list[dict[str, Any]]:
         group, other = capture("firing_group_3"), capture("repeat_notification")
@@ -193,6 +201,7 @@ async def test_a_batch_places_its_webhooks_with_one_read_for_all_and_as_one_by_o
     # the batch first: a batch reads about twice what the last one applied
     for tag, limit in (("batch", 64), ("solo", 1)):
         reads_of_key.clear()
+        incidents_read.clear()
         ids = [
             await service.accept("alertmanager", json.dumps(body), None) for body in sequence(tag)
         ]
@@ -202,12 +211,18 @@ async def test_a_batch_places_its_webhooks_with_one_read_for_all_and_as_one_by_o
             entries = [await repo.inbox.entry(entry_id) for entry_id in ids]
         incident_ids = sorted({e.incident_id for e in entries if e and e.incident_id})
         assert all(e is not None and e.state == "applied" for e in entries)
-        outcomes.append((await outcome_of(service, incident_ids), len(reads_of_key)))
+        loads = len(incidents_read)  # before outcome_of reads them to compare
+        outcomes.append((await outcome_of(service, incident_ids), len(reads_of_key), loads))
 
-    (batched, batch_reads), (one_by_one, solo_reads) = outcomes
+    (batched, batch_reads, batch_loads), (one_by_one, solo_reads, solo_loads) = outcomes
     # the same incidents, episodes and timelines either way
     assert batched == one_by_one
     # one by one, each webhook read its key's latest incident; in one batch only those
     # whose key an earlier webhook of the batch had written read it again
     assert solo_reads == 6
     assert batch_reads == 4
+    # three webhooks changed an incident that was there already (the repeat, the
+    # resolve, the second repeat): one by one each read it again to change it; in a
+    # batch on SQLite, whose one writer the batch is, they change what the batch read
+    assert solo_loads == 3
+    assert batch_loads == (0 if service.db.is_sqlite else 3)
