@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import typing
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 M = TypeVar("M")
@@ -43,20 +43,36 @@ def _readers(model: type[Any]) -> tuple[tuple[str, _Read], ...]:
     return readers
 
 
+# per model and row shape: each field's position in the row and how to read it
+_PLANS: dict[tuple[type[Any], tuple[str, ...]], tuple[tuple[str, int, _Read], ...]] = {}
+
+
 def from_row(model: type[M], row: Any) -> M:
     """The model from a row holding a column for each of its fields (and maybe more)."""
-    values: Mapping[str, Any] = row._mapping
-    return model(**{name: read(values[name]) for name, read in _readers(model) if name in values})
+    columns: tuple[str, ...] = tuple(row._fields)
+    plan = _PLANS.get((model, columns))
+    if plan is None:  # once per statement's shape: the reads below go by position
+        position = {name: index for index, name in enumerate(columns)}
+        plan = tuple(
+            (name, position[name], read) for name, read in _readers(model) if name in position
+        )
+        _PLANS[(model, columns)] = plan
+    return model(**{name: read(row[index]) for name, index, read in plan})
+
+
+# per model and skipped fields: the names of the fields that are columns
+_COLUMNS: dict[tuple[type[Any], tuple[str, ...]], tuple[str, ...]] = {}
 
 
 def to_values(item: Any, *, without: Iterable[str] = ("id",)) -> dict[str, Any]:
     """The model's fields as column values; enums as their values."""
-    skipped = set(without)
-    return {
-        f.name: _stored(getattr(item, f.name))
-        for f in dataclasses.fields(item)
-        if f.name not in skipped
-    }
+    key = (type(item), tuple(without))
+    names = _COLUMNS.get(key)
+    if names is None:
+        names = _COLUMNS[key] = tuple(
+            f.name for f in dataclasses.fields(item) if f.name not in key[1]
+        )
+    return {name: _stored(getattr(item, name)) for name in names}
 
 
 def _stored(value: Any) -> Any:
