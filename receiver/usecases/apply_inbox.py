@@ -119,18 +119,33 @@ class Accept:
         self._entries = 0
         self._bytes = 0
         self.last_at = -1.0  # monotonic time of the last append: the applier yields to it
+        self.previous_at = -1.0  # and of the one before: a stream when they are close
+        self.events = 0  # manual events appended: people wait for them (no gathering)
 
     async def __call__(self, kind: str, body: str, credential: str | None) -> int:
         size = len(body.encode())
         await self._check_room(size)
 
-        self.last_at = time.monotonic()
+        self.previous_at, self.last_at = self.last_at, time.monotonic()
         entry_id = await self.uow.db.append_inbox(kind, body, self.uow.clock(), credential)
         self._entries += 1
         self._bytes += size
+        if kind == "event":
+            self.events += 1
         if self.appended is not None:
             self.appended()
         return entry_id
+
+    def streaming(self, gap: float) -> bool:
+        """Webhooks are arriving in a stream: the last two came within `gap` of each
+        other, and the last within `gap` of now."""
+        now = time.monotonic()
+        return now - self.last_at < gap and self.last_at - self.previous_at < gap
+
+    @property
+    def waiting(self) -> int:
+        """Entries not yet applied, as this process counts them."""
+        return self._entries
 
     def applied(self, entries: int, size: int) -> None:
         """Entries left the backlog (applied, refused or quarantined)."""

@@ -25,6 +25,12 @@ POLL_SECONDS = 0.25
 # once the burst is over
 BUSY_SECONDS = 0.1
 YIELD = 9.0
+# while webhooks stream in (two within STREAM_GAP), a batch waits up to GATHER_SECONDS
+# for BATCH_SIZE of them: a batch of a few entries costs nearly what a full one does (its
+# transaction, commit and reads), and an applier that kept up a few entries at a time
+# took the core from accepting (the accept path ran at half its speed)
+STREAM_GAP = 0.02
+GATHER_SECONDS = 0.05
 # a failing entry is tried again after 0.25 s, 0.5 s, 1 s… (then quarantined)
 _FIRST_BACKOFF = 0.25
 _MAX_BACKOFF = 5.0
@@ -45,6 +51,7 @@ class Applier(BackgroundPass):
         if time.monotonic() < self._not_before:
             return 0
         done = 0
+        await self._gather()
         while True:
             started = time.monotonic()
             try:
@@ -65,6 +72,20 @@ class Applier(BackgroundPass):
             if not report.full or not report.turn:
                 return done
             await self._yield(time.monotonic() - started)
+
+    async def _gather(self) -> None:
+        """While webhooks stream in, wait (briefly) for a batch's worth; a manual event,
+        which somebody waits for, ends the wait."""
+        accept = self.service.accept
+        events, until = accept.events, time.monotonic() + GATHER_SECONDS
+        while accept.waiting < BATCH_SIZE and accept.events == events:
+            remaining = until - time.monotonic()
+            if remaining <= 0 or not accept.streaming(STREAM_GAP):
+                return
+            self._wake.clear()  # rung by the next append
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(remaining, STREAM_GAP)):
+                    await self._wake.wait()
 
     async def _yield(self, batch_seconds: float) -> None:
         """The accept path first: a pause while webhooks keep arriving, else a turn of the
