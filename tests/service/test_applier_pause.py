@@ -51,14 +51,20 @@ async def test_the_pause_lasts_while_webhooks_keep_arriving(service: IncidentSer
     assert waited >= 0.05 * applier_module.YIELD
 
 
-async def test_while_webhooks_stream_in_a_batch_gathers_before_it_applies(
-    service: IncidentService, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # a stream for as long as the test needs, and a wait ended only by a full batch
+def gathering_applier(service: IncidentService, monkeypatch: pytest.MonkeyPatch) -> Applier:
+    """An applier that sees a stream for as long as the test needs, whose gathering ends
+    only by a full batch or a manual event, rung by every append as the app rings it."""
     monkeypatch.setattr(applier_module, "STREAM_GAP", 60.0)
     monkeypatch.setattr(applier_module, "GATHER_SECONDS", 60.0)
     applier = Applier(service)
-    service.accept.appended = applier.wake  # as the app rings it
+    service.accept.appended = applier.wake
+    return applier
+
+
+async def test_while_webhooks_stream_in_a_batch_gathers_before_it_applies(
+    service: IncidentService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    applier = gathering_applier(service, monkeypatch)
     body = capture("firing_single")
     sizes: list[int] = []
     batch = service.apply_inbox.batch
@@ -82,10 +88,7 @@ async def test_while_webhooks_stream_in_a_batch_gathers_before_it_applies(
 async def test_a_manual_event_ends_the_gathering(
     service: IncidentService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(applier_module, "STREAM_GAP", 60.0)
-    monkeypatch.setattr(applier_module, "GATHER_SECONDS", 60.0)
-    applier = Applier(service)
-    service.accept.appended = applier.wake  # as the app rings it
+    applier = gathering_applier(service, monkeypatch)
     body = capture("firing_single")
     for tag in range(2):
         await service.accept("alertmanager", json.dumps(as_group(body, tag)), None)

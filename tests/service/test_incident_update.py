@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from receiver.domain.incident import Incident
 from receiver.store import Repository
 from receiver.store.schema import incidents
 from receiver.usecases.service import IncidentService
@@ -23,6 +24,13 @@ async def one_incident(service: IncidentService) -> int:
         incident_id = await repo.conn.scalar(sa.select(sa.func.max(incidents.c.id)))
     assert incident_id is not None
     return int(incident_id)
+
+
+async def stored_incident(service: IncidentService, incident_id: int) -> Incident:
+    async with service.db.read() as repo:
+        incident = await repo.get_incident(incident_id)
+    assert incident is not None
+    return incident
 
 
 async def write_behind(repo: Repository, incident_id: int, **values: object) -> None:
@@ -48,9 +56,7 @@ async def test_only_the_columns_that_changed_since_the_load_are_written(
         incident.common_annotations["summary"] = "changed in place"
         await write_behind(repo, incident_id, title="written behind again")
         await repo.update_incident(incident)
-    async with service.db.read() as repo:
-        stored = await repo.get_incident(incident_id)
-    assert stored is not None
+    stored = await stored_incident(service, incident_id)
     assert stored.last_delivery_at == delivered
     assert stored.title == "written behind again"
     # a label set changed in place counts as changed
@@ -61,13 +67,9 @@ async def test_an_object_this_transaction_did_not_load_is_written_whole(
     service: IncidentService,
 ) -> None:
     incident_id = await one_incident(service)
-    async with service.db.read() as repo:
-        incident = await repo.get_incident(incident_id)
-    assert incident is not None
+    incident = await stored_incident(service, incident_id)
     async with service.db.write() as repo:
         await write_behind(repo, incident_id, title="written behind")
         await repo.update_incident(incident)  # read elsewhere: every column is written
-    async with service.db.read() as repo:
-        stored = await repo.get_incident(incident_id)
-    assert stored is not None
-    assert stored.title == incident.title != "written behind"
+    assert (await stored_incident(service, incident_id)).title == incident.title
+    assert incident.title != "written behind"
