@@ -116,6 +116,9 @@ class Accept:
         # the store's backlog as last read, plus what this process appended since, less
         # what it applied: one read per BACKLOG_REFRESH, not one per webhook
         self._read_at = -BACKLOG_REFRESH
+        # one read at a time: the requests that arrive while it runs take its figures
+        # instead of each starting a scan of their own
+        self._reading = asyncio.Lock()
         self._entries = 0
         self._bytes = 0
         self.last_at = -1.0  # monotonic time of the last append: the applier yields to it
@@ -136,6 +139,10 @@ class Accept:
             self.appended()
         return entry_id
 
+    def _refresh_due(self) -> bool:
+        near = 2 * self._entries >= self.max_entries or 2 * self._bytes >= self.max_bytes
+        return time.monotonic() - self._read_at > (BACKLOG_REFRESH if near else BACKLOG_REFRESH_FAR)
+
     def streaming(self, gap: float) -> bool:
         """Webhooks are arriving in a stream: the last two came within `gap` of each
         other, and the last within `gap` of now."""
@@ -153,12 +160,13 @@ class Accept:
         self._bytes = max(0, self._bytes - size)
 
     async def _check_room(self, size: int) -> None:
-        near = 2 * self._entries >= self.max_entries or 2 * self._bytes >= self.max_bytes
-        if time.monotonic() - self._read_at > (BACKLOG_REFRESH if near else BACKLOG_REFRESH_FAR):
-            async with self.uow.db.read() as repo:
-                backlog = await repo.inbox.backlog()
-            self._read_at = time.monotonic()
-            self._entries, self._bytes = backlog.entries, backlog.bytes
+        if self._refresh_due():
+            async with self._reading:
+                if self._refresh_due():  # else another request read it meanwhile
+                    async with self.uow.db.read() as repo:
+                        backlog = await repo.inbox.backlog()
+                    self._read_at = time.monotonic()
+                    self._entries, self._bytes = backlog.entries, backlog.bytes
         if self._entries + 1 > self.max_entries:
             what = f"{self._entries} entries (RECEIVER_INBOX_MAX_BACKLOG={self.max_entries})"
         elif self._bytes + size > self.max_bytes:

@@ -1,10 +1,12 @@
 """The accept path's batched append: every caller gets its own row's id, once committed,
-with the bytes, digest and receipt time it gave; on both backends."""
+with the bytes, digest and receipt time it gave; on both backends. And its look at the
+stored backlog, read once for the requests that arrive together."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +15,10 @@ import pytest
 import sqlalchemy as sa
 
 from receiver.store import StoreUnavailable, open_database
+from receiver.store.inbox import Backlog, InboxStore
 from receiver.store.schema import inbox
+from receiver.usecases.service import IncidentService
+from tests.conftest import capture
 
 NOW = datetime(2026, 12, 7, 2, 15, tzinfo=UTC)
 
@@ -96,3 +101,22 @@ async def test_sqlite_append_gives_up_after_busy_timeout(tmp_path: Path) -> None
     finally:
         other.close()
         await database.close()
+
+
+async def test_concurrent_accepts_read_the_stored_backlog_once(
+    service: IncidentService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The accept path reads the stored backlog now and then (issue 18); requests that
+    arrive while one read runs take its figures instead of each scanning the inbox."""
+    reads: list[int] = []
+    backlog = InboxStore.backlog
+
+    async def counted(store: InboxStore) -> Backlog:
+        reads.append(1)
+        return await backlog(store)
+
+    monkeypatch.setattr(InboxStore, "backlog", counted)
+    body = json.dumps(capture("firing_single"))
+    ids = await asyncio.gather(*(service.accept("alertmanager", body, None) for _ in range(20)))
+    assert len(set(ids)) == 20  # each accepted
+    assert len(reads) == 1
