@@ -45,12 +45,22 @@ LATEST_BY_KEYS = sa.select(incidents).where(
         .group_by(incidents.c.key)
     )
 )
+# and locked, in id order (PostgreSQL): a batch holds them until it commits, so what it
+# read stays true without reading each again to change it
+LATEST_BY_KEYS_LOCKED = LATEST_BY_KEYS.order_by(incidents.c.id).with_for_update()
 INCIDENT = sa.select(incidents).where(incidents.c.id == sa.bindparam("incident_id"))
 # PostgreSQL: writers of one incident queue here instead of racing
 INCIDENT_LOCKED = INCIDENT.with_for_update()
 EPISODES_OF = sa.select(episodes).where(episodes.c.incident_id == sa.bindparam("incident_id"))
 ENTRY_KEYS = sa.select(timeline.c.dedup_key, timeline.c.kind).where(
     timeline.c.incident_id == sa.bindparam("incident_id")
+)
+# the same for many incidents at once (a batch's read-ahead)
+EPISODES_OF_MANY = sa.select(episodes).where(
+    episodes.c.incident_id.in_(sa.bindparam("incident_ids", expanding=True))
+)
+ENTRY_KEYS_OF_MANY = sa.select(timeline.c.incident_id, timeline.c.dedup_key, timeline.c.kind).where(
+    timeline.c.incident_id.in_(sa.bindparam("incident_ids", expanding=True))
 )
 TIMELINE_OF = (
     sa.select(timeline)
@@ -176,10 +186,13 @@ for _hot in (
     SERIES,
     LATEST_BY_KEY,
     LATEST_BY_KEYS,
+    LATEST_BY_KEYS_LOCKED,
     INCIDENT,
     INCIDENT_LOCKED,
     EPISODES_OF,
     ENTRY_KEYS,
+    EPISODES_OF_MANY,
+    ENTRY_KEYS_OF_MANY,
     TIMELINE_OF,
     INSERT_INCIDENT,
     UPDATE_INCIDENT,

@@ -6,6 +6,11 @@ for all its webhooks up front. An entry uses what was read only while no earlier
 of the batch has changed it (written an incident of its key, or of one of its series,
 or one of its series itself); otherwise it reads again, inside the batch's transaction,
 and sees the earlier entries' writes as it always did.
+
+The latest incidents it read are held until the batch commits (SQLite's one writer, or
+PostgreSQL's row locks, taken by the read), so their states (episodes and row keys) are
+read with them, for all at once, and an entry changes its incident's state without
+reading it again: a repeat notification reads nothing of its own.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from receiver.domain.incident import Change, Incident
+from receiver.domain.incident import Change, Incident, IncidentState
 from receiver.domain.placement import SeriesMatch, SeriesRow, series_match
 from receiver.store import Repository
 
@@ -23,9 +28,10 @@ from receiver.store import Repository
 class BatchReads:
     def __init__(self, *, sole_writer: bool = False) -> None:
         # the batch's transaction is the database's one writer (SQLite): an incident it
-        # read stays as read until the batch writes it, so it need not be read again to
-        # be changed. On PostgreSQL a review may change it meanwhile: it is read locked.
+        # read stays as read until the batch writes it. On PostgreSQL a review may change
+        # it meanwhile: the latest incidents are read locked instead.
         self.sole_writer = sole_writer
+        self._states: dict[int, IncidentState] = {}  # of the latest incidents, as read
         self._rows: dict[str, list[SeriesRow]] = defaultdict(list)
         self._read_fingerprints: set[str] = set()
         self._latest: dict[str, Incident] = {}
@@ -44,8 +50,10 @@ class BatchReads:
         for row in await repo.series_rows(fingerprints):
             self._rows[row.fingerprint].append(row)
         self._read_fingerprints |= fingerprints
-        self._latest.update(await repo.latest_incidents_by_keys(keys))
+        latest = await repo.latest_incidents_by_keys(keys, lock=not self.sole_writer)
+        self._latest.update(latest)
         self._read_keys |= keys
+        self._states.update(await repo.states_of(list(latest.values())))
 
     async def series_matches(
         self, repo: Repository, wanted: Sequence[tuple[str, datetime]]
@@ -60,6 +68,20 @@ class BatchReads:
         if self._stale or key not in self._read_keys or key in self._written_keys:
             return await repo.latest_incident_by_key(key)
         return self._latest.get(key)
+
+    def state(self, incident_id: int) -> IncidentState | None:
+        """A copy of the incident's state as read, to change without reading it again;
+        None when it must be read: not read ahead, or written by the batch since."""
+        state = self._states.get(incident_id)
+        if state is None or self._stale or incident_id in self._written_incidents:
+            return None
+        # the entry changes its copy; a failed one leaves this as read
+        return IncidentState(
+            incident=replace(state.incident),
+            episodes={key: replace(episode) for key, episode in state.episodes.items()},
+            entry_keys=set(state.entry_keys),
+            acknowledged=state.acknowledged,
+        )
 
     def as_read(self, latest: Incident | None, incident_id: int) -> Incident | None:
         """A copy of the incident `latest_incident_by_key` gave, to change without reading

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from receiver.alertmanager.webhook import Webhook
-from receiver.domain.incident import Change, Rules
+from receiver.domain.incident import Change, Incident, IncidentState, Rules
 from receiver.domain.lifecycle import apply_webhook, incident_key, open_incident
 from receiver.domain.placement import place
 from receiver.store import Repository
@@ -49,11 +49,22 @@ class IngestWebhook:
             if placement.incident_id is None:
                 change = open_incident(own, key, now, self.rules)
             else:
-                known = None if reads is None else reads.as_read(latest, placement.incident_id)
-                change = Change(state=await repo.load_state(placement.incident_id, as_read=known))
+                change = Change(state=await _state(repo, reads, latest, placement.incident_id))
             return apply_webhook(change, own, now, self.rules)
 
         return step
+
+
+async def _state(
+    repo: Repository, reads: BatchReads | None, latest: Incident | None, incident_id: int
+) -> IncidentState:
+    """The incident's state to change: as its batch read it ahead, else loaded."""
+    if reads is None:
+        return await repo.load_state(incident_id)
+    state = reads.state(incident_id)
+    if state is not None:
+        return repo.adopt_state(state)
+    return await repo.load_state(incident_id, as_read=reads.as_read(latest, incident_id))
 
 
 def _without(hook: Webhook, foreign: frozenset[tuple[str, datetime]]) -> Webhook:

@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import asyncpg
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from receiver.store import Repository
 from receiver.store.schema import episodes, inbox, incidents, timeline
@@ -226,3 +228,77 @@ async def test_a_batch_places_its_webhooks_with_one_read_for_all_and_as_one_by_o
     # batch on SQLite, whose one writer the batch is, they change what the batch read
     assert solo_loads == 3
     assert batch_loads == (0 if service.db.is_sqlite else 3)
+
+
+async def test_a_batch_changes_the_incidents_it_read_ahead_without_reading_each_again(
+    service: IncidentService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Incidents that were there before the batch: their states are read with the batch's
+    read-ahead (held: locked on PostgreSQL), and each webhook changes its incident without
+    a read of its own; what they end up holding is what one by one gives."""
+    monkeypatch.setattr(apply_inbox, "BATCH_SECONDS", {True: 60.0, False: 60.0})
+    loads: list[int] = []
+    load_state = Repository.load_state
+
+    async def counted(repo: Repository, incident_id: int, **kwargs: Any) -> Any:
+        loads.append(incident_id)
+        return await load_state(repo, incident_id, **kwargs)
+
+    monkeypatch.setattr(Repository, "load_state", counted)
+    held: list[int] = []
+    states_of = Repository.states_of
+
+    async def held_by_batch(repo: Repository, incidents_: Any) -> Any:
+        states = await states_of(repo, incidents_)
+        if not service.db.is_sqlite:  # another transaction cannot take them meanwhile
+            url = make_url(service.settings.database_url).set(drivername="postgresql")
+            conn = await asyncpg.connect(url.render_as_string(hide_password=False))
+            try:
+                for incident_id in states:
+                    with pytest.raises(asyncpg.LockNotAvailableError):
+                        await conn.fetch(
+                            "SELECT id FROM incidents WHERE id = $1 FOR UPDATE NOWAIT",
+                            incident_id,
+                        )
+                    held.append(incident_id)
+            finally:
+                await conn.close()
+        held.extend(states if service.db.is_sqlite else ())
+        return states
+
+    monkeypatch.setattr(Repository, "states_of", held_by_batch)
+
+    def opening(tag: str) -> list[dict[str, Any]]:
+        group, other = capture("firing_group_3"), capture("repeat_notification")
+        return [as_group(group, tag), as_group(other, tag)]
+
+    def following(tag: str) -> list[dict[str, Any]]:
+        group, other = capture("firing_group_3"), capture("repeat_notification")
+        return [
+            as_group(other, tag),  # a repeat of the second
+            as_group(capture("resolved_group_3"), tag),  # recovers the first
+            as_group(group, tag),  # the first fires again: its incident was written
+        ]
+
+    outcomes = []
+    for tag, limit in (("batch", 64), ("solo", 1)):
+        for bodies in (opening(tag), following(tag)):
+            loads.clear()
+            held.clear()
+            ids = [await service.accept("alertmanager", json.dumps(b), None) for b in bodies]
+            while (await service.apply_inbox.batch(limit)).applied:
+                pass
+        async with service.db.read() as repo:
+            entries = [await repo.inbox.entry(entry_id) for entry_id in ids]
+        assert all(e is not None and e.state == "applied" for e in entries)
+        incident_ids = sorted({e.incident_id for e in entries if e and e.incident_id})
+        applied_loads = list(loads)  # before outcome_of loads them to compare
+        outcomes.append((await outcome_of(service, incident_ids), applied_loads, list(held)))
+
+    (batched, batch_loads, batch_held), (one_by_one, solo_loads, _) = outcomes
+    assert batched == one_by_one
+    # one by one every webhook loads its incident; in the batch only the third does,
+    # whose incident the second had written
+    assert len(solo_loads) == 3
+    assert len(batch_loads) == 1
+    assert len(batch_held) == 2
