@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from receiver.store.direct import DirectStatements
+from receiver.store.held_writes import HeldGroup, hold
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -53,13 +54,43 @@ class InlineConnection:
 
 class PostgresConnection:
     """A PostgreSQL write transaction's connection: the statements marked `direct` go
-    straight to asyncpg (direct.py), the rest through SQLAlchemy."""
+    straight to asyncpg (direct.py), the rest through SQLAlchemy. Once told to hold
+    writes, those whose result nobody reads wait for the next read (held_writes.py)."""
 
     def __init__(self, conn: AsyncConnection, direct: DirectStatements) -> None:
         self.conn = conn
         self.direct = direct
+        self.held: list[HeldGroup] | None = None  # None: every write runs at once
+
+    def hold_writes(self) -> None:
+        if self.held is None:
+            self.held = []
+
+    async def write(self, statement: sa.Executable, parameters: Any) -> None:
+        key = None if self.held is None else self.direct.holdable(statement, parameters)
+        if key is None:
+            await self.execute(statement, parameters)
+            return
+        assert self.held is not None
+        assert isinstance(statement, sa.Insert | sa.Update)
+        rows = parameters if isinstance(parameters, list) else [parameters]
+        hold(self.held, key, statement, rows)
+
+    async def flush(self) -> None:
+        """Run the held writes: one executemany per group, in the groups' order."""
+        if not self.held:
+            return
+        groups, self.held = self.held, []
+        for group in groups:
+            rows = group.rows
+            await self._run(group.statement, rows if len(rows) > 1 else rows[0])
 
     async def execute(self, statement: sa.Executable, parameters: Any = None) -> Any:
+        if self.held:  # a read sees every write before it
+            await self.flush()
+        return await self._run(statement, parameters)
+
+    async def _run(self, statement: sa.Executable, parameters: Any) -> Any:
         result = await self.direct.execute_postgres(self.conn, statement, parameters)
         return result if result is not None else await self.conn.execute(statement, parameters)
 
@@ -75,7 +106,16 @@ class PostgresConnection:
     async def run_sync(
         self, fn: Callable[Concatenate[sa.Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
+        await self.flush()
         return await self.conn.run_sync(fn, *args, **kwargs)
 
 
 Connection = AsyncConnection | InlineConnection | PostgresConnection
+
+
+async def write(conn: Connection, statement: sa.Executable, parameters: Any) -> None:
+    """A write whose result nobody reads: held back when the connection holds writes."""
+    if isinstance(conn, PostgresConnection):
+        await conn.write(statement, parameters)
+    else:
+        await conn.execute(statement, parameters)

@@ -15,7 +15,7 @@ IN list) goes through SQLAlchemy as before.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -219,6 +219,17 @@ class DirectStatements:
         except Exception as exc:  # asyncpg's own errors, as SQLAlchemy raises them
             raise _postgres_error(adapter, form.sql, parameters, exc) from exc
         return _result(form, rows, rowcount)
+
+    def holdable(self, statement: sa.Executable, parameters: Any) -> Hashable | None:
+        """The key of the statement's compiled form when its write may be held back
+        (held_writes.py): a marked INSERT or UPDATE without IN lists. Whatever it returns
+        is dropped (PostgreSQL's dialect has an INSERT return the new row's id)."""
+        if not isinstance(statement, sa.Insert | sa.Update):
+            return None
+        form = self._runnable(statement, parameters, _many(parameters))
+        if form is None or form.expanding:
+            return None
+        return form.sql
 
     def _runnable(self, statement: sa.Executable, parameters: Any, many: bool) -> _Form | None:
         if id(statement) not in _MARKED or (many and not parameters):

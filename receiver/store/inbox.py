@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from receiver.store.connection import Connection
+from receiver.store.connection import Connection, write
 from receiver.store.direct import direct
 from receiver.store.inbox_append import inbox_row
 from receiver.store.records import InboxEntry, InboxRecord
@@ -138,7 +138,8 @@ class InboxStore:
         One statement for a batch's entries."""
         if not marks:
             return
-        await self.conn.execute(
+        await write(
+            self.conn,
             MARK,
             [
                 {

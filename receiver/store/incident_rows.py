@@ -18,7 +18,7 @@ from receiver.domain.incident import (
     TimelineEntry,
 )
 from receiver.domain.placement import SeriesMatch, SeriesRow, series_match
-from receiver.store.connection import Connection
+from receiver.store.connection import Connection, write
 from receiver.store.mapping import from_row, to_values
 from receiver.store.policy import policy_condition
 from receiver.store.schema import episodes, incidents, timeline
@@ -32,9 +32,11 @@ from receiver.store.statements import (
     INSERT_ENTRIES,
     INSERT_EPISODES,
     INSERT_INCIDENT,
+    INSERT_INCIDENT_WITH_ID,
     LATEST_BY_KEY,
     LATEST_BY_KEYS,
     LATEST_BY_KEYS_LOCKED,
+    RESERVE_INCIDENT_IDS,
     SERIES,
     TIMELINE_OF,
     UPDATE_EPISODES,
@@ -51,6 +53,8 @@ class IncidentRows:
     # that update_incident writes only the columns that changed. A repeat notification
     # moves a timestamp or two; writing every column re-encoded three label sets.
     _as_stored: dict[int, tuple[Incident, dict[str, Any]]]
+    # ids drawn ahead for incidents this transaction may open (PostgreSQL), lowest first
+    _reserved_ids: list[int]
 
     # -- finding the incident a webhook belongs to ---------------------------------
 
@@ -194,10 +198,23 @@ class IncidentRows:
         )
         return [from_row(Episode, row) for row in rows]
 
+    async def reserve_incident_ids(self, count: int) -> None:
+        """PostgreSQL: draw ids for `count` incidents this transaction may open, in one
+        round trip, so that opening one is a write like any other, which can be held
+        (held_writes.py). Ids drawn and not used are gaps, as a rollback leaves."""
+        rows = await self.conn.execute(RESERVE_INCIDENT_IDS, {"count": count})
+        # in ascending order: incidents opened later get higher ids, as ever
+        self._reserved_ids.extend(sorted(int(row[0]) for row in rows))
+        self._reserved_ids.sort()
+
     async def insert_incident(self, incident: Incident) -> int:
         values = _incident_values(incident)
-        result = await self.conn.execute(INSERT_INCIDENT, values)
-        incident.id = int(result.scalar_one())
+        if self._reserved_ids:
+            incident.id = self._reserved_ids.pop(0)
+            await write(self.conn, INSERT_INCIDENT_WITH_ID, {**values, "id": incident.id})
+        else:
+            result = await self.conn.execute(INSERT_INCIDENT, values)
+            incident.id = int(result.scalar_one())
         self._remember(incident, values)
         return incident.id
 
@@ -208,7 +225,7 @@ class IncidentRows:
         known = self._known(incident)
         changed = values if known is None else _changed(known, values)
         if changed:
-            await self.conn.execute(UPDATE_INCIDENT, {"b_id": incident.id, **changed})
+            await write(self.conn, UPDATE_INCIDENT, {"b_id": incident.id, **changed})
         self._remember(incident, values)
 
     def _remember(self, incident: Incident, values: dict[str, Any]) -> None:
@@ -223,7 +240,8 @@ class IncidentRows:
     async def insert_episodes(self, incident_id: int, new: Sequence[Episode]) -> None:
         if not new:
             return
-        await self.conn.execute(
+        await write(
+            self.conn,
             INSERT_EPISODES,
             [{"incident_id": incident_id, **to_values(e)} for e in new],
         )
@@ -232,7 +250,8 @@ class IncidentRows:
         if not changed:
             return
         # one executemany: a group of a thousand alerts resolves in one round trip
-        await self.conn.execute(
+        await write(
+            self.conn,
             UPDATE_EPISODES,
             [
                 {
@@ -251,7 +270,8 @@ class IncidentRows:
     ) -> None:
         if not entries:
             return
-        await self.conn.execute(
+        await write(
+            self.conn,
             INSERT_ENTRIES,
             [
                 {

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from receiver.store.action_items import ActionItemStore
 from receiver.store.change_rows import ChangeRows
 from receiver.store.change_verdicts import ChangeVerdicts
-from receiver.store.connection import Connection
+from receiver.store.connection import Connection, PostgresConnection
 from receiver.store.draft_rows import DraftRows
 from receiver.store.evidence import EvidenceStore
 from receiver.store.inbox import InboxStore
@@ -33,6 +33,7 @@ class Repository(IncidentRows, DraftRows):
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self._as_stored = {}  # incidents as their rows hold them (IncidentRows)
+        self._reserved_ids = []  # and ids drawn for those it may open
         self.outbox = OutboxStore(conn)  # same connection: messages commit with the change
         self.evidence = EvidenceStore(conn)
         self.policy = PolicyStore(conn)  # whether a postmortem is required (SLO services)
@@ -45,6 +46,18 @@ class Repository(IncidentRows, DraftRows):
         self.change_verdicts = ChangeVerdicts(conn)  # people's verdicts on them, per incident
         self.actions = ActionItemStore(conn)  # tracked action items (issue 21)
         self.recurrence = RecurrenceStore(conn)  # past incidents a new one repeats
+
+    # -- writes held back (held_writes.py) ------------------------------------------
+
+    def hold_writes(self) -> None:
+        """PostgreSQL: from now on, the writes nobody reads the result of wait for the
+        transaction's next read or flush_writes; elsewhere they run at once, as ever."""
+        if isinstance(self.conn, PostgresConnection):
+            self.conn.hold_writes()
+
+    async def flush_writes(self) -> None:
+        if isinstance(self.conn, PostgresConnection):
+            await self.conn.flush()
 
     # -- the inbox: every input as it arrived, for replay -------------------------------
 

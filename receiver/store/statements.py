@@ -68,6 +68,12 @@ TIMELINE_OF = (
     .order_by(timeline.c.at, timeline.c.id)
 )
 INSERT_INCIDENT = sa.insert(incidents).returning(incidents.c.id)
+# with an id drawn ahead (RESERVE_INCIDENT_IDS): nothing to wait for, so it can be held
+INSERT_INCIDENT_WITH_ID = sa.insert(incidents)
+# PostgreSQL: ids for the incidents a batch may open, drawn in one round trip
+RESERVE_INCIDENT_IDS = sa.text(
+    "SELECT nextval(pg_get_serial_sequence('incidents', 'id')) FROM generate_series(1, :count)"
+)
 UPDATE_INCIDENT = sa.update(incidents).where(incidents.c.id == sa.bindparam("b_id"))
 INSERT_EPISODES = sa.insert(episodes)
 UPDATE_EPISODES = (
@@ -195,6 +201,7 @@ for _hot in (
     ENTRY_KEYS_OF_MANY,
     TIMELINE_OF,
     INSERT_INCIDENT,
+    INSERT_INCIDENT_WITH_ID,
     UPDATE_INCIDENT,
     INSERT_EPISODES,
     UPDATE_EPISODES,

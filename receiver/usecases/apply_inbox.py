@@ -258,9 +258,15 @@ class ApplyInbox:
                 ):
                     batch.report.turn = False
                     return batch
+                if not careful:
+                    # on PostgreSQL the entries' writes go out together (held_writes.py);
+                    # a careful run writes each at once, in its entry's savepoint
+                    repo.hold_writes()
                 await self._apply_pending(repo, limit, now, batch)
                 await self._write_waiting(repo, batch)
                 await repo.inbox.mark_applied(batch.marks, now)
+                if not careful:  # what they raise is an entry's: the batch runs carefully
+                    await _optimistically(repo.flush_writes())
                 return batch
 
             return apply
@@ -324,11 +330,13 @@ class ApplyInbox:
             return  # one webhook reads as much on its own
         batch.reads = BatchReads(sole_writer=self.uow.db.is_sqlite)
         key_labels = self.ingest.rules.key_labels
+        keys = [incident_key(hook, key_labels) for hook in hooks]
         await batch.reads.read(
-            repo,
-            (alert.fingerprint for hook in hooks for alert in hook.alerts),
-            (incident_key(hook, key_labels) for hook in hooks),
+            repo, (alert.fingerprint for hook in hooks for alert in hook.alerts), keys
         )
+        if not self.uow.db.is_sqlite and (opening := batch.reads.keys_to_open(keys)):
+            # opening an incident is then a write held with the rest, not a round trip
+            await repo.reserve_incident_ids(opening)
 
     def _parse(self, record: InboxRecord) -> Parsed:
         """The entry's webhook (None for an event or a change), or why it is none; once

@@ -69,6 +69,15 @@ class BatchReads:
             return await repo.latest_incident_by_key(key)
         return self._latest.get(key)
 
+    def keys_to_open(self, keys: Iterable[str]) -> int:
+        """How many of these keys had no open incident when read: at most that many
+        incidents the batch's webhooks open."""
+        return sum(
+            1
+            for key in set(keys)
+            if key in self._read_keys and not (key in self._latest and self._latest[key].is_open)
+        )
+
     def state(self, incident_id: int) -> IncidentState | None:
         """A copy of the incident's state as read, to change without reading it again;
         None when it must be read: not read ahead, or written by the batch since."""
