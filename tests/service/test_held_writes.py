@@ -64,7 +64,7 @@ async def test_a_batch_sends_as_many_statements_whatever_its_size(
             statements[size, phase] = len(sent)
             async with service.db.read() as repo:
                 entries = [await repo.inbox.entry(entry_id) for entry_id in ids]
-            incident_ids = [e.incident_id for e in entries if e is not None]
+            incident_ids = [e.incident_id for e in entries if e and e.incident_id]
             assert len(incident_ids) == size
             # opened in inbox order, with ascending ids as ever
             assert incident_ids == sorted(incident_ids)
