@@ -111,7 +111,9 @@ class BatchReads:
             for episode in (*change.new_episodes, *change.changed_episodes):
                 self._written_fingerprints.add(episode.fingerprint)
             return
-        kept = _copy(change.state)  # later changes of the entry's own leave this
+        # the entry's own state: nothing changes it before the batch's end (its draft,
+        # which no later entry reads), and each later entry changes a copy (state)
+        kept = change.state
         self._states[incident.id] = kept
         latest = self._latest.get(incident.key)
         if latest is None or latest.id is None or latest.id <= incident.id:
