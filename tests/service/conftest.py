@@ -3,6 +3,7 @@ cases directly."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -14,14 +15,21 @@ from receiver.usecases.service import IncidentService
 from tests.conftest import Clock
 
 
-@pytest.fixture
-async def service(
-    make_settings: Callable[..., Settings], clock: Clock
-) -> AsyncIterator[IncidentService]:
-    settings = make_settings(inbox_max_attempts=3)  # a poison entry is quarantined soon
+@contextlib.asynccontextmanager
+async def service_on(settings: Settings, clock: Clock) -> AsyncIterator[IncidentService]:
+    """The service on the settings' database, migrated; closed afterwards."""
     database = open_configured_database(settings)
     await database.migrate()
     try:
         yield IncidentService(database, settings, DraftRenderer(), clock=clock)
     finally:
         await database.close()
+
+
+@pytest.fixture
+async def service(
+    make_settings: Callable[..., Settings], clock: Clock
+) -> AsyncIterator[IncidentService]:
+    # a poison entry is quarantined soon
+    async with service_on(make_settings(inbox_max_attempts=3), clock) as service:
+        yield service

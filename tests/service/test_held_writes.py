@@ -12,12 +12,11 @@ from typing import Any
 import pytest
 
 from receiver.config import load_settings
-from receiver.postmortem.render import DraftRenderer
-from receiver.store import open_configured_database
 from receiver.store.connection import PostgresConnection
 from receiver.usecases import apply_inbox
 from receiver.usecases.service import IncidentService
 from tests.conftest import Clock, as_group, capture, fresh_postgres_database
+from tests.service.conftest import service_on
 
 
 @pytest.fixture
@@ -32,12 +31,8 @@ async def postgres_service(
     settings = load_settings(
         database_url=postgres_url, drafts_dir=tmp_path / "drafts", log_format="json"
     )
-    database = open_configured_database(settings)
-    await database.migrate()
-    try:
-        yield IncidentService(database, settings, DraftRenderer(), clock=clock)
-    finally:
-        await database.close()
+    async with service_on(settings, clock) as service:
+        yield service
 
 
 async def test_a_batch_sends_as_many_statements_whatever_its_size(
