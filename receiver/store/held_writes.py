@@ -10,8 +10,9 @@ The rows of one statement gather into one executemany. A write may go ahead of e
 writes to other tables when its table refers to none of theirs (an episode never goes
 before the incident it belongs to), never ahead of an earlier write to its own table by
 another statement (an incident closed before another of its key opens, which the unique
-open key requires). Only plain INSERTs and UPDATEs without RETURNING are held: nothing
-waits for their result.
+open key requires). Only marked INSERTs and UPDATEs the caller sends through
+`connection.write` are held: the caller says nobody reads their result (what PostgreSQL's
+dialect has an INSERT return, the new row's id, is dropped).
 """
 
 from __future__ import annotations

@@ -203,9 +203,8 @@ class IncidentRows:
         round trip, so that opening one is a write like any other, which can be held
         (held_writes.py). Ids drawn and not used are gaps, as a rollback leaves."""
         rows = await self.conn.execute(RESERVE_INCIDENT_IDS, {"count": count})
-        # in ascending order: incidents opened later get higher ids, as ever
-        self._reserved_ids.extend(sorted(int(row[0]) for row in rows))
-        self._reserved_ids.sort()
+        self._reserved_ids.extend(int(row[0]) for row in rows)
+        self._reserved_ids.sort()  # incidents opened later get higher ids, as ever
 
     async def insert_incident(self, incident: Incident) -> int:
         values = _incident_values(incident)
