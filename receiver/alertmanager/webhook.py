@@ -28,14 +28,14 @@ def _utc_or_none(value: datetime | None) -> datetime | None:
     return accepted(value)
 
 
-def _rfc3339_text(value: Any) -> Any:
+def rfc3339_text(value: Any) -> Any:
     # lax pydantic would read a number as Unix seconds; Alertmanager sends RFC 3339 text
     if not isinstance(value, str):
         raise ValueError("must be an RFC 3339 time string")
     return value
 
 
-Timestamp = Annotated[datetime, BeforeValidator(_rfc3339_text)]
+Timestamp = Annotated[datetime, BeforeValidator(rfc3339_text)]
 
 
 Labels = dict[Text, Text]
@@ -54,7 +54,7 @@ class Alert(BaseModel):
 
     @field_validator("starts_at")
     @classmethod
-    def _starts_at_utc(cls, value: datetime) -> datetime:
+    def starts_at_utc(cls, value: datetime) -> datetime:
         converted = _utc_or_none(value)
         if converted is None:
             raise ValueError(f"startsAt must be a real time, not the zero time: {ACCEPTED_SPAN}")
@@ -62,7 +62,7 @@ class Alert(BaseModel):
 
     @field_validator("ends_at")
     @classmethod
-    def _ends_at_utc(cls, value: datetime | None) -> datetime | None:
+    def ends_at_utc(cls, value: datetime | None) -> datetime | None:
         return _utc_or_none(value)
 
     @property
