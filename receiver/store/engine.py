@@ -29,8 +29,12 @@ from receiver.config import DATABASE_POOL_TIMEOUT, DATABASE_STATEMENT_TIMEOUT, S
 from receiver.store.connection import PostgresConnection
 from receiver.store.direct import DirectStatements
 from receiver.store.group_commit import GroupCommitter
+from receiver.store.inbox import LARGEST_ID as LARGEST_INBOX_ID
+from receiver.store.inbox import Backlog, spooled_entry
 from receiver.store.inbox_append import PostgresInboxAppender, SqliteInboxInsert, inbox_row
+from receiver.store.records import InboxEntry
 from receiver.store.repository import Repository
+from receiver.store.spool import InboxSpool, spool_path
 
 T = TypeVar("T")
 
@@ -94,10 +98,18 @@ def _alembic_config() -> Config:
 class Database:
     """The engine plus the transaction discipline both backends share."""
 
-    def __init__(self, engine: AsyncEngine, sqlite_writer: sa.Engine | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        sqlite_writer: sa.Engine | None = None,
+        spool: InboxSpool | None = None,
+    ) -> None:
         """`sqlite_writer`: a synchronous engine on the same SQLite file for the group
-        commit (see group_commit.py); reads, migrations and PostgreSQL use `engine`."""
+        commit (see group_commit.py); reads, migrations and PostgreSQL use `engine`.
+        `spool`: SQLite's inbox file, where the accept path appends (spool.py)."""
         self.engine = engine
+        self._writer = sqlite_writer
+        self._spool = spool
         self.is_sqlite = engine.dialect.name == "sqlite"
         # SQLite has one writer; queueing writers here beats spinning on busy_timeout.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
@@ -121,6 +133,9 @@ class Database:
         """Append one body to the inbox and return its id once committed: the accept
         path's only write, batched with whatever else is appended at the same moment."""
         row = inbox_row(kind, body, received_at, credential)
+        if self._spool is not None:
+            self._prepare_spool()
+            return await self._spool.append(row)
         if self._group is not None and self._sqlite_insert is not None:
             return await self._group.insert(
                 self._sqlite_insert.sql, self._sqlite_insert.parameters(row)
@@ -129,6 +144,62 @@ class Database:
             return await self._pg_appender.append(row)
         async with self.write() as repo:  # SQLite without its writer engine (tests)
             return await repo.inbox.append(kind, body, received_at, credential)
+
+    def _prepare_spool(self, largest_id: int | None = None) -> InboxSpool:
+        """The spool, ready (once per process): its ids above the inbox table's."""
+        assert self._spool is not None
+        assert self._writer is not None
+        if not self._spool.ready:
+            if largest_id is None:
+                with self._writer.connect() as conn:
+                    largest_id = int(conn.execute(LARGEST_INBOX_ID).scalar() or 0)
+            self._spool.prepare(largest_id)
+        return self._spool
+
+    async def move_spooled(self, repo: Repository, limit: int) -> int | None:
+        """In the applier's transaction: up to `limit` entries from the spool into the
+        inbox table, in id order; the largest id moved (None: none). Once that commits,
+        forget_spooled(it)."""
+        if self._spool is None:
+            return None
+        largest = await repo.inbox.largest_id()
+        rows = self._prepare_spool(largest).take(largest, limit)
+        if not rows:
+            return None
+        await repo.inbox.move_in(rows)
+        return int(rows[-1]["id"])
+
+    async def forget_spooled(self, up_to_id: int) -> None:
+        """The spool's rows up to `up_to_id`, moved by a committed transaction, deleted."""
+        if self._spool is not None:
+            await self._spool.forget(up_to_id)
+
+    async def inbox_backlog(self) -> Backlog:
+        """What is accepted and not yet applied: the inbox table's pending entries and,
+        on SQLite, what the spool holds past them."""
+        async with self.read() as repo:
+            backlog = await repo.inbox.backlog()
+            largest = await repo.inbox.largest_id() if self._spool is not None else 0
+        if self._spool is None:
+            return backlog
+        spooled = self._prepare_spool(largest).spooled(largest)
+        oldest = [at for at in (backlog.oldest, spooled.oldest) if at is not None]
+        return Backlog(
+            backlog.entries + spooled.entries,
+            backlog.bytes + spooled.bytes,
+            min(oldest) if oldest else None,
+        )
+
+    async def inbox_entry(self, entry_id: int) -> InboxEntry | None:
+        """Where an entry stands; one still in the spool is pending. The spool first: it
+        forgets an entry only once the inbox table holds it, so the table, read after,
+        has every entry the spool did not."""
+        if self._spool is not None:
+            row = self._prepare_spool().row(entry_id)
+            if row is not None:
+                return spooled_entry(row)
+        async with self.read() as repo:
+            return await repo.inbox.entry(entry_id)
 
     async def run_write(self, job: Callable[[Repository], Awaitable[T]]) -> T:
         """Run `job` in a write transaction and return its result once committed.
@@ -212,6 +283,8 @@ class Database:
     async def close(self) -> None:
         if self._group is not None:
             await self._group.close()
+        if self._spool is not None:
+            await self._spool.close()
         await self.engine.dispose()
 
 
@@ -322,7 +395,15 @@ def open_database(
             **pooled,
         )
         _install_sqlite_hooks(writer, statement_ms)
-        return Database(engine, writer)
+        if not target.database or target.database == ":memory:":
+            return Database(engine, writer)
+        spool_engine = sa.create_engine(
+            sa.URL.create("sqlite+pysqlite", database=str(spool_path(target.database))),
+            connect_args={"check_same_thread": False},
+            **pooled,
+        )
+        _install_sqlite_hooks(spool_engine, statement_ms)
+        return Database(engine, writer, InboxSpool(spool_engine, translate_error))
     if password is not None:
         target = target.set(password=password)
     target, connect_args = _postgres_tls(target)

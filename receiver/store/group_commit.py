@@ -80,6 +80,11 @@ class GroupCommitter:
         result: int = await pending.future
         return result
 
+    async def execute(self, sql: str, parameters: tuple[Any, ...]) -> None:
+        """Run one statement (a DELETE, say) as insert() does, in the next shared
+        transaction; returns once committed."""
+        await self.insert(sql, parameters)
+
     async def _drain(self) -> None:
         while not self.queue.empty():
             batch = [self.queue.get_nowait()]

@@ -36,6 +36,9 @@ PENDING = direct(
     .limit(sa.bindparam("limit"))
 )
 MARK = direct(sa.update(inbox).where(inbox.c.id == sa.bindparam("b_id")))
+# SQLite: entries moved from the spool (spool.py), their ids kept
+MOVE = direct(sa.insert(inbox))
+LARGEST_ID = direct(sa.select(sa.func.max(inbox.c.id)))
 _SAVEPOINT = direct(sa.text("SAVEPOINT inbox_entry"))
 _ROLLBACK_TO_SAVEPOINT = direct(sa.text("ROLLBACK TO SAVEPOINT inbox_entry"))
 _RELEASE_SAVEPOINT = direct(sa.text("RELEASE SAVEPOINT inbox_entry"))
@@ -132,6 +135,14 @@ class InboxStore:
             )
             for row in rows
         ]
+
+    async def largest_id(self) -> int:
+        """The largest id the table holds (0 if none)."""
+        return int((await self.conn.execute(LARGEST_ID)).scalar() or 0)
+
+    async def move_in(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Entries from the SQLite spool (its columns, ids included), pending."""
+        await self.conn.execute(MOVE, [{**row, "pending": True, "attempts": 0} for row in rows])
 
     async def mark_applied(self, marks: Sequence[AppliedMark], now: datetime) -> None:
         """In the transaction of the entries' effects: applied once, even across a crash.
@@ -239,6 +250,25 @@ class InboxStore:
             await self.conn.execute(_RELEASE_SAVEPOINT)
             raise
         await self.conn.execute(_RELEASE_SAVEPOINT)
+
+
+def spooled_entry(row: dict[str, Any]) -> InboxEntry:
+    """An entry the SQLite spool still holds: accepted, not yet applied."""
+    return InboxEntry(
+        id=row["id"],
+        received_at=row["received_at"],
+        kind=row["kind"],
+        state="pending",
+        incident_id=None,
+        outcome=None,
+        draft_revision=None,
+        attempts=0,
+        last_error=None,
+        applied_at=None,
+        quarantined_at=None,
+        credential=row["credential"],
+        body_bytes=row["body_bytes"],
+    )
 
 
 def _entry(row: Any) -> InboxEntry:

@@ -22,25 +22,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from receiver.store.schema import inbox
+from receiver.store.schema import SPOOLED_COLUMNS, inbox
 
 log = structlog.get_logger(__name__)
 
 # what an append stores besides the body; `pending` and `attempts` start the applier's work
-_COLUMNS = (
-    "received_at",
-    "kind",
-    "body",
-    "body_sha256",
-    "body_bytes",
-    "credential",
-    "pending",
-    "attempts",
-)
+_COLUMNS = (*SPOOLED_COLUMNS, "pending", "attempts")
 # PostgreSQL: at most this many rows per statement (arrays of bodies stay a few MB), and
 # this many statements in flight: while one waits for its commit's WAL flush, the next
 # appends need not wait behind it (the server flushes concurrent commits together)
@@ -68,28 +60,35 @@ def inbox_row(
 class _Converter:
     """The columns' bind processors for one dialect, looked up once."""
 
-    def __init__(self, dialect: Dialect) -> None:
+    def __init__(
+        self, dialect: Dialect, table: sa.Table = inbox, columns: Sequence[str] = _COLUMNS
+    ) -> None:
+        self.columns = tuple(columns)
         self.processors: list[Callable[[Any], Any] | None] = [
-            inbox.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in _COLUMNS
+            table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            for name in self.columns
         ]
 
     def values(self, row: dict[str, Any]) -> list[Any]:
         return [
             value if process is None else process(value)
             for process, value in zip(
-                self.processors, (row[name] for name in _COLUMNS), strict=True
+                self.processors, (row[name] for name in self.columns), strict=True
             )
         ]
 
 
 class SqliteInboxInsert:
-    """`INSERT INTO inbox (…) VALUES (?, …)` for the sqlite3 driver."""
+    """`INSERT INTO inbox (…) VALUES (?, …)` for the sqlite3 driver (or into the spool,
+    with its columns)."""
 
-    def __init__(self, dialect: Dialect) -> None:
-        self.converter = _Converter(dialect)
-        names = ", ".join(_COLUMNS)
-        marks = ", ".join("?" for _ in _COLUMNS)
-        self.sql = f"INSERT INTO {inbox.name} ({names}) VALUES ({marks})"
+    def __init__(
+        self, dialect: Dialect, table: sa.Table = inbox, columns: Sequence[str] = _COLUMNS
+    ) -> None:
+        self.converter = _Converter(dialect, table, columns)
+        names = ", ".join(columns)
+        marks = ", ".join("?" for _ in columns)
+        self.sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"
 
     def parameters(self, row: dict[str, Any]) -> tuple[Any, ...]:
         return tuple(self.converter.values(row))

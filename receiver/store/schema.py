@@ -203,6 +203,23 @@ inbox = sa.Table(
     sa.Column("quarantined_at", UTCDateTime, nullable=True, index=True),
 )
 
+# SQLite: the accept path's own file (spool.py), the inbox's columns an append writes, in
+# a metadata of its own (no migration: the file holds nothing for long). Its ids are the
+# entries' ids: AUTOINCREMENT never reuses one.
+SPOOLED_COLUMNS = ("received_at", "kind", "body", "body_sha256", "body_bytes", "credential")
+spool_metadata = sa.MetaData()
+inbox_spool = sa.Table(
+    "inbox_spool",
+    spool_metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    *(
+        sa.Column(column.name, column.type, nullable=column.nullable)
+        for column in inbox.c
+        if column.name in SPOOLED_COLUMNS
+    ),
+    sqlite_autoincrement=True,
+)
+
 # Chat messages to send (issue 9): written in the transaction of the change that causes
 # them, sent after commit by whichever replica claims them first.
 outbox = sa.Table(

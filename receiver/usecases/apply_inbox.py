@@ -163,8 +163,7 @@ class Accept:
         if self._refresh_due():
             async with self._reading:
                 if self._refresh_due():  # else another request read it meanwhile
-                    async with self.uow.db.read() as repo:
-                        backlog = await repo.inbox.backlog()
+                    backlog = await self.uow.db.inbox_backlog()
                     self._read_at = time.monotonic()
                     self._entries, self._bytes = backlog.entries, backlog.bytes
         if self._entries + 1 > self.max_entries:
@@ -203,6 +202,7 @@ class _Batch:
     # what placing its first webhooks reads, read once for them all
     reads: BatchReads | None = None
     drafts: list[BatchDraft] = field(default_factory=list)  # written at the end
+    moved: int | None = None  # SQLite: the largest id moved in from the spool
 
 
 class _EntryRaised(Exception):
@@ -275,6 +275,8 @@ class ApplyInbox:
             batch = await self.uow.write("inbox.apply", job(careful=False))
         except _EntryRaised:
             batch = await self.uow.write("inbox.apply", job(careful=True))
+        if batch.moved is not None:  # committed: the spool may forget them
+            await self.uow.db.forget_spooled(batch.moved)
         for what, stored in batch.stored:
             await self.recorder.finish(what, stored)
         await self.recorder.finish_waiting(batch.drafts)
@@ -289,6 +291,7 @@ class ApplyInbox:
         self, repo: Repository, limit: int, now: datetime, batch: _Batch
     ) -> None:
         take = min(limit, self._take or limit)
+        batch.moved = await self.uow.db.move_spooled(repo, take)
         entries = await repo.inbox.pending(take)
         self._parsed = {
             e.record.id: self._parsed[e.record.id] for e in entries if e.record.id in self._parsed

@@ -233,13 +233,11 @@ class Queries:
             return await repo.changes.recent(service, since, limit)
 
     async def inbox_entry(self, entry_id: int) -> InboxEntry | None:
-        async with self.db.read() as repo:
-            return await repo.inbox.entry(entry_id)
+        return await self.db.inbox_entry(entry_id)
 
     async def inbox_backlog(self) -> Backlog:
         """What is accepted but not yet applied."""
-        async with self.db.read() as repo:
-            return await repo.inbox.backlog()
+        return await self.db.inbox_backlog()
 
     async def quarantined(self, limit: int = 100) -> list[InboxEntry]:
         async with self.db.read() as repo:

@@ -25,12 +25,14 @@ POLL_SECONDS = 0.25
 # once the burst is over
 BUSY_SECONDS = 0.1
 YIELD = 9.0
-# while webhooks stream in (two within STREAM_GAP), a batch waits up to GATHER_SECONDS
-# for BATCH_SIZE of them: a batch of a few entries costs nearly what a full one does (its
-# transaction, commit and reads), and an applier that kept up a few entries at a time
-# took the core from accepting (the accept path ran at half its speed)
-STREAM_GAP = 0.02
-GATHER_SECONDS = 0.05
+# while webhooks stream in (two within STREAM_GAP), the applier waits for them to pause
+# before it applies, up to GATHER_SECONDS: applying runs on the event loop, and one entry
+# of a storm (a hundred alerts) holds it for tens of milliseconds, which every request
+# arriving meanwhile waited out; and a batch of a few entries costs nearly what a full
+# one does (its transaction, commit and reads), so what gathers meanwhile is applied
+# together
+STREAM_GAP = 0.05
+GATHER_SECONDS = 1.0
 # a failing entry is tried again after 0.25 s, 0.5 s, 1 s… (then quarantined)
 _FIRST_BACKOFF = 0.25
 _MAX_BACKOFF = 5.0
@@ -74,11 +76,11 @@ class Applier(BackgroundPass):
             await self._yield(time.monotonic() - started)
 
     async def _gather(self) -> None:
-        """While webhooks stream in, wait (briefly) for a batch's worth; a manual event,
-        which somebody waits for, ends the wait."""
+        """While webhooks stream in, wait (up to GATHER_SECONDS) until they pause; a
+        manual event, which somebody waits for, ends the wait."""
         accept = self.service.accept
         events, until = accept.events, time.monotonic() + GATHER_SECONDS
-        while accept.waiting < BATCH_SIZE and accept.events == events:
+        while accept.events == events:
             remaining = until - time.monotonic()
             if remaining <= 0 or not accept.streaming(STREAM_GAP):
                 return

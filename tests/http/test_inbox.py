@@ -14,7 +14,6 @@ from aiohttp.test_utils import TestClient
 
 from receiver.app import create_app
 from receiver.config import Settings
-from receiver.store import Repository
 from receiver.web.keys import DATABASE
 from tests.conftest import Clock, capture_text
 from tests.http.test_review import log_in
@@ -38,10 +37,7 @@ async def append_broken_entry(client: TestClient[Any, Any], now: datetime) -> in
     """An entry in the inbox that can never be applied (its body is not JSON), as a bug
     or a damaged row would leave one: the applier retries it and holds the rest back."""
 
-    async def job(repo: Repository) -> int:
-        return await repo.inbox.append("alertmanager", "{not json", now, None)
-
-    entry_id: int = await client.app[DATABASE].run_write(job)
+    entry_id: int = await client.app[DATABASE].append_inbox("alertmanager", "{not json", now, None)
     return entry_id
 
 

@@ -52,10 +52,12 @@ async def test_the_pause_lasts_while_webhooks_keep_arriving(service: IncidentSer
     assert waited >= 0.05 * applier_module.YIELD
 
 
-def gathering_applier(service: IncidentService, monkeypatch: pytest.MonkeyPatch) -> Applier:
-    """An applier that sees a stream for as long as the test needs, whose gathering ends
-    only by a full batch or a manual event, rung by every append as the app rings it."""
-    monkeypatch.setattr(applier_module, "STREAM_GAP", 60.0)
+def gathering_applier(
+    service: IncidentService, monkeypatch: pytest.MonkeyPatch, gap: float = 60.0
+) -> Applier:
+    """An applier that sees a stream until webhooks pause for `gap`, whose gathering
+    ends only by that pause or a manual event, rung by every append as the app rings it."""
+    monkeypatch.setattr(applier_module, "STREAM_GAP", gap)
     monkeypatch.setattr(applier_module, "GATHER_SECONDS", 60.0)
     # and a batch not cut short by its time bound on a slow machine
     monkeypatch.setattr(apply_inbox, "BATCH_SECONDS", {True: 60.0, False: 60.0})
@@ -64,10 +66,13 @@ def gathering_applier(service: IncidentService, monkeypatch: pytest.MonkeyPatch)
     return applier
 
 
-async def test_while_webhooks_stream_in_a_batch_gathers_before_it_applies(
+async def test_while_webhooks_stream_in_a_batch_gathers_until_they_pause(
     service: IncidentService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    applier = gathering_applier(service, monkeypatch)
+    """Applying runs on the event loop: while a burst arrives it waits, so that the
+    burst's requests are not held up behind it, and then applies the lot together."""
+    # a pause of a second ends the stream: appends here come within milliseconds
+    applier = gathering_applier(service, monkeypatch, gap=1.0)
     body = capture("firing_single")
     sizes: list[int] = []
     batch = service.apply_inbox.batch

@@ -1,6 +1,8 @@
 """The accept path's batched append: every caller gets its own row's id, once committed,
-with the bytes, digest and receipt time it gave; on both backends. And its look at the
-stored backlog, read once for the requests that arrive together."""
+with the bytes, digest and receipt time it gave; on both backends. On SQLite it appends
+to the inbox's own file (the spool), so it never waits behind the main file's writer,
+and the applier moves the entries in with their ids. And its look at the stored backlog,
+read once for the requests that arrive together."""
 
 from __future__ import annotations
 
@@ -14,13 +16,26 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from receiver.store import StoreUnavailable, open_database
+from receiver.store import Database, Repository, StoreUnavailable, open_database
 from receiver.store.inbox import Backlog, InboxStore
 from receiver.store.schema import inbox
+from receiver.store.spool import spool_path
 from receiver.usecases.service import IncidentService
 from tests.conftest import capture
 
 NOW = datetime(2026, 12, 7, 2, 15, tzinfo=UTC)
+
+
+async def moved_in(database: Database) -> None:
+    """SQLite: the spool's entries moved into the inbox table, as the applier's batch
+    moves them (in its transaction), then forgotten by the spool; PostgreSQL has none."""
+
+    async def move(repo: Repository) -> int | None:
+        return await database.move_spooled(repo, 100_000)
+
+    moved = await database.run_write(move)
+    if moved is not None:
+        await database.forget_spooled(moved)
 
 
 async def test_concurrent_appends_each_get_their_own_committed_row(database_url: str) -> None:
@@ -35,6 +50,7 @@ async def test_concurrent_appends_each_get_their_own_committed_row(database_url:
             )
         )
         assert len(set(ids)) == len(ids)
+        await moved_in(database)
         async with database.read() as repo:
             rows = {
                 row.id: row
@@ -56,20 +72,49 @@ async def test_concurrent_appends_each_get_their_own_committed_row(database_url:
         # at once, and whichever reaches the server first draws the lower ids)
         later = await database.append_inbox("alertmanager", "{}", NOW, None)
         assert later > max(ids)
-        async with database.read() as repo:
-            backlog = await repo.inbox.backlog()
-        assert backlog.entries == 301
+        # on SQLite `later` is still in the spool: the backlog counts it too
+        assert (await database.inbox_backlog()).entries == 301
+        await moved_in(database)
+        assert (await database.inbox_backlog()).entries == 301
     finally:
         await database.close()
 
 
-async def test_sqlite_append_waits_for_another_process_lock(tmp_path: Path) -> None:
-    """Another connection (a CLI command, say) holds the write lock: the append waits for
-    it in a worker thread, and the event loop keeps running meanwhile."""
+async def test_sqlite_append_does_not_wait_for_the_main_files_writer(tmp_path: Path) -> None:
+    """The applier (or a CLI command) holds the main file's write lock: an append still
+    commits at once, to the inbox's own file, and the applier moves it in later."""
+    path = tmp_path / "busy.db"
+    database = open_database(f"sqlite:///{path}")
+    await database.migrate()
+    first = await database.append_inbox("event", "{}", NOW, None)
+    await moved_in(database)
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # the main file's writer, for as long as it likes
+        entry_id = await asyncio.wait_for(database.append_inbox("event", "[1]", NOW, None), 10)
+        assert entry_id > first
+        entry = await database.inbox_entry(entry_id)
+        assert entry is not None
+        assert entry.state == "pending"
+        other.execute("COMMIT")
+        await moved_in(database)
+        async with database.read() as repo:
+            assert await repo.inbox.body(entry_id) == "[1]"
+    finally:
+        other.close()
+        await database.close()
+
+
+async def test_sqlite_append_waits_for_another_process_lock_on_the_spool(
+    tmp_path: Path,
+) -> None:
+    """Another connection holds the spool's write lock: the append waits for it in a
+    worker thread, and the event loop keeps running meanwhile."""
     path = tmp_path / "locked.db"
     database = open_database(f"sqlite:///{path}")
     await database.migrate()
-    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    await database.append_inbox("event", "{}", NOW, None)  # the spool's file exists
+    other = sqlite3.connect(spool_path(str(path)), isolation_level=None, check_same_thread=False)
     try:
         other.execute("BEGIN IMMEDIATE")
         append = asyncio.ensure_future(database.append_inbox("event", "{}", NOW, None))
@@ -80,7 +125,7 @@ async def test_sqlite_append_waits_for_another_process_lock(tmp_path: Path) -> N
         assert not append.done()
         other.execute("COMMIT")
         entry_id = await asyncio.wait_for(append, 10)
-        assert entry_id == 1
+        assert entry_id == 2
     finally:
         other.close()
         await database.close()
@@ -90,7 +135,8 @@ async def test_sqlite_append_gives_up_after_busy_timeout(tmp_path: Path) -> None
     path = tmp_path / "held.db"
     database = open_database(f"sqlite:///{path}", statement_timeout=timedelta(milliseconds=200))
     await database.migrate()
-    other = sqlite3.connect(path, isolation_level=None)
+    await database.append_inbox("event", "{}", NOW, None)
+    other = sqlite3.connect(spool_path(str(path)), isolation_level=None)
     try:
         other.execute("BEGIN IMMEDIATE")
         with pytest.raises(StoreUnavailable):
@@ -100,6 +146,25 @@ async def test_sqlite_append_gives_up_after_busy_timeout(tmp_path: Path) -> None
         assert await database.append_inbox("event", "{}", NOW, None) >= 1
     finally:
         other.close()
+        await database.close()
+
+
+async def test_sqlite_spool_ids_stay_above_the_inbox_tables(tmp_path: Path) -> None:
+    """A spool new beside a database whose inbox already holds entries (a receiver
+    upgraded, or its spool file lost) never hands out an id the table has."""
+    path = tmp_path / "older.db"
+    database = open_database(f"sqlite:///{path}")
+    await database.migrate()
+    async with database.write() as repo:
+        for _ in range(5):
+            await repo.inbox.append("event", "{}", NOW, None)
+    try:
+        assert await database.append_inbox("event", "[6]", NOW, None) == 6
+        await moved_in(database)
+        async with database.read() as repo:
+            assert await repo.inbox.body(6) == "[6]"
+            assert (await repo.inbox.backlog()).entries == 6
+    finally:
         await database.close()
 
 

@@ -1,0 +1,139 @@
+"""SQLite: the inbox's own file, so that accepting never waits behind applying.
+
+SQLite has one writer per file. With the inbox in the main file, every append waited
+for the applier's transaction to end: a storm's hundred-alert entry takes tens of
+milliseconds to apply, and its commit as long again, while 32 appends queued behind it.
+So on SQLite the accept path appends to `<database>-inbox` (this spool), with its own
+writer and its own group commit, and answers once that commit returns (synchronous=FULL,
+as the main file). The applier moves what the spool holds into the main file's inbox
+table, ids and all, in the transaction that applies them: the main file stays the one
+record of what is applied, and everything that reads the inbox reads it there. Once a
+move has committed, the spool forgets those rows; a crash in between only leaves rows the
+next move finds already moved (their ids are at most the main table's largest).
+
+The spool's ids are the entries' ids for good (the answer's `inbox_id`): its sequence is
+kept above every id the main table has, so a spool started beside an older database (or
+lost) never hands out an id twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from receiver.store.group_commit import GroupCommitter
+from receiver.store.inbox_append import SqliteInboxInsert
+from receiver.store.schema import SPOOLED_COLUMNS, inbox_spool, spool_metadata
+
+Translate = Callable[[BaseException], BaseException]
+
+_TAKE = (
+    sa.select(inbox_spool)
+    .where(inbox_spool.c.id > sa.bindparam("after"))
+    .order_by(inbox_spool.c.id)
+    .limit(sa.bindparam("limit"))
+)
+_COUNT = sa.select(
+    sa.func.count(inbox_spool.c.id),
+    sa.func.coalesce(sa.func.sum(inbox_spool.c.body_bytes), 0),
+    sa.func.min(inbox_spool.c.received_at),
+).where(inbox_spool.c.id > sa.bindparam("after"))
+_OLDEST_ID = sa.select(sa.func.min(inbox_spool.c.id))
+_FORGET = f"DELETE FROM {inbox_spool.name} WHERE id <= ?"
+
+
+def spool_path(database: str) -> Path:
+    """Where the spool of the SQLite file `database` lives: beside it."""
+    return Path(f"{database}-inbox")
+
+
+@dataclass(frozen=True, slots=True)
+class Spooled:
+    """What the spool holds past an id: not yet in the main file, so not yet applied."""
+
+    entries: int
+    bytes: int
+    oldest: datetime | None
+
+
+class InboxSpool:
+    def __init__(self, engine: sa.Engine, translate: Translate) -> None:
+        """`engine`: synchronous (pysqlite) on the spool's file, with the receiver's
+        SQLite pragmas (WAL, synchronous=FULL, busy_timeout)."""
+        self.engine = engine
+        self.group = GroupCommitter(engine, asyncio.Lock(), translate)
+        self.insert = SqliteInboxInsert(engine.dialect, inbox_spool, SPOOLED_COLUMNS)
+        self.ready = False
+
+    def prepare(self, largest_id: int) -> None:
+        """The spool's table, its sequence above `largest_id` (the main table's largest
+        id): once per process, before the first append."""
+        if self.ready:
+            return
+        spool_metadata.create_all(self.engine)
+        with self.engine.begin() as conn:
+            driver = conn.connection.driver_connection
+            assert isinstance(driver, sqlite3.Connection)
+            row = driver.execute(
+                "SELECT seq FROM sqlite_sequence WHERE name = ?", (inbox_spool.name,)
+            ).fetchone()
+            if row is None:
+                driver.execute(
+                    "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)",
+                    (inbox_spool.name, largest_id),
+                )
+            elif int(row[0]) < largest_id:
+                driver.execute(
+                    "UPDATE sqlite_sequence SET seq = ? WHERE name = ?",
+                    (largest_id, inbox_spool.name),
+                )
+        self.ready = True
+
+    async def append(self, row: dict[str, Any]) -> int:
+        """Append one entry (inbox_row's columns); its id once committed."""
+        return await self.group.insert(self.insert.sql, self.insert.parameters(row))
+
+    def take(self, after_id: int, limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` rows past `after_id`, in id order, as the spool's columns. A read
+        of its own, which never waits for the spool's writer (WAL)."""
+        if not self.ready:
+            return []
+        with self.engine.connect() as conn:
+            rows = conn.execute(_TAKE, {"after": after_id, "limit": limit})
+            return [dict(row._mapping) for row in rows]
+
+    def spooled(self, after_id: int) -> Spooled:
+        if not self.ready:
+            return Spooled(0, 0, None)
+        with self.engine.connect() as conn:
+            entries, size, oldest = conn.execute(_COUNT, {"after": after_id}).one()
+        return Spooled(int(entries), int(size), oldest)
+
+    def row(self, entry_id: int) -> dict[str, Any] | None:
+        if not self.ready:
+            return None
+        with self.engine.connect() as conn:
+            found = conn.execute(sa.select(inbox_spool).where(inbox_spool.c.id == entry_id))
+            row = found.first()
+        return None if row is None else dict(row._mapping)
+
+    async def forget(self, up_to_id: int) -> None:
+        """Delete the rows the main file holds now (ids up to `up_to_id`), if any are
+        left: after the move's commit, never before."""
+        if not self.ready:
+            return
+        with self.engine.connect() as conn:
+            oldest = conn.execute(_OLDEST_ID).scalar()
+        if oldest is not None and oldest <= up_to_id:
+            await self.group.execute(_FORGET, (up_to_id,))
+
+    async def close(self) -> None:
+        await self.group.close()
+        self.engine.dispose()
