@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -30,3 +31,18 @@ def test_benchmark_smoke_run_prints_every_figure() -> None:
     if shutil.which("wrk"):  # the accept path's figures need a native load generator
         for figure in ("sqlite firing only", "sqlite mixed (half resolve)", "until applied"):
             assert figure in run.stdout, figure
+
+
+def test_storm_probe_runs_a_round_and_prints_its_figures() -> None:
+    run = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "storm_probe.py"), "--rounds", "1"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=REPO,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert re.search(r"^round 0: p50 [0-9.]+ p90 [0-9.]+ p99 [0-9.]+ ms; ", run.stdout, re.M), (
+        run.stdout
+    )
+    assert "s in all" in run.stdout
