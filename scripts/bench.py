@@ -425,6 +425,18 @@ def big_group(group: int, alerts: int, status: str) -> bytes:
     return json.dumps(body).encode()
 
 
+async def post_timed(session: aiohttp.ClientSession, base: str, body: bytes) -> float:
+    """Post one webhook; the seconds until its answer (an error unless 2xx)."""
+    sent = time.perf_counter()
+    async with session.post(
+        f"{base}/api/v1/alerts", data=body, headers={"Content-Type": "application/json"}
+    ) as response:
+        await response.read()
+    if response.status >= 300:
+        raise RuntimeError(f"a webhook answered {response.status}")
+    return time.perf_counter() - sent
+
+
 async def large_and_storm(receiver: Running, args: argparse.Namespace) -> dict[str, float]:
     """One 1,000-alert webhook; then a storm of groups firing and resolving."""
     headers = {"Content-Type": "application/json"}
@@ -461,14 +473,7 @@ async def large_and_storm(receiver: Running, args: argparse.Namespace) -> dict[s
 
         async def send(body: bytes) -> None:
             async with semaphore:
-                sent = time.perf_counter()
-                async with session.post(
-                    f"{receiver.base}/api/v1/alerts", data=body, headers=headers
-                ) as response:
-                    await response.read()
-                latencies.append(time.perf_counter() - sent)
-                if response.status >= 300:
-                    raise RuntimeError(f"storm webhook answered {response.status}")
+                latencies.append(await post_timed(session, receiver.base, body))
 
         async def drafted_total() -> int:
             async with session.get(

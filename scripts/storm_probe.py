@@ -23,7 +23,6 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench  # the script beside this one: its server, bodies and drain
 
-HEADERS = {"Content-Type": "application/json"}
 GROUPS = 100
 CONCURRENCY = 32
 
@@ -34,14 +33,7 @@ async def storm_round(session: aiohttp.ClientSession, receiver: bench.Running, f
 
     async def send(body: bytes) -> None:
         async with semaphore:
-            sent = time.perf_counter()
-            async with session.post(
-                f"{receiver.base}/api/v1/alerts", data=body, headers=HEADERS
-            ) as response:
-                await response.read()
-                if response.status != 202:
-                    raise RuntimeError(f"storm webhook answered {response.status}")
-            latencies.append(1000 * (time.perf_counter() - sent))
+            latencies.append(1000 * await bench.post_timed(session, receiver.base, body))
 
     started, cpu_started = time.perf_counter(), receiver.cpu_seconds()
     await asyncio.gather(*(send(bench.big_group(first + g, 100, "firing")) for g in range(GROUPS)))
@@ -86,10 +78,7 @@ async def main() -> None:
                 connector = aiohttp.TCPConnector(limit=CONCURRENCY)
                 async with aiohttp.ClientSession(connector=connector) as session:
                     for body in bench.bodies(1)[0]:  # warm up: imports, the first pages
-                        async with session.post(
-                            f"{receiver.base}/api/v1/alerts", data=body, headers=HEADERS
-                        ) as response:
-                            await response.read()
+                        await bench.post_timed(session, receiver.base, body)
                     await bench.drain(receiver.base, "the warm-up")
                     for number in range(args.rounds):
                         figures = await storm_round(session, receiver, 1000 * number)
