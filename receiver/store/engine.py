@@ -167,7 +167,7 @@ class Database:
         if not rows:
             return None
         await repo.inbox.move_in(rows)
-        return int(rows[-1]["id"])
+        return int(rows[-1][0])
 
     async def forget_spooled(self, up_to_id: int) -> None:
         """The spool's rows up to `up_to_id`, moved by a committed transaction, deleted."""

@@ -14,7 +14,7 @@ from receiver.store.connection import Connection, write
 from receiver.store.direct import direct
 from receiver.store.inbox_append import inbox_row
 from receiver.store.records import InboxEntry, InboxRecord
-from receiver.store.schema import inbox, inbox_applier
+from receiver.store.schema import SPOOLED_COLUMNS, inbox, inbox_applier
 
 # PostgreSQL: one replica applies at a time; the lock ends with the batch's transaction
 _APPLIER_LOCK = 0x706D7269  # "pmri"
@@ -36,8 +36,12 @@ PENDING = direct(
     .limit(sa.bindparam("limit"))
 )
 MARK = direct(sa.update(inbox).where(inbox.c.id == sa.bindparam("b_id")))
-# SQLite: entries moved from the spool (spool.py), their ids kept
-MOVE = direct(sa.insert(inbox))
+# SQLite: entries moved from the spool (spool.py), their ids kept and their values as
+# the spool stores them (the same types: nothing to convert)
+_MOVE = (
+    f"INSERT INTO {inbox.name} (id, {', '.join(SPOOLED_COLUMNS)}, pending, attempts) "
+    f"VALUES (?, {', '.join('?' for _ in SPOOLED_COLUMNS)}, 1, 0)"
+)
 LARGEST_ID = direct(sa.select(sa.func.max(inbox.c.id)))
 _SAVEPOINT = direct(sa.text("SAVEPOINT inbox_entry"))
 _ROLLBACK_TO_SAVEPOINT = direct(sa.text("ROLLBACK TO SAVEPOINT inbox_entry"))
@@ -140,9 +144,10 @@ class InboxStore:
         """The largest id the table holds (0 if none)."""
         return int((await self.conn.execute(LARGEST_ID)).scalar() or 0)
 
-    async def move_in(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Entries from the SQLite spool (its columns, ids included), pending."""
-        await self.conn.execute(MOVE, [{**row, "pending": True, "attempts": 0} for row in rows])
+    async def move_in(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Entries from the SQLite spool (spool.py's take: their ids, then the columns
+        as stored), pending."""
+        await self.conn.run_sync(_move_in, rows)
 
     async def mark_applied(self, marks: Sequence[AppliedMark], now: datetime) -> None:
         """In the transaction of the entries' effects: applied once, even across a crash.
@@ -250,6 +255,10 @@ class InboxStore:
             await self.conn.execute(_RELEASE_SAVEPOINT)
             raise
         await self.conn.execute(_RELEASE_SAVEPOINT)
+
+
+def _move_in(conn: sa.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    conn.exec_driver_sql(_MOVE, list(rows))
 
 
 def spooled_entry(row: dict[str, Any]) -> InboxEntry:

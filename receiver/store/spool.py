@@ -35,10 +35,8 @@ from receiver.store.schema import SPOOLED_COLUMNS, inbox_spool, spool_metadata
 Translate = Callable[[BaseException], BaseException]
 
 _TAKE = (
-    sa.select(inbox_spool)
-    .where(inbox_spool.c.id > sa.bindparam("after"))
-    .order_by(inbox_spool.c.id)
-    .limit(sa.bindparam("limit"))
+    f"SELECT id, {', '.join(SPOOLED_COLUMNS)} FROM {inbox_spool.name} "
+    "WHERE id > ? ORDER BY id LIMIT ?"
 )
 _COUNT = sa.select(
     sa.func.count(inbox_spool.c.id),
@@ -100,14 +98,15 @@ class InboxSpool:
         """Append one entry (inbox_row's columns); its id once committed."""
         return await self.group.insert(self.insert.sql, self.insert.parameters(row))
 
-    def take(self, after_id: int, limit: int) -> list[dict[str, Any]]:
-        """Up to `limit` rows past `after_id`, in id order, as the spool's columns. A read
-        of its own, which never waits for the spool's writer (WAL)."""
+    def take(self, after_id: int, limit: int) -> list[tuple[Any, ...]]:
+        """Up to `limit` rows past `after_id`, in id order: the id, then SPOOLED_COLUMNS
+        as SQLite stores them (the inbox table stores them the same way, so they move
+        without being converted). A read of its own, which never waits for the spool's
+        writer (WAL)."""
         if not self.ready:
             return []
         with self.engine.connect() as conn:
-            rows = conn.execute(_TAKE, {"after": after_id, "limit": limit})
-            return [dict(row._mapping) for row in rows]
+            return [tuple(row) for row in conn.exec_driver_sql(_TAKE, (after_id, limit))]
 
     def spooled(self, after_id: int) -> Spooled:
         if not self.ready:

@@ -53,6 +53,9 @@ Parsed = Webhook | ValidationError | ValueError | None
 YIELD_EVERY = 0.002
 # a batch reads at least this many entries
 MIN_TAKE = 4
+# SQLite: the spool forgets what was moved from it once the applier has caught up, or
+# every so many entries while it drains a backlog
+FORGET_EVERY = 1024
 # how stale the accept path's view of the backlog may be. Between two reads it counts
 # what this process appended and applied; a read catches up with other replicas' (and
 # scans the backlog, which is why it is rare): every BACKLOG_REFRESH while the count is
@@ -240,6 +243,9 @@ class ApplyInbox:
         # the webhooks of the entries the last batch read, parsed (or why not): a batch
         # that ends early leaves the rest parsed for the next one
         self._parsed: dict[int, Parsed] = {}
+        # SQLite: the largest id committed batches moved from the spool, and forgotten
+        self._moved = 0
+        self._forgotten = 0
 
     async def batch(self, limit: int) -> BatchReport:
         """Apply up to `limit` pending entries in id order in one transaction.
@@ -275,8 +281,7 @@ class ApplyInbox:
             batch = await self.uow.write("inbox.apply", job(careful=False))
         except _EntryRaised:
             batch = await self.uow.write("inbox.apply", job(careful=True))
-        if batch.moved is not None:  # committed: the spool may forget them
-            await self.uow.db.forget_spooled(batch.moved)
+        await self._forget_moved(batch)
         for what, stored in batch.stored:
             await self.recorder.finish(what, stored)
         await self.recorder.finish_waiting(batch.drafts)
@@ -286,6 +291,16 @@ class ApplyInbox:
         if self.left_backlog is not None:
             self.left_backlog(report.applied + len(report.quarantined), report.done_bytes)
         return report
+
+    async def _forget_moved(self, batch: _Batch) -> None:
+        """The spool's entries that committed batches moved, deleted there: once caught
+        up, or every FORGET_EVERY entries (each deletion is a transaction of the spool's)."""
+        if batch.moved is not None:
+            self._moved = batch.moved
+        behind = self._moved - self._forgotten
+        if behind > 0 and (not batch.report.full or behind >= FORGET_EVERY):
+            await self.uow.db.forget_spooled(self._moved)
+            self._forgotten = self._moved
 
     async def _apply_pending(
         self, repo: Repository, limit: int, now: datetime, batch: _Batch
