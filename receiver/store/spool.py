@@ -7,9 +7,10 @@ So on SQLite the accept path appends to `<database>-inbox` (this spool), with it
 writer and its own group commit, and answers once that commit returns (synchronous=FULL,
 as the main file). The applier moves what the spool holds into the main file's inbox
 table, ids and all, in the transaction that applies them: the main file stays the one
-record of what is applied, and everything that reads the inbox reads it there. Once a
-move has committed, the spool forgets those rows; a crash in between only leaves rows the
-next move finds already moved (their ids are at most the main table's largest).
+record of what is applied, and everything that reads the inbox reads it there. Rows a
+committed move took are forgotten later (once the applier has caught up, or every so
+many while it drains: receiver.usecases.apply_inbox); until then, and after a crash in
+between, the next move passes over them (their ids are at most the main table's largest).
 
 The spool's ids are the entries' ids for good (the answer's `inbox_id`): its sequence is
 kept above every id the main table has, so a spool started beside an older database (or
