@@ -22,14 +22,13 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from receiver.store.group_commit import GroupCommitter
+from receiver.store.inbox import Backlog
 from receiver.store.inbox_append import SqliteInboxInsert
 from receiver.store.schema import SPOOLED_COLUMNS, inbox_spool, spool_metadata
 
@@ -51,15 +50,6 @@ _FORGET = f"DELETE FROM {inbox_spool.name} WHERE id <= ?"
 def spool_path(database: str) -> Path:
     """Where the spool of the SQLite file `database` lives: beside it."""
     return Path(f"{database}-inbox")
-
-
-@dataclass(frozen=True, slots=True)
-class Spooled:
-    """What the spool holds past an id: not yet in the main file, so not yet applied."""
-
-    entries: int
-    bytes: int
-    oldest: datetime | None
 
 
 class InboxSpool:
@@ -109,12 +99,14 @@ class InboxSpool:
         with self.engine.connect() as conn:
             return [tuple(row) for row in conn.exec_driver_sql(_TAKE, (after_id, limit))]
 
-    def spooled(self, after_id: int) -> Spooled:
+    def spooled(self, after_id: int) -> Backlog:
+        """What the spool holds past `after_id`: not yet in the main file, so not yet
+        applied."""
         if not self.ready:
-            return Spooled(0, 0, None)
+            return Backlog(0, 0, None)
         with self.engine.connect() as conn:
             entries, size, oldest = conn.execute(_COUNT, {"after": after_id}).one()
-        return Spooled(int(entries), int(size), oldest)
+        return Backlog(int(entries), int(size), oldest)
 
     def row(self, entry_id: int) -> dict[str, Any] | None:
         if not self.ready:

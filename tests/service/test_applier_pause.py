@@ -75,21 +75,29 @@ async def test_while_webhooks_stream_in_a_batch_gathers_until_they_pause(
     applier = gathering_applier(service, monkeypatch, gap=1.0)
     body = capture("firing_single")
     sizes: list[int] = []
+    accepted_before: list[int] = []  # how many the burst had sent when each batch began
+    accepted = 0
     batch = service.apply_inbox.batch
 
     async def counted(limit: int) -> object:
+        accepted_before.append(accepted)
         report = await batch(limit)
         sizes.append(report.applied)
         return report
 
     monkeypatch.setattr(service.apply_inbox, "batch", counted)
-    await service.accept("alertmanager", json.dumps(as_group(body, 0)), None)
-    await service.accept("alertmanager", json.dumps(as_group(body, 1)), None)
-    applying = asyncio.create_task(applier.run_once())  # two waiting: it gathers
-    for tag in range(2, applier_module.BATCH_SIZE + 10):
+    burst = applier_module.BATCH_SIZE + 10  # more than a batch's worth
+    for tag in range(2):
         await service.accept("alertmanager", json.dumps(as_group(body, tag)), None)
+        accepted += 1
+    applying = asyncio.create_task(applier.run_once())  # two waiting: it gathers
+    for tag in range(2, burst):
+        await service.accept("alertmanager", json.dumps(as_group(body, tag)), None)
+        accepted += 1
     await asyncio.wait_for(applying, timeout=30)
-    # the first batch applied a full batch's worth, not the two that were there
+    # nothing was applied while the burst arrived, not even once a batch's worth waited;
+    # then a full batch's worth, not the two that were there at first
+    assert accepted_before[0] == burst
     assert sizes[0] == applier_module.BATCH_SIZE
 
 
