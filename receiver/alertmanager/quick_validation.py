@@ -16,9 +16,10 @@ alert, is swapped for pydantic-core's own checks that accept no more than it doe
 Whatever this refuses goes to the full parse, whose answers (and 4xx) are the only ones,
 so being stricter only costs time. The models stay the one declaration of a webhook.
 
-pydantic-core builds a schema that names a built model class with that class's own
-validator, whatever the schema says: the copy names unbuilt subclasses of Webhook and
-Alert instead, so that it is built from what it says.
+Nothing reads what the check builds, so the copy reads each model as a typed dict with
+the same fields, aliases and config: a dict is cheaper to build than a model instance
+(a storm's hundred-alert body: 0.75 -> 0.50 ms). It also names no model class, whose
+own built validator pydantic-core would use whatever the schema says.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 from pydantic_core import SchemaValidator
 
 from receiver.alertmanager.webhook import Alert, Webhook, rfc3339_text
@@ -85,23 +86,44 @@ def _swapped(schema: Any) -> Any:
     stand_in = _stand_in(schema)
     if stand_in is not None:
         return stand_in(_swapped(schema["schema"]))
-    copy = {key: _swapped(value) for key, value in schema.items()}
-    if copy.get("type") == "model":
-        copy["cls"] = _unbuilt(copy["cls"])
-    if copy.get("type") == "model-fields":
+    if schema.get("type") == "model":
+        return _as_typed_dict(_swapped(schema["schema"]), schema.get("config", {}))
+    return {key: _swapped(value) for key, value in schema.items()}
+
+
+def _as_typed_dict(fields: Schema, config: Schema) -> Schema:
+    """A model's (swapped) fields schema as a typed dict: the same fields with the same
+    aliases, defaults and config (names accepted beside aliases)."""
+    return {
+        "type": "typed-dict",
+        "fields": {
+            name: {
+                "type": "typed-dict-field",
+                "schema": field["schema"],
+                # a field with a default may be left out, as in the model
+                "required": field["schema"]["type"] != "default",
+                **(
+                    {"validation_alias": field["validation_alias"]}
+                    if "validation_alias" in field
+                    else {}
+                ),
+            }
+            for name, field in fields["fields"].items()
+        },
         # Alertmanager sends no field the models leave out; a body with one takes the
         # full parse, so a value JSON has no word for (NaN, Infinity, which pydantic's
         # reader takes) can only come in a field whose type refuses it
-        copy["extra_behavior"] = "forbid"
-    return copy
+        "extra_behavior": "forbid",
+        "config": config,
+    }
 
 
 def _within(schema: Schema, limits: Limits) -> Schema:
     """The swapped Webhook schema with the limits on its alerts' labels and annotations."""
     # (the number of alerts needs no check: a body with more "{" than RECEIVER_MAX_ALERTS
     # is not checked here, see receiver.web.api.quick_accept)
-    alerts = schema["schema"]["fields"]["alerts"]["schema"]
-    alert_fields = alerts["items_schema"]["schema"]["fields"]
+    alerts = schema["fields"]["alerts"]["schema"]
+    alert_fields = alerts["items_schema"]["fields"]
     for name in ("labels", "annotations"):
         labels = alert_fields[name]["schema"]
         if labels["type"] == "default":
@@ -110,18 +132,6 @@ def _within(schema: Schema, limits: Limits) -> Schema:
         for part in ("keys_schema", "values_schema"):
             labels[part] = {**labels[part], "max_length": limits.max_value}
     return schema
-
-
-@functools.cache
-def _unbuilt(model: type[BaseModel]) -> type[BaseModel]:
-    """A subclass of `model` that pydantic leaves unbuilt (its instances are still `model`'s):
-    pydantic-core takes no prebuilt validator from it."""
-    namespace = {
-        "__module__": model.__module__,
-        "__qualname__": model.__qualname__,
-        "model_config": ConfigDict(defer_build=True),
-    }
-    return type(model.__name__, (model,), namespace)
 
 
 def webhook_schema(limits: Limits) -> Schema:

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from pydantic_core import SchemaValidator
 
 from receiver.alertmanager import quick_validation
-from receiver.alertmanager.webhook import Alert, Webhook
+from receiver.alertmanager.webhook import Webhook
 from receiver.limits import Limits, webhook_problems
 from receiver.web.api.quick_accept import plainly_acceptable
 from receiver.web.body import parse_json
@@ -148,12 +148,29 @@ def test_the_quick_check_runs_no_python_validator() -> None:
 
 
 def test_the_quick_check_is_built_from_its_own_schema() -> None:
-    """pydantic-core would use a built model's own validator, clean-up and all, if the
-    copied schema named the built classes: a NUL stays in the quick check's reading
-    (the lengths the limits count are the ones sent), the full parse cleans it."""
+    """The quick check reads the models as typed dicts: pydantic-core would use a built
+    model's own validator, clean-up and all, if the copied schema named the model
+    classes. A NUL stays in the quick check's reading (the lengths the limits count are
+    the ones sent), the full parse cleans it."""
     raw = _with_label("k", "a\\u0000b").encode()
     hook = SchemaValidator(quick_validation.webhook_schema(LIMITS)).validate_json(raw)
-    assert isinstance(hook, Webhook)
-    assert isinstance(hook.alerts[0], Alert)
-    assert hook.alerts[0].labels["k"] == "a\x00b"
+    assert isinstance(hook, dict)
+    assert hook["alerts"][0]["labels"]["k"] == "a\x00b"
     assert Webhook.parse(json.loads(raw)).alerts[0].labels["k"] == "a\ufffdb"
+
+
+def test_the_quick_check_reads_fields_by_alias_and_by_name_as_the_models_do() -> None:
+    """Each model's config (names accepted beside aliases) and defaults go with its
+    fields: an alert written with `starts_at` and without `endsAt` is read as the models
+    read it, and a field they do not know is refused."""
+    quick = SchemaValidator(quick_validation.webhook_schema(LIMITS))
+    by_name = json.loads(PLAIN)
+    alert = by_name["alerts"][0]
+    alert["starts_at"] = alert.pop("startsAt")
+    alert.pop("endsAt", None)
+    read = quick.validate_json(json.dumps(by_name))
+    assert read["alerts"][0]["starts_at"] == Webhook.parse(by_name).alerts[0].starts_at
+    assert read["alerts"][0]["ends_at"] is None  # its default, as in the model
+    alert["surprise"] = 1
+    with pytest.raises(ValidationError):
+        quick.validate_json(json.dumps(by_name))
