@@ -27,7 +27,9 @@ GROUPS = 100
 CONCURRENCY = 32
 
 
-async def storm_round(session: aiohttp.ClientSession, receiver: bench.Running, first: int) -> str:
+async def storm_round(
+    session: aiohttp.ClientSession, receiver: bench.Running, first: int, applies: bool
+) -> str:
     semaphore = asyncio.Semaphore(CONCURRENCY)
     latencies: list[float] = []
 
@@ -42,7 +44,8 @@ async def storm_round(session: aiohttp.ClientSession, receiver: bench.Running, f
         *(send(bench.big_group(first + g, 100, "resolved")) for g in range(GROUPS))
     )
     resolved = time.perf_counter()
-    await bench.drain(receiver.base, "the storm")
+    if applies:  # (the bare handler applies nothing)
+        await bench.drain(receiver.base, "the storm")
     drained, cpu_drained = time.perf_counter(), receiver.cpu_seconds()
     latencies.sort()
 
@@ -60,28 +63,39 @@ async def storm_round(session: aiohttp.ClientSession, receiver: bench.Running, f
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument(
+        "--backend",
+        choices=["sqlite", "postgresql", "bare"],
+        default="sqlite",
+        help="bare: bench.py's bare aiohttp handler, what the client and HTTP alone take",
+    )
     args = parser.parse_args()
     if (os.cpu_count() or 1) >= 2:
         os.sched_setaffinity(0, {1})
     with tempfile.TemporaryDirectory(prefix="pmr-storm-") as scratch_dir:
         scratch = Path(scratch_dir)
-        if args.backend == "sqlite":
-            url = f"sqlite:///{scratch / 'storm.db'}"
-        else:
-            url = await bench.postgres_database()
         port = bench.free_port()
-        argv = [*bench.pin(0), sys.executable, "-m", "receiver", "serve"]
-        env = bench.receiver_env(url, port, scratch)
+        url = ""
+        if args.backend == "bare":
+            argv = [*bench.pin(0), sys.executable, "-c", bench.BARE_SERVER, str(port)]
+            env = dict(os.environ)
+        else:
+            if args.backend == "sqlite":
+                url = f"sqlite:///{scratch / 'storm.db'}"
+            else:
+                url = await bench.postgres_database()
+            argv = [*bench.pin(0), sys.executable, "-m", "receiver", "serve"]
+            env = bench.receiver_env(url, port, scratch)
         try:
             with bench.server(argv, env, port, scratch / "receiver.log") as receiver:
                 connector = aiohttp.TCPConnector(limit=CONCURRENCY)
                 async with aiohttp.ClientSession(connector=connector) as session:
                     for body in bench.bodies(1)[0]:  # warm up: imports, the first pages
                         await bench.post_timed(session, receiver.base, body)
-                    await bench.drain(receiver.base, "the warm-up")
+                    if url:
+                        await bench.drain(receiver.base, "the warm-up")
                     for number in range(args.rounds):
-                        figures = await storm_round(session, receiver, 1000 * number)
+                        figures = await storm_round(session, receiver, 1000 * number, bool(url))
                         print(f"round {number}: {figures}", flush=True)
         finally:
             if args.backend == "postgresql":
