@@ -32,7 +32,7 @@ from receiver.store.group_commit import GroupCommitter
 from receiver.store.inbox import LARGEST_ID as LARGEST_INBOX_ID
 from receiver.store.inbox import Backlog, spooled_entry
 from receiver.store.inbox_append import PostgresInboxAppender, SqliteInboxInsert, inbox_row
-from receiver.store.records import InboxEntry
+from receiver.store.records import InboxEntry, InboxRecord
 from receiver.store.repository import Repository
 from receiver.store.spool import InboxSpool, spool_path
 
@@ -172,7 +172,23 @@ class Database:
     async def forget_spooled(self, up_to_id: int) -> None:
         """The spool's rows up to `up_to_id`, moved by a committed transaction, deleted."""
         if self._spool is not None:
-            await self._spool.forget(up_to_id)
+            await self._prepare_spool().forget(up_to_id)
+
+    async def spooled_records(
+        self, *, since: datetime | None, after_id: int, limit: int
+    ) -> list[InboxRecord]:
+        """On SQLite, entries past `after_id` that only the spool holds yet (accepted, not
+        yet moved into the inbox table): a replay reads them after the table's."""
+        if self._spool is None:
+            return []
+        async with self.read() as repo:
+            largest = await repo.inbox.largest_id()
+        # rows at or below the table's largest id were moved already (or dropped since)
+        rows = self._prepare_spool(largest).records(max(after_id, largest), since, limit)
+        return [
+            InboxRecord(row["id"], row["received_at"], row["kind"], row["body"], None)
+            for row in rows
+        ]
 
     async def inbox_backlog(self) -> Backlog:
         """What is accepted and not yet applied: the inbox table's pending entries and,

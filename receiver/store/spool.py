@@ -29,6 +29,7 @@ import asyncio
 import sqlite3
 import zlib
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +122,18 @@ class InboxSpool:
         with self.engine.connect() as conn:
             rows = conn.exec_driver_sql(_TAKE, (after_id, limit)).all()
         return [(*row[:_BODY_AT], unpacked(row[_BODY_AT]), *row[_BODY_AT + 1 :]) for row in rows]
+
+    def records(self, after_id: int, since: datetime | None, limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` rows past `after_id` (received at `since` or later), in id order,
+        as the table's types read them and the body as it came: for a replay."""
+        if not self.ready:
+            return []
+        query = sa.select(inbox_spool).where(inbox_spool.c.id > after_id)
+        if since is not None:
+            query = query.where(inbox_spool.c.received_at >= since)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(inbox_spool.c.id).limit(limit)).mappings().all()
+        return [{**row, "body": unpacked(row["body"])} for row in rows]
 
     def spooled(self, after_id: int) -> Backlog:
         """What the spool holds past `after_id`: not yet in the main file, so not yet

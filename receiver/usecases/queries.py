@@ -221,9 +221,14 @@ class Queries:
         self, *, since: datetime | None, incident_id: int | None, after_id: int, limit: int
     ) -> list[InboxRecord]:
         async with self.db.read() as repo:
-            return await repo.inbox_records(
+            records = await repo.inbox_records(
                 since=since, incident_id=incident_id, after_id=after_id, limit=limit
             )
+        if records or incident_id is not None:
+            return records
+        # the table read to its end: on SQLite, what the spool alone holds comes next (an
+        # entry there belongs to no incident yet)
+        return await self.db.spooled_records(since=since, after_id=after_id, limit=limit)
 
     async def recent_changes(
         self, *, service: str | None, since: datetime | None, limit: int

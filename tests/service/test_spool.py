@@ -8,17 +8,24 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections.abc import Callable
 from contextlib import closing
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from receiver.config import Settings
+from receiver.postmortem.render import DraftRenderer
+from receiver.replay import ReplayClock, replay_inbox
+from receiver.store import Repository, open_configured_database
 from receiver.store.schema import inbox
 from receiver.store.spool import spool_path
 from receiver.usecases import apply_inbox
 from receiver.usecases.service import IncidentService
-from tests.conftest import as_group, capture
+from tests.conftest import Clock, as_group, capture
+from tests.http.test_quarantine import POISONED, SQLITE_TRIGGER
+from tests.service.conftest import service_on
 
 
 def spooled_ids(settings: Settings) -> list[int]:
@@ -111,3 +118,68 @@ async def test_bodies_are_spooled_compressed_and_move_as_they_came(
     assert moved[new_id][1] is not None
     assert moved[old_id][1] is not None
     assert moved[new_id][1] != moved[old_id][1]  # two groups, each applied
+
+
+async def test_a_dropped_entry_does_not_come_back_from_the_spool(
+    make_settings: Callable[..., Settings], clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A quarantined entry, dropped while the spool still holds its copy (moved, not yet
+    forgotten): the next move must not take that copy back into the inbox table."""
+    settings = make_settings(inbox_max_attempts=1)
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL appends to the inbox table itself")
+    monkeypatch.setattr(apply_inbox, "FORGET_EVERY", 1_000_000)
+    async with service_on(settings, clock) as service:
+
+        async def trigger(repo: Repository) -> None:
+            await repo.conn.execute(sa.text(SQLITE_TRIGGER))
+
+        await service.db.run_write(trigger)
+        good = as_group(capture("firing_single"), "good")
+        bad = json.loads(json.dumps(as_group(capture("firing_single"), "bad")))
+        bad["alerts"][0]["fingerprint"] = POISONED
+        later = as_group(capture("firing_single"), "later")
+        ids = [
+            await service.accept("alertmanager", json.dumps(body), None)
+            for body in (good, bad, later)
+        ]
+        first = await service.apply_inbox.batch(2)  # good and bad moved; bad quarantined
+        assert (first.applied, first.quarantined) == (1, [ids[1]])
+        assert spooled_ids(settings) == ids  # a full batch: nothing forgotten yet
+        assert await service.quarantine.drop(ids[1])
+        assert spooled_ids(settings) == ids[2:]
+        rest = await service.apply_inbox.batch(64)
+        assert rest.applied == 1
+        async with service.db.read() as repo:
+            kept = [row.id for row in await repo.conn.execute(sa.select(inbox.c.id))]
+        assert sorted(kept) == [ids[0], ids[2]]
+
+
+async def test_a_replay_reads_what_only_the_spool_holds(
+    service: IncidentService,
+    settings: Settings,
+    make_settings: Callable[..., Settings],
+    clock: Clock,
+    tmp_path: Path,
+) -> None:
+    """Webhooks accepted and not yet applied (on SQLite still in the spool) are replayed
+    too, after what the inbox table holds."""
+    fired = as_group(capture("firing_single"), "spooled")
+    resolved = as_group(capture("resolved_single"), "spooled")
+    applied_first = as_group(capture("firing_single"), "applied")
+    await service.accept("alertmanager", json.dumps(applied_first), None)
+    assert (await service.apply_inbox.batch(64)).applied == 1
+    for body in (fired, resolved):
+        await service.accept("alertmanager", json.dumps(body), None)
+    fresh = make_settings(database_url=f"sqlite:///{tmp_path / 'fresh.db'}")
+    database = open_configured_database(fresh)
+    await database.migrate()
+    replay_clock = ReplayClock()
+    target = IncidentService(database, fresh, DraftRenderer(), clock=replay_clock)
+    try:
+        report = await replay_inbox(service, target, replay_clock)
+        assert (report.applied, report.failed) == (3, 0)
+        _, total = await target.queries.list_incidents(limit=10, offset=0)
+    finally:
+        await database.close()
+    assert total == 2
