@@ -172,7 +172,7 @@ class Database:
     async def forget_spooled(self, up_to_id: int) -> None:
         """The spool's rows up to `up_to_id`, moved by a committed transaction, deleted."""
         if self._spool is not None:
-            await self._prepare_spool().forget(up_to_id)
+            await self._spool.forget(up_to_id)
 
     async def spooled_records(
         self, *, since: datetime | None, after_id: int, limit: int
@@ -184,7 +184,7 @@ class Database:
         async with self.read() as repo:
             largest = await repo.inbox.largest_id()
         # rows at or below the table's largest id were moved already (or dropped since)
-        rows = self._prepare_spool(largest).records(max(after_id, largest), since, limit)
+        rows = self._spool.records(max(after_id, largest), since, limit)
         return [
             InboxRecord(row["id"], row["received_at"], row["kind"], row["body"], None)
             for row in rows
@@ -198,7 +198,7 @@ class Database:
             largest = await repo.inbox.largest_id() if self._spool is not None else 0
         if self._spool is None:
             return backlog
-        spooled = self._prepare_spool(largest).spooled(largest)
+        spooled = self._spool.spooled(largest)
         oldest = [at for at in (backlog.oldest, spooled.oldest) if at is not None]
         return Backlog(
             backlog.entries + spooled.entries,
@@ -211,7 +211,7 @@ class Database:
         forgets an entry only once the inbox table holds it, so the table, read after,
         has every entry the spool did not."""
         if self._spool is not None:
-            row = self._prepare_spool().row(entry_id)
+            row = self._spool.row(entry_id)
             if row is not None:
                 return spooled_entry(row)
         async with self.read() as repo:

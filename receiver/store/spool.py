@@ -81,7 +81,21 @@ class InboxSpool:
         self.engine = engine
         self.group = GroupCommitter(engine, asyncio.Lock(), translate)
         self.insert = SqliteInboxInsert(engine.dialect, inbox_spool, SPOOLED_COLUMNS)
-        self.ready = False
+        self.ready = False  # prepared by this process (its table, its sequence)
+        self._found = False  # or found prepared by another one
+
+    def readable(self) -> bool:
+        """Whether there is a spool to read: prepared here, or a file holding its table
+        that another process prepared (the server, for a command). Reading never creates
+        one: a command that only reads may run beside a database it may not write."""
+        if self.ready or self._found:
+            return True
+        path = self.engine.url.database
+        if not path or not Path(path).exists():
+            return False
+        with self.engine.connect() as conn:
+            self._found = sa.inspect(conn).has_table(inbox_spool.name)
+        return self._found
 
     def prepare(self, largest_id: int) -> None:
         """The spool's table, its sequence above `largest_id` (the main table's largest
@@ -117,7 +131,7 @@ class InboxSpool:
         as SQLite stores them (the inbox table stores them the same way, so they move
         without being converted), the body unpacked. A read of its own, which never
         waits for the spool's writer (WAL)."""
-        if not self.ready:
+        if not self.readable():
             return []
         with self.engine.connect() as conn:
             rows = conn.exec_driver_sql(_TAKE, (after_id, limit)).all()
@@ -126,7 +140,7 @@ class InboxSpool:
     def records(self, after_id: int, since: datetime | None, limit: int) -> list[dict[str, Any]]:
         """Up to `limit` rows past `after_id` (received at `since` or later), in id order,
         as the table's types read them and the body as it came: for a replay."""
-        if not self.ready:
+        if not self.readable():
             return []
         query = sa.select(inbox_spool).where(inbox_spool.c.id > after_id)
         if since is not None:
@@ -138,14 +152,14 @@ class InboxSpool:
     def spooled(self, after_id: int) -> Backlog:
         """What the spool holds past `after_id`: not yet in the main file, so not yet
         applied."""
-        if not self.ready:
+        if not self.readable():
             return Backlog(0, 0, None)
         with self.engine.connect() as conn:
             entries, size, oldest = conn.execute(_COUNT, {"after": after_id}).one()
         return Backlog(int(entries), int(size), oldest)
 
     def row(self, entry_id: int) -> dict[str, Any] | None:
-        if not self.ready:
+        if not self.readable():
             return None
         with self.engine.connect() as conn:
             found = conn.execute(sa.select(inbox_spool).where(inbox_spool.c.id == entry_id))
@@ -155,7 +169,7 @@ class InboxSpool:
     async def forget(self, up_to_id: int) -> None:
         """Delete the rows the main file holds now (ids up to `up_to_id`), if any are
         left: after the move's commit, never before."""
-        if not self.ready:
+        if not self.readable():
             return
         with self.engine.connect() as conn:
             oldest = conn.execute(_OLDEST_ID).scalar()

@@ -183,3 +183,31 @@ async def test_a_replay_reads_what_only_the_spool_holds(
     finally:
         await database.close()
     assert total == 2
+
+
+async def test_reading_never_creates_the_spool(
+    make_settings: Callable[..., Settings], clock: Clock, tmp_path: Path
+) -> None:
+    """What only reads (the commands, a replay from another database) finds no spool
+    where there is none and creates none: it may run beside a database it may not write.
+    Once the server has one, the same reads see what it holds."""
+    if not make_settings().database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL has no spool")
+    settings = make_settings(database_url=f"sqlite:///{tmp_path / 'read.db'}")
+    path = spool_path(str(tmp_path / "read.db"))
+    async with service_on(settings, clock) as reader:
+        assert (await reader.queries.inbox_backlog()).entries == 0
+        assert await reader.queries.inbox_entry(1) is None
+        assert await reader.queries.inbox(since=None, incident_id=None, after_id=0, limit=10) == []
+        assert not path.exists()
+        async with service_on(settings, clock) as server:
+            entry_id = await server.accept(
+                "alertmanager", json.dumps(capture("firing_single")), None
+            )
+        assert path.exists()
+        assert (await reader.queries.inbox_backlog()).entries == 1
+        entry = await reader.queries.inbox_entry(entry_id)
+        assert entry is not None
+        assert entry.state == "pending"
+        [record] = await reader.queries.inbox(since=None, incident_id=None, after_id=0, limit=10)
+        assert record.id == entry_id
