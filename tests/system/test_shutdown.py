@@ -22,7 +22,7 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from receiver.store.spool import spool_path
+from receiver.store.spool import spool_path, unpacked
 from tests.conftest import as_group, capture, fresh_postgres_database
 from tests.inbox import drained
 from tests.processes import AUTH, LOOPBACK, free_port, log_tail, start_receiver
@@ -120,7 +120,7 @@ def inbox_group_keys(database_url: str) -> Counter[str]:
         if spool_path(path).exists():
             with contextlib.closing(sqlite3.connect(spool_path(path))) as conn:
                 spooled = conn.execute("SELECT body FROM inbox_spool WHERE id > ?", (largest,))
-                bodies += [body for (body,) in spooled]
+                bodies += [unpacked(body) for (body,) in spooled]
     return Counter(json.loads(body)["groupKey"] for body in bodies)
 
 
