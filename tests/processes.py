@@ -94,6 +94,18 @@ def start_process(
     return process
 
 
+# what a server logs when its port was taken: Go's net package, the receiver in Chinese
+# and in English
+_PORT_TAKEN = ("address already in use", "端口已被占用", "the port is in use")
+# a free port can be taken by another test's server between free_port() and the bind
+_PORT_ATTEMPTS = 3
+
+
+class PortTaken(Exception):
+    """The process exited because another took its free port first: start it again on
+    another one."""
+
+
 def wait_ready(
     process: subprocess.Popen[bytes], service: Service, path: str, timeout: float
 ) -> None:
@@ -105,6 +117,8 @@ def wait_ready(
     last = "no answer yet"
     while time.monotonic() < deadline:
         if process.poll() is not None:
+            if any(words in log_tail(service.log_path) for words in _PORT_TAKEN):
+                raise PortTaken(service.name)
             pytest.fail(
                 f"{service.name} exited with {process.returncode} before it was ready; "
                 f"last lines of its log:\n{log_tail(service.log_path)}"
@@ -137,22 +151,29 @@ def start_receiver(
     ready_timeout: float = 20,
 ) -> tuple[Service, subprocess.Popen[bytes]]:
     """`python -m receiver serve` on a free loopback port, ready when this returns."""
-    port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("RECEIVER_")}
-    env.update(
-        RECEIVER_LISTEN=f"{LOOPBACK}:{port}",
-        RECEIVER_DATABASE_URL=database_url,
-        RECEIVER_DRAFTS_DIR=str(drafts_dir or workdir / "drafts"),
-        RECEIVER_AUTH_TOKEN=TOKEN,
-        RECEIVER_LOG_FORMAT="json",
-    )
-    env.update(extra_env or {})
-    service = Service(name, f"http://{LOOPBACK}:{port}", workdir / f"{name}.log")
-    process = start_process(
-        request, name, [sys.executable, "-m", "receiver", "serve"], env, service.log_path
-    )
-    wait_ready(process, service, "/readyz", timeout=ready_timeout)
-    return service, process
+    for attempt in range(1, _PORT_ATTEMPTS + 1):
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RECEIVER_")}
+        env.update(
+            RECEIVER_LISTEN=f"{LOOPBACK}:{port}",
+            RECEIVER_DATABASE_URL=database_url,
+            RECEIVER_DRAFTS_DIR=str(drafts_dir or workdir / "drafts"),
+            RECEIVER_AUTH_TOKEN=TOKEN,
+            RECEIVER_LOG_FORMAT="json",
+        )
+        env.update(extra_env or {})
+        service = Service(name, f"http://{LOOPBACK}:{port}", workdir / f"{name}.log")
+        process = start_process(
+            request, name, [sys.executable, "-m", "receiver", "serve"], env, service.log_path
+        )
+        try:
+            wait_ready(process, service, "/readyz", timeout=ready_timeout)
+        except PortTaken:
+            if attempt == _PORT_ATTEMPTS:
+                raise
+            continue
+        return service, process
+    raise AssertionError("unreachable")
 
 
 def debian_command(command: str, package: str) -> str:
@@ -184,28 +205,35 @@ def start_alertmanager(
     cluster several of them.
     """
     binary = alertmanager_binary()
-    port = free_port()
     home = workdir / name
     home.mkdir()
     config = home / "alertmanager.yml"
     config.write_text(alertmanager_config(receiver_url), encoding="utf-8")
     (home / "data").mkdir()
-    argv = [
-        binary,
-        f"--config.file={config}",
-        f"--storage.path={home / 'data'}",
-        f"--web.listen-address={LOOPBACK}:{port}",
-        # links in webhooks (externalURL) otherwise name this machine's host name
-        f"--web.external-url=http://{LOOPBACK}:{port}",
-        f"--cluster.listen-address={cluster_listen}",
-        *(f"--cluster.peer={peer}" for peer in peers),
-        "--log.level=debug",
-        *extra_args,
-    ]
-    service = Service(name, f"http://{LOOPBACK}:{port}", workdir / f"{name}.log")
-    process = start_process(request, name, argv, dict(os.environ), service.log_path)
-    wait_ready(process, service, "/-/ready", timeout=15)
-    return service
+    for attempt in range(1, _PORT_ATTEMPTS + 1):
+        port = free_port()
+        argv = [
+            binary,
+            f"--config.file={config}",
+            f"--storage.path={home / 'data'}",
+            f"--web.listen-address={LOOPBACK}:{port}",
+            # links in webhooks (externalURL) otherwise name this machine's host name
+            f"--web.external-url=http://{LOOPBACK}:{port}",
+            f"--cluster.listen-address={cluster_listen}",
+            *(f"--cluster.peer={peer}" for peer in peers),
+            "--log.level=debug",
+            *extra_args,
+        ]
+        service = Service(name, f"http://{LOOPBACK}:{port}", workdir / f"{name}.log")
+        process = start_process(request, name, argv, dict(os.environ), service.log_path)
+        try:
+            wait_ready(process, service, "/-/ready", timeout=15)
+        except PortTaken:
+            if attempt == _PORT_ATTEMPTS:
+                raise
+            continue
+        return service
+    raise AssertionError("unreachable")
 
 
 def alertmanager_config(receiver_url: str) -> str:
