@@ -5,7 +5,6 @@ drains a backlog), so that it never grows without bound."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from collections.abc import Callable
@@ -20,7 +19,7 @@ from receiver.postmortem.render import DraftRenderer
 from receiver.replay import ReplayClock, replay_inbox
 from receiver.store import Repository, open_configured_database
 from receiver.store.schema import inbox
-from receiver.store.spool import spool_path
+from receiver.store.spool import COMPRESSED_FROM, spool_path
 from receiver.usecases import apply_inbox
 from receiver.usecases.service import IncidentService
 from tests.conftest import Clock, as_group, capture
@@ -83,30 +82,27 @@ async def test_while_draining_the_spool_forgets_every_so_many(
 async def test_bodies_are_spooled_compressed_and_move_as_they_came(
     service: IncidentService, settings: Settings
 ) -> None:
-    """The spool keeps a body compressed (a storm's repetitive bodies take a
-    fortieth of their size to write and sync); the main file gets the text it came as,
-    and a text body an older spool left is moved as it is."""
+    """The spool keeps a long body compressed (a storm's repetitive bodies take a
+    fortieth of their size to write and sync) and a short one as it came; the main file
+    gets the text each came as."""
     if not settings.database_url.startswith("sqlite"):
         pytest.skip("PostgreSQL appends to the inbox table itself")
-    sent = [json.dumps(as_group(capture("firing_group_3"), tag)) for tag in range(2)]
-    new_id = await service.accept("alertmanager", sent[0], None)
+    long_body = capture("firing_group_3")
+    while len(json.dumps(long_body)) < COMPRESSED_FROM:  # more alerts, as a storm has
+        long_body["alerts"] += long_body["alerts"]
+    sent = [
+        json.dumps(as_group(long_body, "long")),
+        json.dumps(as_group(capture("firing_group_3"), "short")),
+    ]
+    long_id, short_id = [await service.accept("alertmanager", body, None) for body in sent]
     path = spool_path(settings.database_url.removeprefix("sqlite:///"))
     with closing(sqlite3.connect(path)) as conn:
-        kept, size = conn.execute(
-            "SELECT body, body_bytes FROM inbox_spool WHERE id = ?", (new_id,)
-        ).fetchone()
-        assert isinstance(kept, bytes)
-        assert len(kept) < len(sent[0].encode()) / 3
-        assert size == len(sent[0].encode())
-        # as a spool written before bodies were compressed holds them
-        conn.execute(
-            "INSERT INTO inbox_spool (received_at, kind, body, body_sha256, body_bytes, "
-            "credential) SELECT received_at, kind, ?, ?, ?, credential "
-            "FROM inbox_spool WHERE id = ?",
-            (sent[1], hashlib.sha256(sent[1].encode()).hexdigest(), len(sent[1].encode()), new_id),
-        )
-        conn.commit()
-        old_id = conn.execute("SELECT max(id) FROM inbox_spool").fetchone()[0]
+        kept = dict(conn.execute("SELECT id, body FROM inbox_spool").fetchall())
+        sizes = dict(conn.execute("SELECT id, body_bytes FROM inbox_spool").fetchall())
+    assert isinstance(kept[long_id], bytes)
+    assert len(kept[long_id]) < len(sent[0].encode()) / 3
+    assert kept[short_id] == sent[1]
+    assert [sizes[long_id], sizes[short_id]] == [len(body.encode()) for body in sent]
     report = await service.apply_inbox.batch(64)
     assert report.applied == 2
     async with service.db.read() as repo:
@@ -114,10 +110,10 @@ async def test_bodies_are_spooled_compressed_and_move_as_they_came(
             sa.select(inbox.c.id, inbox.c.body, inbox.c.incident_id).order_by(inbox.c.id)
         )
         moved = {row.id: (row.body, row.incident_id) for row in rows}
-    assert [moved[new_id][0], moved[old_id][0]] == sent
-    assert moved[new_id][1] is not None
-    assert moved[old_id][1] is not None
-    assert moved[new_id][1] != moved[old_id][1]  # two groups, each applied
+    assert [moved[long_id][0], moved[short_id][0]] == sent
+    assert moved[long_id][1] is not None
+    assert moved[short_id][1] is not None
+    assert moved[long_id][1] != moved[short_id][1]  # two groups, each applied
 
 
 async def test_a_dropped_entry_does_not_come_back_from_the_spool(
