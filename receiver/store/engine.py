@@ -89,7 +89,7 @@ def async_url(url: str) -> sa.URL:
     raise ValueError(f"unsupported database URL scheme {parsed.drivername!r}")
 
 
-def _alembic_config() -> Config:
+def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
@@ -305,7 +305,7 @@ class Database:
 
 
 def _upgrade_to(sync_conn: sa.Connection, revision: str) -> None:
-    config = _alembic_config()
+    config = alembic_config()
     config.attributes["connection"] = sync_conn
     command.upgrade(config, revision)
 
@@ -320,7 +320,7 @@ def translate_error(exc: BaseException) -> BaseException:
 
 
 def _known_revision(revision: str) -> bool:
-    script = ScriptDirectory.from_config(_alembic_config())
+    script = ScriptDirectory.from_config(alembic_config())
     try:
         return script.get_revision(revision) is not None
     except (ResolutionError, CommandError):
@@ -379,7 +379,7 @@ def _install_sqlite_hooks(engine: sa.Engine, busy_timeout_ms: int) -> None:
 
 def head_revision() -> str:
     """The newest schema revision this version of the code knows."""
-    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head
 

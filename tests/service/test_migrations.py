@@ -7,7 +7,9 @@ import hashlib
 import json
 from datetime import datetime
 
+import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
@@ -15,9 +17,17 @@ from receiver.alertmanager.webhook import Webhook
 from receiver.config import Settings
 from receiver.postmortem.render import DraftRenderer
 from receiver.store import open_configured_database
+from receiver.store.engine import alembic_config
 from receiver.store.schema import metadata
 from receiver.usecases.service import IncidentService
 from tests.conftest import REPO, capture_text
+
+
+def _downgrade_to(sync_conn: sa.Connection, revision: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = sync_conn
+    command.downgrade(config, revision)
+
 
 # the newest migration's revision: the files are numbered like their revisions
 HEAD = max(path.name[:4] for path in (REPO / "receiver/migrations/versions").glob("0*.py"))
@@ -77,3 +87,32 @@ async def test_replicas_migrating_at_once_do_not_collide(settings: Settings) -> 
     finally:
         await first.close()
         await second.close()
+
+
+async def test_postgresql_compresses_inbox_bodies_with_lz4_and_back(settings: Settings) -> None:
+    """Migration 0017: an inbox body is compressed with lz4 where the server has it (a
+    storm's append took a third of the time pglz took), and with the server's default
+    again after a downgrade."""
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("SQLite stores the text as it is")
+    database = open_configured_database(settings)
+    compression = sa.text(
+        "SELECT attcompression::text FROM pg_attribute "
+        "WHERE attrelid = 'inbox'::regclass AND attname = 'body'"
+    )
+    has_lz4 = sa.text(
+        "SELECT 1 FROM pg_settings "
+        "WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)"
+    )
+    try:
+        await database.migrate()
+        async with database.read() as repo:
+            if (await repo.conn.execute(has_lz4)).first() is None:
+                pytest.skip("this PostgreSQL was built without lz4")
+            assert await repo.conn.scalar(compression) == "l"
+        async with database.write() as repo:
+            await repo.conn.run_sync(_downgrade_to, "0016")
+        async with database.read() as repo:
+            assert await repo.conn.scalar(compression) == ""  # the server's default
+    finally:
+        await database.close()
