@@ -10,6 +10,7 @@ import pytest
 
 from receiver.config import Settings
 from receiver.postmortem.render import DraftRenderer
+from receiver.replay import ReplayClock
 from receiver.store import open_configured_database
 from receiver.usecases.service import IncidentService
 from tests.conftest import Clock
@@ -22,6 +23,19 @@ async def service_on(settings: Settings, clock: Clock) -> AsyncIterator[Incident
     await database.migrate()
     try:
         yield IncidentService(database, settings, DraftRenderer(), clock=clock)
+    finally:
+        await database.close()
+
+
+@contextlib.asynccontextmanager
+async def replay_target(settings: Settings) -> AsyncIterator[tuple[IncidentService, ReplayClock]]:
+    """A service on the settings' database, migrated, whose clock a replay sets; closed
+    afterwards."""
+    database = open_configured_database(settings)
+    await database.migrate()
+    clock = ReplayClock()
+    try:
+        yield IncidentService(database, settings, DraftRenderer(), clock=clock), clock
     finally:
         await database.close()
 

@@ -20,6 +20,7 @@ from receiver.usecases.service import IncidentService
 from receiver.usecases.unit_of_work import UnitOfWork
 from tests.conftest import FIXTURES, Clock
 from tests.inbox import apply_all
+from tests.service.conftest import replay_target
 
 T0 = datetime(2026, 11, 26, 19, 0, 0, tzinfo=UTC)
 
@@ -175,16 +176,10 @@ async def test_changes_through_the_inbox_are_applied_and_replayed_alike(
         fresh_settings = settings.model_copy(
             update={"database_url": f"sqlite:///{tmp_path / 'fresh.db'}"}
         )
-        fresh_db = open_configured_database(fresh_settings)
-        await fresh_db.migrate()
-        replay_clock = ReplayClock()
-        fresh = IncidentService(fresh_db, fresh_settings, DraftRenderer(), clock=replay_clock)
-        try:
+        async with replay_target(fresh_settings) as (fresh, replay_clock):
             into = await replay_inbox(service, fresh, replay_clock)
             assert (into.applied, into.unchanged, into.failed) == (3, 1, 0)
             copied = await fresh.queries.recent_changes(service=None, since=None, limit=10)
             assert [replace(c, id=None) for c in copied] == [replace(c, id=None) for c in stored]
-        finally:
-            await fresh_db.close()
     finally:
         await database.close()

@@ -15,16 +15,22 @@ import pytest
 import sqlalchemy as sa
 
 from receiver.config import Settings
-from receiver.postmortem.render import DraftRenderer
-from receiver.replay import ReplayClock, replay_inbox
-from receiver.store import Repository, open_configured_database
+from receiver.replay import replay_inbox
+from receiver.store import Repository
 from receiver.store.schema import inbox
 from receiver.store.spool import COMPRESSED_FROM, spool_path
 from receiver.usecases import apply_inbox
 from receiver.usecases.service import IncidentService
 from tests.conftest import Clock, as_group, capture
 from tests.http.test_quarantine import POISONED, SQLITE_TRIGGER
-from tests.service.conftest import service_on
+from tests.service.conftest import replay_target, service_on
+
+
+@pytest.fixture(autouse=True)
+def batches_take_what_they_ask(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch on SQLite stops taking entries after BATCH_SECONDS, which a busy machine
+    reaches with a handful: these tests count what each batch moves."""
+    monkeypatch.setattr(apply_inbox, "BATCH_SECONDS", {True: 60.0, False: 60.0})
 
 
 def spooled_ids(settings: Settings) -> list[int]:
@@ -168,16 +174,10 @@ async def test_a_replay_reads_what_only_the_spool_holds(
     for body in (fired, resolved):
         await service.accept("alertmanager", json.dumps(body), None)
     fresh = make_settings(database_url=f"sqlite:///{tmp_path / 'fresh.db'}")
-    database = open_configured_database(fresh)
-    await database.migrate()
-    replay_clock = ReplayClock()
-    target = IncidentService(database, fresh, DraftRenderer(), clock=replay_clock)
-    try:
+    async with replay_target(fresh) as (target, replay_clock):
         report = await replay_inbox(service, target, replay_clock)
         assert (report.applied, report.failed) == (3, 0)
         _, total = await target.queries.list_incidents(limit=10, offset=0)
-    finally:
-        await database.close()
     assert total == 2
 
 
