@@ -3,8 +3,9 @@
 bench.py sends one storm (100 groups x 100 alerts fired, then resolved, 32 at a time)
 after its throughput runs, so its accept p99 is one figure (the second-worst of 200
 answers) from a database those runs filled. This sends the same storm `--rounds` times
-to a fresh receiver (SQLite unless `--backend postgresql`), pinned to CPU 0 as bench.py
-pins it, and prints each round's p50/p90/p99, the seconds each half took to be accepted
+to a fresh receiver (SQLite unless `--backend postgresql`; `--backend bare` sends it to
+bench.py's bare handler, to show what the client and HTTP alone take), pinned to CPU 0 as
+bench.py pins it, and prints each round's p50/p90/p99, the seconds each half took to be accepted
 and then drained, and the server's CPU for the firing half and for the whole round.
 """
 
@@ -44,7 +45,7 @@ async def storm_round(
         *(send(bench.big_group(first + g, 100, "resolved")) for g in range(GROUPS))
     )
     resolved = time.perf_counter()
-    if applies:  # (the bare handler applies nothing)
+    if applies:
         await bench.drain(receiver.base, "the storm")
     drained, cpu_drained = time.perf_counter(), receiver.cpu_seconds()
     latencies.sort()
@@ -75,8 +76,9 @@ async def main() -> None:
     with tempfile.TemporaryDirectory(prefix="pmr-storm-") as scratch_dir:
         scratch = Path(scratch_dir)
         port = bench.free_port()
+        applies = args.backend != "bare"  # the bare handler stores and applies nothing
         url = ""
-        if args.backend == "bare":
+        if not applies:
             argv = [*bench.pin(0), sys.executable, "-c", bench.BARE_SERVER, str(port)]
             env = dict(os.environ)
         else:
@@ -92,10 +94,10 @@ async def main() -> None:
                 async with aiohttp.ClientSession(connector=connector) as session:
                     for body in bench.bodies(1)[0]:  # warm up: imports, the first pages
                         await bench.post_timed(session, receiver.base, body)
-                    if url:
+                    if applies:
                         await bench.drain(receiver.base, "the warm-up")
                     for number in range(args.rounds):
-                        figures = await storm_round(session, receiver, 1000 * number, bool(url))
+                        figures = await storm_round(session, receiver, 1000 * number, applies)
                         print(f"round {number}: {figures}", flush=True)
         finally:
             if args.backend == "postgresql":
