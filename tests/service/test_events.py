@@ -27,6 +27,7 @@ from receiver.domain.lifecycle import (
 )
 from receiver.usecases.record_event import ManualEvent
 from tests.conftest import FIXTURES, Clock, capture_text, hook
+from tests.inbox import wait_applied
 
 RULES = Rules(severity_map=DEFAULT_SEVERITY_MAP)
 NOW = datetime(2026, 11, 26, 19, 12, 0, tzinfo=UTC)
@@ -317,12 +318,17 @@ async def test_events_join_the_alertmanager_incident_and_refresh_its_draft(
     )
     assert (await ack.json())["incident_id"] == 1
     clock.advance(minutes=2)
-    await client.post(
+    resolved = await client.post(
         "/api/v1/alerts",
         data=capture_text("resolved_group_3"),
         headers={"Content-Type": "application/json"},
     )
-    first = await (await client.get("/api/v1/incidents/1/postmortem.md")).text()
+    # drafted before the verify arrives (else one batch applies both, and the draft's
+    # first revision already holds the verify: nothing to refresh)
+    await wait_applied(client, await resolved.json(), state="applied")
+    first_answer = await client.get("/api/v1/incidents/1/postmortem.md")
+    assert first_answer.status == 200
+    first = await first_answer.text()
     assert "功能验证 | zhangsan" not in first
     clock.advance(minutes=1)
     verify = await client.post(
