@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -130,43 +131,56 @@ class Drafts:
         mark_drafted(incident, now)  # stored with the rest of the incident by the caller
         return draft
 
-    async def export(self, draft: StoredDraft, *, wait_for_mark: bool = True) -> Path | None:
-        """Copy a stored draft to the drafts directory; the database stays the source.
+    async def export(
+        self, drafts: Sequence[StoredDraft], *, wait_for_mark: bool = True
+    ) -> list[Path | None]:
+        """Copy stored drafts to the drafts directory, the database staying the source;
+        each one's file, or None where it could not be written.
 
-        A failure is logged and counted and the draft stays marked for export: the
-        periodic pass (retry_exports) writes it once the directory takes files again.
+        The files are written in one hop to a worker thread and their marks queued
+        together, so they share one transaction: a batch of the inbox that wrote tens of
+        drafts paid a hop and a commit for each. A failure is logged and counted and the
+        draft stays marked for export: the periodic pass (retry_exports) writes it once
+        the directory takes files again.
         """
         directory = self.settings.drafts_dir
-        if directory is None:
-            return None
-        try:
-            path, renamed = await asyncio.to_thread(_write_file, directory, draft)
-        except OSError as exc:
-            self.metrics.draft_exports.labels(result="failed").inc()
-            log.warning(
-                "draft.export_failed",
-                directory=str(directory),
-                error=str(exc),
+        if directory is None or not drafts:
+            return [None] * len(drafts)
+        outcomes = await asyncio.to_thread(_write_files, directory, drafts)
+        written: list[Path | None] = []
+        marked = []
+        for draft, outcome in zip(drafts, outcomes, strict=True):
+            if isinstance(outcome, OSError):
+                self.metrics.draft_exports.labels(result="failed").inc()
+                log.warning(
+                    "draft.export_failed",
+                    incident_id=draft.incident_id,
+                    directory=str(directory),
+                    error=str(outcome),
+                    revision=draft.revision,
+                )
+                written.append(None)
+                continue
+            path, renamed = outcome
+            if wait_for_mark:
+                marked.append(self._marks.mark(draft))
+            else:
+                self._marks.mark_soon(draft)
+            self.metrics.draft_exports.labels(result="written").inc()
+            log.info(
+                "draft.written",
+                incident_id=draft.incident_id,  # a batch's context names its last entry's
+                path=str(path),
                 revision=draft.revision,
+                replaced=[p.name for p in renamed],
             )
-            return None
+            written.append(path)
+        await asyncio.gather(*marked)
+        return written
 
-        if wait_for_mark:
-            await self._marks.mark(draft)
-        else:
-            self._marks.mark_soon(draft)
-        self.metrics.draft_exports.labels(result="written").inc()
-        log.info(
-            "draft.written",
-            path=str(path),
-            revision=draft.revision,
-            replaced=[p.name for p in renamed],
-        )
-        return path
-
-    async def export_after_commit(self, draft: StoredDraft) -> None:
-        # the answer waits for the file, not for the mark that says it was written
-        await self.export(draft, wait_for_mark=not self.defer_export_marks)
+    async def export_after_commit(self, drafts: Sequence[StoredDraft]) -> None:
+        # the answer waits for the files, not for the marks that say they were written
+        await self.export(drafts, wait_for_mark=not self.defer_export_marks)
 
     async def retry_exports(self, limit: int = 100) -> int:
         """Write the draft files that are still missing; how many were written."""
@@ -174,21 +188,30 @@ class Drafts:
             return 0
         async with self.db.read() as repo:
             pending = await repo.pending_exports(limit)
-        written = 0
-        for draft in pending:
-            if await self.export(draft) is not None:
-                written += 1
-        return written
+        return sum(path is not None for path in await self.export(pending))
 
     async def close(self) -> None:
         """Finish what runs after the answers (marking exported drafts)."""
         await self._marks.drain()
 
 
-def _write_file(directory: Path, draft: StoredDraft) -> tuple[Path, list[Path]]:
-    """The draft's file, and the incident's files under other names removed: looked for
-    (a scan of the directory) only when the draft may have been renamed."""
-    path = write_atomically(directory, draft.file_name, draft.markdown)
-    if not draft.renamed:
-        return path, []
-    return path, drop_other_drafts(directory, draft.incident_id, draft.file_name)
+def _write_files(
+    directory: Path, drafts: Sequence[StoredDraft]
+) -> list[tuple[Path, list[Path]] | OSError]:
+    """Each draft's file, and the incident's files under other names removed (looked for,
+    a scan of the directory, only when the draft may have been renamed); or the error
+    that stopped it."""
+    outcomes: list[tuple[Path, list[Path]] | OSError] = []
+    for draft in drafts:
+        try:
+            path = write_atomically(directory, draft.file_name, draft.markdown)
+            removed = (
+                drop_other_drafts(directory, draft.incident_id, draft.file_name)
+                if draft.renamed
+                else []
+            )
+        except OSError as exc:
+            outcomes.append(exc)
+        else:
+            outcomes.append((path, removed))
+    return outcomes

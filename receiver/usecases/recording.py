@@ -114,7 +114,7 @@ class Recorder:
             )
         self._count(result)
         if stored.draft is not None:
-            await self.drafts.export_after_commit(stored.draft)
+            await self.drafts.export_after_commit([stored.draft])
         return result
 
     async def store(
@@ -176,9 +176,9 @@ class Recorder:
         """After the batch's commit: wake the outbox sender, export the drafts."""
         if any(batch.queued for batch in written) and self.messages_queued is not None:
             self.messages_queued()
-        for batch in written:
-            if batch.draft is not None:
-                await self.drafts.export_after_commit(batch.draft)
+        await self.drafts.export_after_commit(
+            [batch.draft for batch in written if batch.draft is not None]
+        )
 
     def _count(self, result: IngestResult) -> None:
         severity = result.priority

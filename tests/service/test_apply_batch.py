@@ -5,14 +5,17 @@ before the failing one are applied exactly once and the failing one alone is cou
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
 import pytest
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.engine import make_url
 
-from receiver.store import Repository
+from receiver.store import Repository, StoredDraft
+from receiver.store.draft_rows import DraftRows
 from receiver.store.schema import episodes, inbox, incidents, timeline
 from receiver.usecases import apply_inbox
 from receiver.usecases.service import IncidentService
@@ -136,6 +139,65 @@ async def test_a_batch_renders_an_incidents_draft_once_from_its_last_entry(
     ]
     assert [d.revision for d in drafts] == [1]
     assert "连接池上限被新版本改小" in drafts[0].markdown
+
+
+async def test_a_batch_writes_its_drafts_files_together_and_one_that_fails_waits_alone(
+    service: IncidentService, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the three resolves, and later the three notes, must each land in one batch
+    monkeypatch.setattr(apply_inbox, "BATCH_SECONDS", {True: 60.0, False: 60.0})
+    directory = service.settings.drafts_dir
+    assert directory is not None
+    groups = [as_group(capture("firing_group_3"), f"files-{n}") for n in range(3)]
+    for body in groups:
+        await service.accept("alertmanager", json.dumps(body), None)
+    await service.apply_inbox.batch(64)
+    clock.advance(minutes=30)
+    for n in range(3):
+        body = as_group(capture("resolved_group_3"), f"files-{n}")
+        await service.accept("alertmanager", json.dumps(body), None)
+    marked: list[int] = []  # how many drafts each write marked exported
+    mark_exported = DraftRows.mark_exported
+
+    async def counted(rows: DraftRows, written: Sequence[StoredDraft]) -> None:
+        marked.append(len(written))
+        await mark_exported(rows, written)
+
+    monkeypatch.setattr(DraftRows, "mark_exported", counted)
+    with structlog.testing.capture_logs() as lines:
+        assert (await service.apply_inbox.batch(64)).applied == 3
+    # one write marked the batch's three drafts, each logged with its own incident
+    assert marked == [3]
+    logged = [line["incident_id"] for line in lines if line["event"] == "draft.written"]
+    files = sorted(directory.iterdir())
+    assert len(files) == 3
+    async with service.db.read() as repo:
+        assert await repo.pending_exports(10) == []  # all three marked written
+        incident_ids = await repo.incident_ids_with_drafts()
+        services = [(await repo.load_state(i)).incident.service for i in incident_ids]
+    assert sorted(logged) == incident_ids
+
+    # the second incident's file cannot be replaced (a directory took its name)
+    blocked = files[1]
+    blocked.unlink()
+    blocked.mkdir()
+    for incident_id, name in zip(incident_ids, services, strict=True):
+        note: dict[str, Any] = {"type": "note", "service": name, "actor": "alice"}
+        note.update(message="笔记", incident_id=incident_id)
+        await service.accept("event", json.dumps(note), None)
+    assert (await service.apply_inbox.batch(64)).applied == 3
+
+    # the others were written and marked; the blocked one waits for the periodic pass
+    written = {path.name: path for path in directory.iterdir() if path.is_file()}
+    assert sorted(written) == sorted(path.name for path in (files[0], files[2]))
+    assert all("笔记" in path.read_text(encoding="utf-8") for path in written.values())
+    async with service.db.read() as repo:
+        (waiting,) = await repo.pending_exports(10)
+    assert waiting.file_name == blocked.name
+    assert "笔记" in waiting.markdown
+    blocked.rmdir()
+    assert await service.drafts.retry_exports() == 1
+    assert blocked.read_text(encoding="utf-8") == waiting.markdown
 
 
 def refired(body: dict[str, Any]) -> dict[str, Any]:
