@@ -44,6 +44,11 @@ log = structlog.get_logger(__name__)
 # queued behind its transaction (one writer), wait for no more than about this. On
 # PostgreSQL appends never wait for it, and longer batches mean fewer transactions.
 BATCH_SECONDS = {True: 0.02, False: 0.25}
+# once a webhook has arrived since the batch began, it takes no more entries after this
+# long, on either database: applying runs on the event loop, and requests that arrive
+# meanwhile (a storm's next wave, all at once) got only a turn of it between two entries,
+# so each waited out the rest of the batch (up to 250 ms on PostgreSQL)
+BUSY_BATCH_SECONDS = 0.005
 Wakeup = Callable[[], None]
 # a batch reads ahead what placing its first webhooks needs, up to this many alerts
 READ_AHEAD_ALERTS = 500
@@ -53,6 +58,9 @@ Parsed = Webhook | ValidationError | ValueError | None
 YIELD_EVERY = 0.002
 # a batch reads at least this many entries
 MIN_TAKE = 4
+# and, beyond that, about this many bytes of bodies: moving and reading a storm's 64
+# hundred-alert bodies (5 MB) held the event loop for 13 ms before the first was applied
+TAKE_BYTES = 1 << 20
 # SQLite: the spool forgets what was moved from it once the applier has caught up, or
 # every so many entries while it drains a backlog
 FORGET_EVERY = 1024
@@ -125,6 +133,9 @@ class Accept:
         self._entries = 0
         self._bytes = 0
         self.last_at = -1.0  # monotonic time of the last append: the applier yields to it
+        # and of the last webhook's arrival, before its body is read and checked: a batch
+        # of the applier ends at it
+        self.arrived_at = -1.0
         self.previous_at = -1.0  # and of the one before: a stream when they are close
         self.events = 0  # manual events appended: people wait for them (no gathering)
 
@@ -133,6 +144,7 @@ class Accept:
         await self._check_room(size)
 
         self.previous_at, self.last_at = self.last_at, time.monotonic()
+        self.arrived_at = self.last_at
         entry_id = await self.uow.db.append_inbox(kind, body, self.uow.clock(), credential)
         self._entries += 1
         self._bytes += size
@@ -141,6 +153,15 @@ class Accept:
         if self.appended is not None:
             self.appended()
         return entry_id
+
+    @property
+    def mean_entry_bytes(self) -> int:
+        """The mean size of a body waiting to be applied, as this process counts them."""
+        return self._bytes // self._entries if self._entries else 0
+
+    def arriving(self) -> None:
+        """A webhook's request has begun: the applier makes way for it."""
+        self.arrived_at = time.monotonic()
 
     def _refresh_due(self) -> bool:
         near = 2 * self._entries >= self.max_entries or 2 * self._bytes >= self.max_bytes
@@ -208,6 +229,36 @@ class _Batch:
     moved: int | None = None  # SQLite: the largest id moved in from the spool
 
 
+class _MakingWay:
+    """A batch's turns of the event loop, and whether a webhook arrived since it began.
+
+    Applying runs on the loop: requests are read and checked only in the turns it gives.
+    A turn every YIELD_EVERY, and once a webhook has arrived the batch ends soon (after
+    BUSY_BATCH_SECONDS), to be taken up again once the webhooks stop coming."""
+
+    def __init__(self, accept: Accept | None) -> None:
+        self.accept = accept
+        self.arrived = accept.arrived_at if accept is not None else -1.0
+        self.started = self.last_turn = time.perf_counter()
+
+    async def turn(self) -> None:
+        # the first turn reads what arrived; the second runs the handlers it started
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        self.last_turn = time.perf_counter()
+
+    async def turn_when_due(self) -> None:
+        if time.perf_counter() - self.last_turn > YIELD_EVERY:
+            await self.turn()
+
+    def webhook_waits(self) -> bool:
+        return (
+            self.accept is not None
+            and self.accept.arrived_at != self.arrived
+            and time.perf_counter() - self.started > BUSY_BATCH_SECONDS
+        )
+
+
 class _EntryRaised(Exception):
     """An entry raised in a batch run without savepoints: it runs again with them."""
 
@@ -223,7 +274,7 @@ class ApplyInbox:
         *,
         max_attempts: int,
         record_change: RecordChange,
-        left_backlog: Callable[[int, int], None] | None = None,
+        accept: Accept | None = None,
     ) -> None:
         # on PostgreSQL the replica that holds the applier's lease; this process's name
         self.me = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -233,8 +284,9 @@ class ApplyInbox:
         self.record_event = record_event
         self.metrics = metrics
         self.max_attempts = max_attempts  # failed applications before quarantine
-        # told (entries, bytes) after each batch: the accept path's count of the backlog
-        self.left_backlog = left_backlog
+        # the accept path: told (entries, bytes) after each batch, for its count of the
+        # backlog; a batch ends sooner once it has accepted a webhook meanwhile
+        self.accept = accept
         self.record_change = record_change  # changes to services (issue 20)
         # how many entries a batch reads: about twice what the last one applied within its
         # time bound, so that a backlog of large webhooks (a storm's hundred alerts each,
@@ -288,8 +340,8 @@ class ApplyInbox:
         report = batch.report
         if report.quarantined:
             self.metrics.inbox_quarantined.inc(len(report.quarantined))
-        if self.left_backlog is not None:
-            self.left_backlog(report.applied + len(report.quarantined), report.done_bytes)
+        if self.accept is not None:
+            self.accept.applied(report.applied + len(report.quarantined), report.done_bytes)
         return report
 
     async def _forget_moved(self, batch: _Batch) -> None:
@@ -305,36 +357,44 @@ class ApplyInbox:
     async def _apply_pending(
         self, repo: Repository, limit: int, now: datetime, batch: _Batch
     ) -> None:
-        take = min(limit, self._take or limit)
+        way = _MakingWay(self.accept)
+        take = min(limit, self._take or limit, self._take_within_bytes())
         batch.moved = await self.uow.db.move_spooled(repo, take)
         entries = await repo.inbox.pending(take)
         self._parsed = {
             e.record.id: self._parsed[e.record.id] for e in entries if e.record.id in self._parsed
         }
-        await self._read_ahead(repo, entries, batch)
+        await way.turn()
+        await self._read_ahead(repo, entries, batch, way)
         started, bound = time.perf_counter(), BATCH_SECONDS[self.uow.db.is_sqlite]
-        turn = started  # when the event loop last had a turn
         for number, entry in enumerate(entries, 1):
             if not await self._apply(repo, entry, now, batch):
                 return
             applied = time.perf_counter()
+            await way.turn_when_due()
             if applied - started > bound:
                 batch.report.full = True
                 self._take = max(MIN_TAKE, 2 * number)
                 return
-            if applied - turn > YIELD_EVERY:
-                await asyncio.sleep(0)  # let requests be read and validated meanwhile
-                turn = time.perf_counter()
+            if way.webhook_waits():  # the entries' cost did not end it: same take next
+                batch.report.full = number < len(entries) or len(entries) == take
+                return
         batch.report.full = len(entries) == take
         if batch.report.full:
             self._take = min(limit, 2 * take)
 
+    def _take_within_bytes(self) -> int:
+        """How many entries of the backlog's mean size make TAKE_BYTES (MIN_TAKE at least)."""
+        mean = self.accept.mean_entry_bytes if self.accept is not None else 0
+        return max(MIN_TAKE, TAKE_BYTES // mean) if mean else TAKE_BYTES
+
     async def _read_ahead(
-        self, repo: Repository, entries: list[PendingEntry], batch: _Batch
+        self, repo: Repository, entries: list[PendingEntry], batch: _Batch, way: _MakingWay
     ) -> None:
         """What placing the batch's first webhooks needs (up to READ_AHEAD_ALERTS
         alerts: a storm's large entries, a few per batch, gain little), in one query for
-        all of them (per kind of read) rather than two per webhook."""
+        all of them (per kind of read) rather than two per webhook. Less once a webhook
+        arrives: it waits for this, and the entries read for will be read again."""
         hooks: list[Webhook] = []
         alerts = 0
         for entry in entries:
@@ -344,6 +404,9 @@ class ApplyInbox:
                 if alerts > READ_AHEAD_ALERTS:
                     break
                 hooks.append(hook)
+            await way.turn_when_due()
+            if way.webhook_waits():
+                break
         if len(hooks) < 2:
             return  # one webhook reads as much on its own
         batch.reads = BatchReads(sole_writer=self.uow.db.is_sqlite)

@@ -103,7 +103,7 @@ class IncidentService:
             self.record_event,
             self.metrics,
             max_attempts=settings.inbox_max_attempts,
-            left_backlog=self.accept.applied,
+            accept=self.accept,
             record_change=self.record_change,
         )
 

@@ -92,7 +92,7 @@ async def test_what_the_store_raises_is_answered_as_json_with_the_headers(
     async def fail(*args: Any) -> int:
         raise raised
 
-    monkeypatch.setattr(client.app[SERVICE], "accept", fail)
+    monkeypatch.setattr(type(client.app[SERVICE].accept), "__call__", fail)
     response = await client.post("/api/v1/alerts", data=capture_text("firing_single"), headers=AUTH)
     assert response.status == status
     assert (await response.json())["error"] == code

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient
 
 from receiver.app import create_app
 from receiver.config import Settings
-from receiver.web.keys import DATABASE
+from receiver.web.keys import DATABASE, SERVICE
 from tests.conftest import Clock, capture_text
 from tests.http.test_review import log_in
 from tests.inbox import applied, inbox_entry
@@ -204,3 +204,19 @@ async def test_back_pressure_counts_bytes_too(
     answer = await response.json()
     assert answer["error"] == "inbox_full"
     assert "RECEIVER_INBOX_MAX_BACKLOG_BYTES=1024" in answer["message"]
+
+
+async def test_a_webhook_makes_the_applier_give_way_before_its_body_is_read(
+    aiohttp_client: ClientFactory, settings: Settings, clock: Clock
+) -> None:
+    """The applier ends its batch soon once a webhook arrives; the route says so as the
+    request begins, not once its body has been read and checked (a storm's next wave
+    waited for the batch in the meantime)."""
+    client = await aiohttp_client(create_app(settings, clock=clock))
+    accept = client.app[SERVICE].accept
+    before = accept.arrived_at
+    response = await client.post("/api/v1/alerts", data="{not json", headers=JSON)
+    assert response.status == 400
+    assert (await response.json())["error"] == "malformed"
+    assert accept.arrived_at > before
+    assert accept.waiting == 0  # refused: nothing was appended

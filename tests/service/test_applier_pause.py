@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from typing import Any
 
 import pytest
 
@@ -125,3 +126,47 @@ async def test_a_lone_webhook_is_applied_without_gathering(
     await service.accept("alertmanager", json.dumps(capture("firing_single")), None)
     service.accept.previous_at = time.monotonic() - 60  # the one before came long ago
     assert await asyncio.wait_for(applier.run_once(), timeout=30) == 1
+
+
+async def test_a_batch_ends_soon_once_a_webhook_arrives_and_the_rest_follows(
+    service: IncidentService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Applying runs on the event loop: a webhook that arrives mid-batch (a storm's next
+    wave) waited out the whole batch, up to its time bound (250 ms on PostgreSQL)."""
+    monkeypatch.setattr(apply_inbox, "BATCH_SECONDS", {True: 60.0, False: 60.0})
+    monkeypatch.setattr(apply_inbox, "BUSY_BATCH_SECONDS", 0.0)
+    body = capture("firing_single")
+    for tag in range(20):
+        await service.accept("alertmanager", json.dumps(as_group(body, tag)), None)
+    applied: list[int] = []
+    apply = service.apply_inbox._apply
+
+    async def arriving_after_the_third(*args: Any) -> bool:
+        done = await apply(*args)
+        applied.append(1)
+        if len(applied) == 3:
+            service.accept.arriving()  # what the webhook route does as a request begins
+        return done
+
+    monkeypatch.setattr(service.apply_inbox, "_apply", arriving_after_the_third)
+    first = await service.apply_inbox.batch(64)
+    assert (first.applied, first.full) == (3, True)
+    # with no webhook arriving, the next batch applies the rest
+    second = await service.apply_inbox.batch(64)
+    assert (second.applied, second.full) == (17, False)
+    assert service.accept.waiting == 0
+
+
+async def test_a_batch_takes_about_take_bytes_of_bodies(
+    service: IncidentService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A storm's 64 hundred-alert bodies (5 MB) were moved and read before the first was
+    applied, holding the event loop all the while."""
+    monkeypatch.setattr(apply_inbox, "BATCH_SECONDS", {True: 60.0, False: 60.0})
+    bodies = [json.dumps(as_group(capture("firing_group_3"), tag)) for tag in range(12)]
+    for text in bodies:
+        await service.accept("alertmanager", text, None)
+    # room for five bodies of this size per batch
+    monkeypatch.setattr(apply_inbox, "TAKE_BYTES", 5 * len(bodies[0].encode()) + 10)
+    sizes = [(await service.apply_inbox.batch(64)).applied for _ in range(4)]
+    assert sizes == [5, 5, 2, 0]

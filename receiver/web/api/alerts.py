@@ -23,13 +23,15 @@ from receiver.web.keys import METRICS, SERVICE, SETTINGS
 
 async def receive_alerts(request: web.Request) -> web.Response:
     metrics = request.app[METRICS]
+    service = request.app[SERVICE]
+    service.accept.arriving()  # before its body is read: the applier makes way now
     # refusals and store failures are counted, and every webhook timed, here rather than
     # in a context manager: its generator cost the hot path as much as the counting
     started = time.perf_counter()
     try:
         text, kind = await _parse(request)
         # answered once the body is durably in the inbox; its effects are applied behind
-        inbox_id = await request.app[SERVICE].accept(kind, text, credential_of(request))
+        inbox_id = await service.accept(kind, text, credential_of(request))
     except ApiError as exc:
         metrics.webhooks.labels(result="rejected", reason=exc.code).inc()
         raise
