@@ -35,6 +35,7 @@ from receiver.store.inbox_append import PostgresInboxAppender, SqliteInboxInsert
 from receiver.store.records import InboxEntry, InboxRecord
 from receiver.store.repository import Repository
 from receiver.store.spool import InboxSpool, spool_path
+from receiver.store.statistics import PlannerStatistics
 
 T = TypeVar("T")
 
@@ -126,6 +127,7 @@ class Database:
         )
         # PostgreSQL's writes run the hot statements straight on asyncpg (direct.py)
         self._direct = None if self.is_sqlite else DirectStatements(engine.dialect)
+        self._statistics = None if self.is_sqlite else PlannerStatistics(engine)
 
     async def append_inbox(
         self, kind: str, body: str, received_at: datetime, credential: str | None
@@ -168,6 +170,12 @@ class Database:
             return None
         await repo.inbox.move_in(rows)
         return int(rows[-1][0])
+
+    async def added_rows(self, rows: int) -> None:
+        """The applier added `rows` to incidents, episodes and timeline: on PostgreSQL,
+        their planner statistics are brought up to date when due (statistics.py)."""
+        if self._statistics is not None and rows:
+            await self._statistics.added_rows(rows)
 
     async def forget_spooled(self, up_to_id: int) -> None:
         """The spool's rows up to `up_to_id`, moved by a committed transaction, deleted."""

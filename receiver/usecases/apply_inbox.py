@@ -25,6 +25,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from receiver.alertmanager.grafana import GrafanaWebhook
 from receiver.alertmanager.webhook import Webhook
+from receiver.domain.incident import Change
 from receiver.domain.lifecycle import incident_key
 from receiver.metrics import Metrics
 from receiver.store import InboxRecord, Repository
@@ -229,6 +230,11 @@ class _Batch:
     moved: int | None = None  # SQLite: the largest id moved in from the spool
 
 
+def _rows_added(change: Change) -> int:
+    """The rows a change added to incidents, episodes and timeline."""
+    return int(change.created) + len(change.new_episodes) + len(change.new_entries)
+
+
 class _MakingWay:
     """A batch's turns of the event loop, and whether a webhook arrived since it began.
 
@@ -334,6 +340,7 @@ class ApplyInbox:
         except _EntryRaised:
             batch = await self.uow.write("inbox.apply", job(careful=True))
         await self._forget_moved(batch)
+        await self.uow.db.added_rows(sum(_rows_added(stored.change) for _, stored in batch.stored))
         for what, stored in batch.stored:
             await self.recorder.finish(what, stored)
         await self.recorder.finish_waiting(batch.drafts)
