@@ -56,8 +56,7 @@ FIXTURES = ROOT / "tests" / "fixtures"
 POSTGRES_URL = os.environ.get(
     "RECEIVER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
-# wrk cycles through this many groups' bodies; group numbers far from the other runs'
-WRK_GROUPS = 5000
+# wrk's groups are numbered from here (each run its own range): far from the other runs'
 WRK_FIRST = 10_000_000
 BARE_SERVER = """
 import sys
@@ -258,16 +257,22 @@ async def drain(base: str, what: str) -> None:
 
 
 async def accept_run(
-    name: str, target: Running, bodies_: Sequence[bytes], args: argparse.Namespace, threads: int
+    name: str,
+    target: Running,
+    templates: Sequence[bytes],
+    first_group: int,
+    args: argparse.Namespace,
+    threads: int,
 ) -> AcceptRun:
     cpu_before = target.cpu_seconds()
     load = await asyncio.to_thread(
         wrk_load.run_wrk,
         target.base,
-        bodies_,
+        templates,
         seconds=args.wrk_seconds,
         connections=args.concurrency,
         threads=threads,
+        first_group=first_group,
     )
     cpu_loaded = target.cpu_seconds()
     if name.startswith("bare"):
@@ -280,10 +285,17 @@ async def accept_run(
     )
 
 
-def one_alert_bodies(count: int, first: int, mixed: bool) -> list[bytes]:
-    """Firing bodies of `count` groups; `mixed`: each followed by its resolve."""
-    pairs = bodies(count, first=first)
-    return [body for pair in pairs for body in (pair if mixed else pair[:1])]
+def one_alert_templates(mixed: bool) -> list[bytes]:
+    """A group's firing body (`mixed`: and its resolve) with wrk's markers for the group's
+    number and fingerprint: wrk makes every group a new one (wrk_load.run_wrk)."""
+    marker = 987_654_321  # a group number that is in no body otherwise
+    pair = bodies(1, first=marker)[0]
+    return [
+        body.replace(f"bench-{marker}".encode(), b"bench-@GROUP@").replace(
+            f"{marker:016x}".encode(), b"@FINGERPRINT@"
+        )
+        for body in (pair if mixed else pair[:1])
+    ]
 
 
 def report_accept(runs: list[AcceptRun], concurrency: int) -> None:
@@ -361,8 +373,8 @@ async def run(
         argv = [*pin(0), sys.executable, "-c", BARE_SERVER, str(port)]
         with server(argv, dict(os.environ), port, scratch / "bare.log") as bare:
             if use_wrk:
-                only = one_alert_bodies(WRK_GROUPS, WRK_FIRST, mixed=False)
-                accepts.append(await accept_run("bare aiohttp", bare, only, args, 2))
+                only = one_alert_templates(mixed=False)
+                accepts.append(await accept_run("bare aiohttp", bare, only, WRK_FIRST, args, 2))
             results.append(await drive("bare aiohttp", bare, bodies(groups), args.concurrency))
         for backend in args.backends.split(","):
             if backend == "sqlite":
@@ -378,14 +390,18 @@ async def run(
                     argv, receiver_env(url, port, scratch), port, scratch / f"{backend}.log"
                 ) as receiver:
                     if use_wrk:
-                        # distinct groups per run: the firing-only run opens incidents, the
-                        # mixed one (in order: one wrk thread) opens and drafts them
-                        only = one_alert_bodies(WRK_GROUPS, WRK_FIRST, mixed=False)
-                        mixed = one_alert_bodies(WRK_GROUPS, 2 * WRK_FIRST, mixed=True)
+                        # every webhook of a new group, each run's groups its own: the
+                        # firing-only run opens an incident per webhook, the mixed one (in
+                        # order: one wrk thread) opens one and resolves it, writing its
+                        # draft, per two
+                        only = one_alert_templates(mixed=False)
+                        mixed = one_alert_templates(mixed=True)
                         name = f"{backend} firing only"
-                        accepts.append(await accept_run(name, receiver, only, args, 2))
+                        accepts.append(await accept_run(name, receiver, only, WRK_FIRST, args, 2))
                         name = f"{backend} mixed (half resolve)"
-                        accepts.append(await accept_run(name, receiver, mixed, args, 1))
+                        accepts.append(
+                            await accept_run(name, receiver, mixed, 2 * WRK_FIRST, args, 1)
+                        )
                     results.append(
                         await drive(
                             f"receiver {backend}", receiver, bodies(groups), args.concurrency

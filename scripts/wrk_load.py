@@ -19,11 +19,26 @@ from pathlib import Path
 
 SCRIPT = """
 local bodies = {%s}
+local numbered = %s
+local first = %d
 local counter = 0
+local threads = 0
 local headers = {["Content-Type"] = "application/json"}
+setup = function(thread)
+  thread:set("id", threads)
+  threads = threads + 1
+end
 request = function()
+  local n = counter
   counter = counter + 1
-  return wrk.format("POST", "/api/v1/alerts", headers, bodies[(counter %% #bodies) + 1])
+  local body = bodies[(n %% #bodies) + 1]
+  if numbered then
+    -- each group its own: the threads' numbers far apart, the bodies of one group in turn
+    local group = first + id * 100000000 + math.floor(n / #bodies)
+    body = body:gsub("@GROUP@", tostring(group))
+    body = body:gsub("@FINGERPRINT@", string.format("%%016x", group))
+  end
+  return wrk.format("POST", "/api/v1/alerts", headers, body)
 end
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -54,9 +69,24 @@ def available() -> bool:
 
 
 def run_wrk(
-    base: str, bodies: Sequence[bytes], *, seconds: float, connections: int, threads: int = 2
+    base: str,
+    bodies: Sequence[bytes],
+    *,
+    seconds: float,
+    connections: int,
+    threads: int = 2,
+    first_group: int | None = None,
 ) -> WrkResult:
-    lua = SCRIPT % ",".join(f"[==[{body.decode()}]==]" for body in bodies)
+    """`first_group`: the bodies are one group's, in turn, with `@GROUP@` (a number) and
+    `@FINGERPRINT@` (16 hex digits) in them; each turn through them is a new group,
+    numbered from `first_group`, so no body is ever sent twice. Else they are sent as
+    they are, over and over."""
+    numbered = first_group is not None
+    lua = SCRIPT % (
+        ",".join(f"[==[{body.decode()}]==]" for body in bodies),
+        "true" if numbered else "false",
+        first_group or 0,
+    )
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(lua)
         script = Path(handle.name)
