@@ -376,10 +376,16 @@ def reconcile(change: Change, present: set[str], asked_at: datetime, now: dateti
 def stale_if_silent(change: Change, now: datetime, stale_after: timedelta) -> Change:
     """Alertmanager cannot be asked: an incident unheard of for `stale_after` goes stale."""
     incident = change.state.incident
-    last = incident.last_delivery_at or incident.updated_at
-    if now - last >= stale_after:
-        mark_stale(change, now, now - last)
+    if goes_stale(incident, now, stale_after):
+        mark_stale(change, now, now - (incident.last_delivery_at or incident.updated_at))
     return change
+
+
+def goes_stale(incident: Incident, now: datetime, stale_after: timedelta) -> bool:
+    """Whether a firing incident has been unheard of for `stale_after`: the one whose
+    silence stale_if_silent marks."""
+    last = incident.last_delivery_at or incident.updated_at
+    return incident.status is IncidentStatus.FIRING and now - last >= stale_after
 
 
 def mark_stale(change: Change, now: datetime, silent_for: timedelta) -> Change:

@@ -301,12 +301,18 @@ class IncidentRows:
 
     # -- listing --------------------------------------------------------------------
 
-    async def open_incidents(self) -> list[Incident]:
-        """Incidents Alertmanager may still hold alerts for (firing or stale)."""
+    async def open_incidents(self, after_id: int, limit: int) -> list[Incident]:
+        """Incidents Alertmanager may still hold alerts for (firing or stale), up to
+        `limit` of them past `after_id`, in id order."""
         rows = await self.conn.execute(
             sa.select(incidents)
-            .where(incidents.c.open_key.is_not(None), incidents.c.receiver != "manual")
+            .where(
+                incidents.c.open_key.is_not(None),
+                incidents.c.receiver != "manual",
+                incidents.c.id > after_id,
+            )
             .order_by(incidents.c.id)
+            .limit(limit)
         )
         return [from_row(Incident, row) for row in rows]
 

@@ -31,9 +31,11 @@ class Reconcile:
         self.recorder = recorder
         self.stale_after = stale_after
 
-    async def open_incidents(self) -> list[Incident]:
+    async def open_incidents(self, after_id: int, limit: int) -> list[Incident]:
+        """Up to `limit` open incidents past `after_id`, in id order: a pass reads them a
+        page at a time (a storm leaves thousands open)."""
         async with self.uow.db.read() as repo:
-            return await repo.open_incidents()
+            return await repo.open_incidents(after_id, limit)
 
     async def apply_alertmanager_view(
         self, incident_id: int, view: AlertmanagerView

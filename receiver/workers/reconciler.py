@@ -13,12 +13,16 @@ import structlog
 from receiver.alertmanager.client import AlertmanagerClient, AlertmanagerUnreachable
 from receiver.alertmanager.presence import AnswerWindow
 from receiver.domain.incident import Incident
+from receiver.domain.lifecycle import goes_stale
 from receiver.metrics import Metrics
 from receiver.store import StoreUnavailable
 from receiver.usecases.reconcile import AlertmanagerView
 from receiver.usecases.service import IncidentService
 
 log = structlog.get_logger(__name__)
+
+# open incidents read at a time: a pass over a storm's thousands holds a page, not all
+PAGE = 500
 
 
 class Reconciler:
@@ -53,18 +57,29 @@ class Reconciler:
         retried = await self.service.drafts.retry_exports()
         if retried:
             log.info("draft.exports_retried", written=retried)
-        incidents = await self.service.reconcile.open_incidents()
-        by_url: dict[str, list[Incident]] = defaultdict(list)
-        for incident in incidents:
-            by_url[self._url_of(incident)].append(incident)
-        for url, group in by_url.items():
-            view = await self._ask(url) if url else None
-            for incident in group:
-                assert incident.id is not None
-                if view is None:
-                    await self.service.reconcile.mark_stale_if_silent(incident.id)
-                else:
-                    await self.service.reconcile.apply_alertmanager_view(incident.id, view)
+        views: dict[str, AlertmanagerView | None] = {}  # each Alertmanager asked once
+        after_id = 0
+        while incidents := await self.service.reconcile.open_incidents(after_id, PAGE):
+            after_id = incidents[-1].id or after_id
+            by_url: dict[str, list[Incident]] = defaultdict(list)
+            for incident in incidents:
+                by_url[self._url_of(incident)].append(incident)
+            for url, group in by_url.items():
+                if url not in views:
+                    views[url] = await self._ask(url) if url else None
+                await self._reconcile(group, views[url])
+
+    async def _reconcile(self, group: list[Incident], view: AlertmanagerView | None) -> None:
+        now = self.clock()
+        stale_after = self.service.reconcile.stale_after
+        for incident in group:
+            assert incident.id is not None
+            if view is not None:
+                await self.service.reconcile.apply_alertmanager_view(incident.id, view)
+            elif goes_stale(incident, now, stale_after):
+                # only these: a write for each open incident was a transaction each,
+                # every pass, for the thousands a storm leaves open
+                await self.service.reconcile.mark_stale_if_silent(incident.id)
 
     async def _ask(self, url: str) -> AlertmanagerView | None:
         asked_at = self.clock()
