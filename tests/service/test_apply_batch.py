@@ -5,7 +5,6 @@ before the failing one are applied exactly once and the failing one alone is cou
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -14,13 +13,14 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import make_url
 
-from receiver.store import Repository, StoredDraft
+from receiver.store import Repository
 from receiver.store.draft_rows import DraftRows
 from receiver.store.schema import episodes, inbox, incidents, timeline
 from receiver.usecases import apply_inbox
 from receiver.usecases.service import IncidentService
 from tests.conftest import Clock, as_group, capture
 from tests.http.test_quarantine import POISONED, POSTGRES_TRIGGER, SQLITE_TRIGGER
+from tests.spies import calls_of
 
 
 def poisoned(body: dict[str, Any]) -> dict[str, Any]:
@@ -156,18 +156,11 @@ async def test_a_batch_writes_its_drafts_files_together_and_one_that_fails_waits
     for n in range(3):
         body = as_group(capture("resolved_group_3"), f"files-{n}")
         await service.accept("alertmanager", json.dumps(body), None)
-    marked: list[int] = []  # how many drafts each write marked exported
-    mark_exported = DraftRows.mark_exported
-
-    async def counted(rows: DraftRows, written: Sequence[StoredDraft]) -> None:
-        marked.append(len(written))
-        await mark_exported(rows, written)
-
-    monkeypatch.setattr(DraftRows, "mark_exported", counted)
+    marks = calls_of(monkeypatch, DraftRows, "mark_exported")
     with structlog.testing.capture_logs() as lines:
         assert (await service.apply_inbox.batch(64)).applied == 3
     # one write marked the batch's three drafts, each logged with its own incident
-    assert marked == [3]
+    assert [len(written) for (written,) in marks] == [3]
     logged = [line["incident_id"] for line in lines if line["event"] == "draft.written"]
     files = sorted(directory.iterdir())
     assert len(files) == 3
@@ -233,22 +226,8 @@ async def test_a_batch_places_its_webhooks_with_one_read_for_all_and_as_one_by_o
     service: IncidentService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(apply_inbox, "BATCH_SECONDS", {True: 60.0, False: 60.0})
-    reads_of_key: list[str] = []
-    latest = Repository.latest_incident_by_key
-
-    async def counted(repo: Repository, key: str) -> Any:
-        reads_of_key.append(key)
-        return await latest(repo, key)
-
-    monkeypatch.setattr(Repository, "latest_incident_by_key", counted)
-    incidents_read: list[int] = []
-    get_incident = Repository.get_incident
-
-    async def counted_get(repo: Repository, incident_id: int, *, lock: bool = False) -> Any:
-        incidents_read.append(incident_id)
-        return await get_incident(repo, incident_id, lock=lock)
-
-    monkeypatch.setattr(Repository, "get_incident", counted_get)
+    reads_of_key = calls_of(monkeypatch, Repository, "latest_incident_by_key")
+    incidents_read = calls_of(monkeypatch, Repository, "get_incident")
 
     def sequence(tag: str) -> list[dict[str, Any]]:
         group, other = capture("firing_group_3"), capture("repeat_notification")
@@ -299,14 +278,7 @@ async def test_a_batch_changes_the_incidents_it_read_ahead_without_reading_each_
     read-ahead (held: locked on PostgreSQL), and each webhook changes its incident without
     a read of its own; what they end up holding is what one by one gives."""
     monkeypatch.setattr(apply_inbox, "BATCH_SECONDS", {True: 60.0, False: 60.0})
-    loads: list[int] = []
-    load_state = Repository.load_state
-
-    async def counted(repo: Repository, incident_id: int, **kwargs: Any) -> Any:
-        loads.append(incident_id)
-        return await load_state(repo, incident_id, **kwargs)
-
-    monkeypatch.setattr(Repository, "load_state", counted)
+    loads = calls_of(monkeypatch, Repository, "load_state")
     held: list[int] = []
     states_of = Repository.states_of
 
