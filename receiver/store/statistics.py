@@ -2,12 +2,13 @@
 
 Autovacuum analyzes a table once about a tenth of it has changed, looking once a minute.
 A table that grows faster than that (a young database's first storm, or a storm on a
-small one) is planned from statistics that still describe it as it was: measured, the
-lookups a storm's resolves make (an incident's earlier ones, its alerts' series) chose
-bitmap scans over whole id and time ranges of 35,000 incidents instead of the key's few
-rows, and a storm's resolve waited 7 ms per statement. So the applier counts the rows it
-adds and has them analyzed once they are a tenth of what was there (and MIN_ROWS), the
-rule autovacuum applies, without waiting for its next look.
+small one) is planned from statistics that still describe it as it was: measured after
+8,000 incidents, the lookups a storm's resolves make (a key's earlier incident, its
+alerts' series) chose bitmap scans over the whole id and time ranges instead of the
+key's few rows, 7 ms for the earlier incident against 0.1 ms once analyzed. So the
+applier counts the rows it adds and has the tables analyzed once those are a tenth of
+what was there (and MIN_ROWS), the rule autovacuum applies, without waiting for its next
+look.
 """
 
 from __future__ import annotations

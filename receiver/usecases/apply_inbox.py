@@ -291,7 +291,7 @@ class ApplyInbox:
         self.metrics = metrics
         self.max_attempts = max_attempts  # failed applications before quarantine
         # the accept path: told (entries, bytes) after each batch, for its count of the
-        # backlog; a batch ends sooner once it has accepted a webhook meanwhile
+        # backlog; a batch ends sooner once a webhook has arrived meanwhile
         self.accept = accept
         self.record_change = record_change  # changes to services (issue 20)
         # how many entries a batch reads: about twice what the last one applied within its
