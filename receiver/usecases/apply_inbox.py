@@ -340,10 +340,11 @@ class ApplyInbox:
         except _EntryRaised:
             batch = await self.uow.write("inbox.apply", job(careful=True))
         await self._forget_moved(batch)
-        await self.uow.db.added_rows(sum(_rows_added(stored.change) for _, stored in batch.stored))
         for what, stored in batch.stored:
             await self.recorder.finish(what, stored)
         await self.recorder.finish_waiting(batch.drafts)
+        # after the batch's files and messages: an ANALYZE, when due, need not delay them
+        await self.uow.db.added_rows(sum(_rows_added(stored.change) for _, stored in batch.stored))
         report = batch.report
         if report.quarantined:
             self.metrics.inbox_quarantined.inc(len(report.quarantined))
